@@ -1,0 +1,676 @@
+// The swarm store: every torrent and peer, in shared memory, with no JS object per torrent or peer.
+//
+// Torrents are split into 4096 stripes by the top 12 bits of the info hash. A stripe has a lock
+// and an open-addressing table of fixed-size torrent records, probed linearly from a keyed hash
+// of the info hash (HalfSipHash with a per-run key), so nobody can choose hashes that pile up.
+// Walking the stripes in order visits the hashes in order, which full scrapes and state dumps use.
+//
+// A torrent record keeps one peer list per address family, sorted by (address, port), each a block
+// of the arena. A peer is 8 bytes for IPv4 (address word; port, flags and minute word) and 20 for
+// IPv6, as in opentracker. Peers are identified by address and port, never by peer_id.
+//
+// Expiry: a peer stores the minute of its last announce (13 bits, so ages up to 5.6 days read
+// right) and its torrent stores the minute of its oldest peer. Cleaning a torrent whose oldest
+// peer is younger than the timeout costs one comparison, so a cleaning pass over millions of
+// torrents only walks the peer lists that really hold an expired peer.
+
+import { Arena, createArenaShared, sizeClass } from './arena.ts';
+import type { ArenaShared } from './arena.ts';
+import { lock, unlock } from './lock.ts';
+import { hashInfoHash } from '../protocol/siphash.ts';
+import { randomFillSync } from 'node:crypto';
+
+export const STRIPE_BITS = 12;
+export const STRIPES = 1 << STRIPE_BITS;
+
+// Per-store header words, then one 16-word (64-byte, one cache line) block per stripe.
+const G_K0 = 0;
+const G_K1 = 1;
+const HEADER_WORDS = 16;
+const STRIPE_WORDS = 16;
+const S_LOCK = 0;
+const S_TABLE = 1; // arena offset of the table, 0 when the stripe is empty
+const S_CAP = 2; // slots in the table (a power of two)
+const S_LIVE = 3; // torrents
+const S_TOMB = 4; // deleted slots not yet reused
+const S_PEERS4 = 5;
+const S_PEERS6 = 6;
+const S_SEEDERS = 7;
+const S_COMPLETED = 8; // completions counted in this stripe since start (never decreases)
+
+// Torrent record, 16 words.
+const TORRENT_WORDS = 16;
+const TORRENT_CLASS_SHIFT = 4; // log2(TORRENT_WORDS)
+const T_HASH = 0; // 5 words, the info hash bytes as little-endian words
+const T_STATE = 5; // EMPTY, LIVE or DELETED
+const T_DOWNLOADED = 6;
+const T_ACTIVE = 7; // minute of the last announce
+const T_LIST4 = 8; // peer list block offsets, counts and size classes
+const T_COUNT4 = 9;
+const T_CLASS4 = 10;
+const T_LIST6 = 11;
+const T_COUNT6 = 12;
+const T_CLASS6 = 13;
+const T_SEEDERS = 14;
+const T_OLDEST = 15; // minute of the oldest peer's last announce (a lower bound)
+
+const EMPTY = 0;
+const LIVE = 1;
+const DELETED = 2;
+
+const MIN_TABLE_SLOTS = 8;
+
+// Peer record: IPv4 = [address, meta], IPv6 = [address x4, meta]; meta = port << 16 | flags << 13 | minute.
+const STRIDE4 = 2;
+const STRIDE6 = 5;
+export const PEER_SEEDER = 1;
+export const PEER_COMPLETED = 2;
+export const PEER_SYNCED = 4; // learnt from another node, not announced here
+const MINUTE_MASK = 0x1fff;
+/** Peer ages are kept modulo 2^13 minutes, so a timeout must stay well below that. */
+export const MAX_PEER_TIMEOUT_MINUTES = 4 * 24 * 60;
+
+export const EVENT_NONE = 0;
+export const EVENT_COMPLETED = 1;
+export const EVENT_STARTED = 2;
+export const EVENT_STOPPED = 3;
+
+export const ANNOUNCE_OK = 0;
+export const ANNOUNCE_FULL = 1; // the memory limit kept a new torrent or peer out
+
+export interface StoreShared {
+  readonly arena: ArenaShared;
+  readonly stripes: SharedArrayBuffer;
+}
+
+export function createStoreShared(maxBytes: number): StoreShared {
+  const stripes = new SharedArrayBuffer((HEADER_WORDS + STRIPES * STRIPE_WORDS) * 4);
+  const header = new Int32Array(stripes, 0, HEADER_WORDS);
+  const key = new Int32Array(2);
+  randomFillSync(key);
+  header[G_K0] = key[0];
+  header[G_K1] = key[1];
+  return { arena: createArenaShared(maxBytes), stripes };
+}
+
+export interface StoreSettings {
+  /** Peers expire this many minutes after their last announce. */
+  peerTimeoutMinutes: number;
+  /** Peerless torrents with completions are kept this many minutes after their last announce. */
+  torrentTimeoutMinutes: number;
+}
+
+/** One announce: the caller fills the inputs, `announce()` fills the outputs. Reused, never per request. */
+export class Announce {
+  hash: Uint8Array = new Uint8Array(20);
+  hashOffset = 0;
+  family = 4;
+  /** The peer's address: 4 bytes (IPv4) or 16 bytes (IPv6) at `addressOffset`. */
+  address: Uint8Array = new Uint8Array(16);
+  addressOffset = 0;
+  port = 0;
+  event = EVENT_NONE;
+  seeder = false;
+  /** Set for peers learnt from another node. */
+  synced = false;
+  /** Peers wanted in the reply, over the families allowed by `families` (bit 1 IPv4, bit 2 IPv6). */
+  want = 0;
+  families = 3;
+  /** Where compact peers go: 6 bytes per IPv4 peer from `out4Offset`, 18 per IPv6 peer from `out6Offset`. */
+  out: Uint8Array = new Uint8Array(0);
+  out4Offset = 0;
+  out6Offset = 0;
+  // Outputs
+  seeders = 0;
+  leechers = 0;
+  downloaded = 0;
+  peers4 = 0;
+  peers6 = 0;
+  /** The announcing peer was new to the swarm (not a renewal). */
+  isNew = false;
+  /** This announce counted a completion. */
+  completed = false;
+}
+
+/** Counts of one torrent, filled by `scrape()`. */
+export class Counts {
+  seeders = 0;
+  leechers = 0;
+  downloaded = 0;
+  found = false;
+}
+
+export interface StoreTotals {
+  torrents: number;
+  peers4: number;
+  peers6: number;
+  seeders: number;
+  completed: number;
+}
+
+export class SwarmStore {
+  readonly shared: StoreShared;
+  readonly arena: Arena;
+  private readonly stripes: Int32Array;
+  private readonly k0: number;
+  private readonly k1: number;
+  private readonly peerTimeout: number;
+  private readonly torrentTimeout: number;
+  /** The current minute (Unix time / 60); set by the owner before each batch of requests. */
+  now = Math.floor(Date.now() / 60000);
+  private readonly key = new Uint32Array(5); // the peer being looked up: address words, then port
+  private readonly hashWords = new Uint32Array(5);
+
+  constructor(shared: StoreShared, settings: StoreSettings) {
+    this.shared = shared;
+    this.arena = new Arena(shared.arena);
+    this.stripes = new Int32Array(shared.stripes);
+    this.k0 = this.stripes[G_K0];
+    this.k1 = this.stripes[G_K1];
+    if (settings.peerTimeoutMinutes >= MAX_PEER_TIMEOUT_MINUTES) throw new RangeError('peer timeout too long');
+    this.peerTimeout = settings.peerTimeoutMinutes;
+    this.torrentTimeout = settings.torrentTimeoutMinutes;
+  }
+
+  /** Adds, renews or removes the announcing peer and samples peers for the reply. */
+  announce(a: Announce): number {
+    const hash = a.hash;
+    const ho = a.hashOffset;
+    const stripe = HEADER_WORDS + ((hash[ho] << 4) | (hash[ho + 1] >> 4)) * STRIPE_WORDS;
+    const S = this.stripes;
+    lock(S, stripe + S_LOCK);
+    try {
+      this.arena.refresh();
+      a.peers4 = 0;
+      a.peers6 = 0;
+      a.isNew = false;
+      a.completed = false;
+      const stopped = a.event === EVENT_STOPPED;
+      let t = this.findTorrent(stripe, hash, ho);
+      if (t < 0) {
+        if (stopped) {
+          a.seeders = a.leechers = a.downloaded = 0;
+          return ANNOUNCE_OK;
+        }
+        t = this.insertTorrent(stripe, hash, ho);
+        if (t < 0) {
+          a.seeders = a.leechers = a.downloaded = 0;
+          return ANNOUNCE_FULL;
+        }
+      } else {
+        this.expirePeers(stripe, t);
+      }
+      let status = ANNOUNCE_OK;
+      let self = -1;
+      if (stopped) this.removePeer(stripe, t, a);
+      else {
+        self = this.upsertPeer(stripe, t, a);
+        if (self < 0) status = ANNOUNCE_FULL;
+        if (!a.synced) this.arena.words[t + T_ACTIVE] = this.now;
+      }
+      const W = this.arena.words;
+      const n4 = W[t + T_COUNT4];
+      const n6 = W[t + T_COUNT6];
+      const seeders = W[t + T_SEEDERS];
+      a.seeders = seeders;
+      a.leechers = n4 + n6 - seeders;
+      a.downloaded = W[t + T_DOWNLOADED];
+      if (!stopped && a.want > 0) this.samplePeers(t, a, self);
+      if (n4 + n6 === 0 && W[t + T_DOWNLOADED] === 0) this.deleteTorrent(stripe, t);
+      return status;
+    } finally {
+      unlock(S, stripe + S_LOCK);
+    }
+  }
+
+  /** Fills `c` with the torrent's counts (zeros when unknown). */
+  scrape(hash: Uint8Array, offset: number, c: Counts): void {
+    const stripe = HEADER_WORDS + ((hash[offset] << 4) | (hash[offset + 1] >> 4)) * STRIPE_WORDS;
+    const S = this.stripes;
+    lock(S, stripe + S_LOCK);
+    try {
+      this.arena.refresh();
+      const t = this.findTorrent(stripe, hash, offset);
+      if (t < 0) {
+        c.seeders = c.leechers = c.downloaded = 0;
+        c.found = false;
+        return;
+      }
+      this.expirePeers(stripe, t);
+      const W = this.arena.words;
+      c.seeders = W[t + T_SEEDERS];
+      c.leechers = W[t + T_COUNT4] + W[t + T_COUNT6] - c.seeders;
+      c.downloaded = W[t + T_DOWNLOADED];
+      c.found = true;
+    } finally {
+      unlock(S, stripe + S_LOCK);
+    }
+  }
+
+  /** Expires peers and drops dead torrents in one stripe (0 .. STRIPES-1). */
+  cleanStripe(index: number): void {
+    const stripe = HEADER_WORDS + index * STRIPE_WORDS;
+    const S = this.stripes;
+    lock(S, stripe + S_LOCK);
+    try {
+      this.arena.refresh();
+      const table = S[stripe + S_TABLE] >>> 0;
+      if (table === 0) return;
+      const cap = S[stripe + S_CAP];
+      for (let i = 0; i < cap; i++) {
+        const t = table + i * TORRENT_WORDS;
+        if (this.arena.words[t + T_STATE] !== LIVE) continue;
+        this.expirePeers(stripe, t);
+        const W = this.arena.words;
+        if (W[t + T_COUNT4] + W[t + T_COUNT6] !== 0) continue;
+        const idle = this.now - W[t + T_ACTIVE];
+        if (W[t + T_DOWNLOADED] === 0 || idle >= this.torrentTimeout) this.deleteTorrent(stripe, t);
+      }
+      this.compactTable(stripe);
+    } finally {
+      unlock(S, stripe + S_LOCK);
+    }
+  }
+
+  cleanAll(): void {
+    for (let i = 0; i < STRIPES; i++) this.cleanStripe(i);
+  }
+
+  totals(): StoreTotals {
+    const S = this.stripes;
+    let torrents = 0;
+    let peers4 = 0;
+    let peers6 = 0;
+    let seeders = 0;
+    let completed = 0;
+    for (let s = HEADER_WORDS; s < S.length; s += STRIPE_WORDS) {
+      torrents += S[s + S_LIVE];
+      peers4 += S[s + S_PEERS4];
+      peers6 += S[s + S_PEERS6];
+      seeders += S[s + S_SEEDERS];
+      completed += S[s + S_COMPLETED] >>> 0;
+    }
+    return { torrents, peers4, peers6, seeders, completed };
+  }
+
+  // --- torrents ---------------------------------------------------------------------------
+
+  private readHash(hash: Uint8Array, o: number): void {
+    const h = this.hashWords;
+    for (let i = 0; i < 5; i++, o += 4) {
+      h[i] = hash[o] | (hash[o + 1] << 8) | (hash[o + 2] << 16) | (hash[o + 3] << 24);
+    }
+  }
+
+  /** The record's offset, or -1. Leaves the hash words in `hashWords` for an insert. */
+  private findTorrent(stripe: number, hash: Uint8Array, offset: number): number {
+    this.readHash(hash, offset);
+    const S = this.stripes;
+    const table = S[stripe + S_TABLE] >>> 0;
+    if (table === 0) return -1;
+    const mask = S[stripe + S_CAP] - 1;
+    const W = this.arena.words;
+    const h = this.hashWords;
+    const h0 = h[0];
+    let i = hashInfoHash(this.k0, this.k1, hash, offset) & mask;
+    for (;;) {
+      const t = table + i * TORRENT_WORDS;
+      const state = W[t + T_STATE];
+      if (state === EMPTY) return -1;
+      if (state === LIVE && W[t] === h0 && W[t + 1] === h[1] && W[t + 2] === h[2] && W[t + 3] === h[3] && W[t + 4] === h[4]) {
+        return t;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Inserts the torrent whose hash `findTorrent` just missed; -1 when memory ran out. */
+  private insertTorrent(stripe: number, hash: Uint8Array, offset: number): number {
+    const S = this.stripes;
+    const cap = S[stripe + S_CAP];
+    if ((S[stripe + S_LIVE] + S[stripe + S_TOMB] + 1) * 4 > cap * 3) {
+      const live = S[stripe + S_LIVE] + 1;
+      let want = Math.max(MIN_TABLE_SLOTS, cap);
+      while (live * 2 > want) want *= 2; // after a resize the table is at most half full
+      if (!this.resizeTable(stripe, want)) return -1;
+    }
+    const t = this.probeFree(stripe, hash, offset);
+    const W = this.arena.words;
+    if (W[t + T_STATE] === DELETED) S[stripe + S_TOMB]--;
+    W.fill(0, t, t + TORRENT_WORDS);
+    for (let i = 0; i < 5; i++) W[t + T_HASH + i] = this.hashWords[i];
+    W[t + T_STATE] = LIVE;
+    W[t + T_ACTIVE] = this.now;
+    W[t + T_OLDEST] = this.now;
+    S[stripe + S_LIVE]++;
+    return t;
+  }
+
+  /** A free slot for the hash at `bytes[offset..]`: the first one on its probe sequence that isn't live. */
+  private probeFree(stripe: number, bytes: Uint8Array, offset: number): number {
+    const S = this.stripes;
+    const table = S[stripe + S_TABLE] >>> 0;
+    const mask = S[stripe + S_CAP] - 1;
+    const W = this.arena.words;
+    let i = hashInfoHash(this.k0, this.k1, bytes, offset) & mask;
+    for (;;) {
+      const t = table + i * TORRENT_WORDS;
+      if (W[t + T_STATE] !== LIVE) return t;
+      i = (i + 1) & mask;
+    }
+  }
+
+  private deleteTorrent(stripe: number, t: number): void {
+    const S = this.stripes;
+    const W = this.arena.words;
+    if (W[t + T_CLASS4] !== 0) this.arena.free(W[t + T_LIST4], W[t + T_CLASS4]);
+    if (W[t + T_CLASS6] !== 0) this.arena.free(W[t + T_LIST6], W[t + T_CLASS6]);
+    W[t + T_STATE] = DELETED;
+    S[stripe + S_LIVE]--;
+    S[stripe + S_TOMB]++;
+  }
+
+  /** Rebuilds the table at `slots` slots, dropping tombstones. False when memory ran out. */
+  private resizeTable(stripe: number, slots: number): boolean {
+    const S = this.stripes;
+    const oldTable = S[stripe + S_TABLE] >>> 0;
+    const oldCap = S[stripe + S_CAP];
+    const cls = sizeClass(slots) + TORRENT_CLASS_SHIFT;
+    const table = this.arena.alloc(cls);
+    if (table === 0) return false;
+    this.arena.refresh();
+    const W = this.arena.words;
+    W.fill(0, table, table + slots * TORRENT_WORDS);
+    S[stripe + S_TABLE] = table;
+    S[stripe + S_CAP] = slots;
+    S[stripe + S_TOMB] = 0;
+    for (let i = 0; i < oldCap; i++) {
+      const from = oldTable + i * TORRENT_WORDS;
+      if (W[from + T_STATE] !== LIVE) continue;
+      const to = this.probeFree(stripe, this.arena.bytes, from * 4);
+      W.copyWithin(to, from, from + TORRENT_WORDS);
+    }
+    if (oldTable !== 0) this.arena.free(oldTable, sizeClass(oldCap) + TORRENT_CLASS_SHIFT);
+    return true;
+  }
+
+  /** Shrinks or rebuilds a table that emptied out or filled with tombstones. */
+  private compactTable(stripe: number): void {
+    const S = this.stripes;
+    const cap = S[stripe + S_CAP];
+    const live = S[stripe + S_LIVE];
+    if (live === 0) {
+      this.arena.free(S[stripe + S_TABLE] >>> 0, sizeClass(cap) + TORRENT_CLASS_SHIFT);
+      S[stripe + S_TABLE] = 0;
+      S[stripe + S_CAP] = 0;
+      S[stripe + S_TOMB] = 0;
+      return;
+    }
+    let want = cap;
+    while (want > MIN_TABLE_SLOTS && live * 8 < want) want /= 2;
+    if (want !== cap || S[stripe + S_TOMB] * 4 > cap) this.resizeTable(stripe, want);
+  }
+
+  // --- peers ------------------------------------------------------------------------------
+
+  /** Loads the announcing peer's address and port into `key`. */
+  private loadKey(a: Announce): void {
+    const k = this.key;
+    const b = a.address;
+    let o = a.addressOffset;
+    const words = a.family === 4 ? 1 : 4;
+    for (let i = 0; i < words; i++, o += 4) {
+      k[i] = ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+    }
+    k[words] = a.port;
+  }
+
+  /** Binary search: the peer's index, or -(insertion point) - 1. */
+  private findPeer(list: number, count: number, stride: number): number {
+    const W = this.arena.words;
+    const k = this.key;
+    const keyWords = stride - 1;
+    const port = k[keyWords];
+    let lo = 0;
+    let hi = count - 1;
+    outer: while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const p = list + mid * stride;
+      for (let i = 0; i < keyWords; i++) {
+        const x = W[p + i];
+        const y = k[i];
+        if (x < y) {
+          lo = mid + 1;
+          continue outer;
+        }
+        if (x > y) {
+          hi = mid - 1;
+          continue outer;
+        }
+      }
+      const q = W[p + keyWords] >>> 16;
+      if (q < port) lo = mid + 1;
+      else if (q > port) hi = mid - 1;
+      else return mid;
+    }
+    return -lo - 1;
+  }
+
+  /** Adds or renews the peer; returns its index in its list, or -1 when memory ran out. */
+  private upsertPeer(stripe: number, t: number, a: Announce): number {
+    this.loadKey(a);
+    const v4 = a.family === 4;
+    const stride = v4 ? STRIDE4 : STRIDE6;
+    const fList = v4 ? T_LIST4 : T_LIST6;
+    const fCount = v4 ? T_COUNT4 : T_COUNT6;
+    const fClass = v4 ? T_CLASS4 : T_CLASS6;
+    const S = this.stripes;
+    let W = this.arena.words;
+    let list = W[t + fList];
+    const count = W[t + fCount];
+    let idx = this.findPeer(list, count, stride);
+    const minute = this.now & MINUTE_MASK;
+    let flags = a.seeder ? PEER_SEEDER : 0;
+    if (a.synced) flags |= PEER_SYNCED;
+    if (idx >= 0) {
+      const m = list + idx * stride + stride - 1;
+      const old = W[m];
+      const oldFlags = (old >>> 13) & 7;
+      if (oldFlags & PEER_COMPLETED) flags |= PEER_COMPLETED;
+      // A renewal from this node makes the peer local again; a synced renewal of a local peer stays local.
+      if (!a.synced) flags &= ~PEER_SYNCED;
+      else if (!(oldFlags & PEER_SYNCED)) flags &= ~PEER_SYNCED;
+      if ((flags ^ oldFlags) & PEER_SEEDER) {
+        const d = a.seeder ? 1 : -1;
+        W[t + T_SEEDERS] += d;
+        S[stripe + S_SEEDERS] += d;
+      }
+    } else {
+      idx = -idx - 1;
+      const cls = W[t + fClass];
+      const capacity = cls === 0 ? 0 : Math.floor(2 ** cls / stride);
+      if (count === capacity) {
+        // Power-of-two blocks: each growth doubles the list.
+        const newClass = sizeClass((count + 1) * stride);
+        const block = this.arena.alloc(newClass);
+        if (block === 0) return -1;
+        this.arena.refresh();
+        W = this.arena.words;
+        if (count > 0) {
+          W.copyWithin(block, list, list + idx * stride);
+          W.copyWithin(block + (idx + 1) * stride, list + idx * stride, list + count * stride);
+          this.arena.free(list, cls);
+        }
+        list = block;
+        W[t + fList] = block;
+        W[t + fClass] = newClass;
+      } else {
+        W.copyWithin(list + (idx + 1) * stride, list + idx * stride, list + count * stride);
+      }
+      const p = list + idx * stride;
+      for (let i = 0; i < stride - 1; i++) W[p + i] = this.key[i];
+      W[t + fCount] = count + 1;
+      S[stripe + (v4 ? S_PEERS4 : S_PEERS6)]++;
+      if (a.seeder) {
+        W[t + T_SEEDERS]++;
+        S[stripe + S_SEEDERS]++;
+      }
+      a.isNew = true;
+    }
+    // A completion counts once per peer, and only when it is really done (opentracker's rule).
+    if (a.event === EVENT_COMPLETED && a.seeder && !(flags & PEER_COMPLETED)) {
+      flags |= PEER_COMPLETED;
+      W[t + T_DOWNLOADED]++;
+      S[stripe + S_COMPLETED]++;
+      a.completed = true;
+    }
+    W[list + idx * stride + stride - 1] = ((a.port << 16) | (flags << 13) | minute) >>> 0;
+    return idx;
+  }
+
+  private removePeer(stripe: number, t: number, a: Announce): void {
+    this.loadKey(a);
+    const v4 = a.family === 4;
+    const stride = v4 ? STRIDE4 : STRIDE6;
+    const fCount = v4 ? T_COUNT4 : T_COUNT6;
+    const W = this.arena.words;
+    const list = W[t + (v4 ? T_LIST4 : T_LIST6)];
+    const count = W[t + fCount];
+    const idx = this.findPeer(list, count, stride);
+    if (idx < 0) return;
+    if ((W[list + idx * stride + stride - 1] >>> 13) & PEER_SEEDER) {
+      W[t + T_SEEDERS]--;
+      this.stripes[stripe + S_SEEDERS]--;
+    }
+    W.copyWithin(list + idx * stride, list + (idx + 1) * stride, list + count * stride);
+    W[t + fCount] = count - 1;
+    this.stripes[stripe + (v4 ? S_PEERS4 : S_PEERS6)]--;
+    this.shrinkList(t, v4);
+  }
+
+  /** Drops peers older than the timeout, if the torrent's oldest peer says there can be any. */
+  private expirePeers(stripe: number, t: number): void {
+    const now = this.now;
+    if (now - this.arena.words[t + T_OLDEST] < this.peerTimeout) return;
+    let oldestAge = 0;
+    for (let family = 4; family <= 6; family += 2) {
+      const W = this.arena.words; // shrinkList may have grown the arena
+      const v4 = family === 4;
+      const stride = v4 ? STRIDE4 : STRIDE6;
+      const list = W[t + (v4 ? T_LIST4 : T_LIST6)];
+      const count = W[t + (v4 ? T_COUNT4 : T_COUNT6)];
+      let kept = 0;
+      let lostSeeders = 0;
+      for (let i = 0; i < count; i++) {
+        const p = list + i * stride;
+        const meta = W[p + stride - 1];
+        const age = (now - meta) & MINUTE_MASK;
+        if (age >= this.peerTimeout) {
+          if ((meta >>> 13) & PEER_SEEDER) lostSeeders++;
+          continue;
+        }
+        if (age > oldestAge) oldestAge = age;
+        if (kept !== i) W.copyWithin(list + kept * stride, p, p + stride);
+        kept++;
+      }
+      if (kept === count) continue;
+      W[t + (v4 ? T_COUNT4 : T_COUNT6)] = kept;
+      W[t + T_SEEDERS] -= lostSeeders;
+      const S = this.stripes;
+      S[stripe + S_SEEDERS] -= lostSeeders;
+      S[stripe + (v4 ? S_PEERS4 : S_PEERS6)] -= count - kept;
+      this.shrinkList(t, v4);
+    }
+    this.arena.words[t + T_OLDEST] = now - oldestAge;
+  }
+
+  /** Gives back a peer list's block when it is empty, or moves it to a smaller one when mostly empty. */
+  private shrinkList(t: number, v4: boolean): void {
+    const W = this.arena.words;
+    const fList = v4 ? T_LIST4 : T_LIST6;
+    const fClass = v4 ? T_CLASS4 : T_CLASS6;
+    const stride = v4 ? STRIDE4 : STRIDE6;
+    const count = W[t + (v4 ? T_COUNT4 : T_COUNT6)];
+    const cls = W[t + fClass];
+    if (cls === 0) return;
+    if (count === 0) {
+      this.arena.free(W[t + fList], cls);
+      W[t + fList] = 0;
+      W[t + fClass] = 0;
+      return;
+    }
+    const fit = sizeClass(count * stride * 2);
+    if (fit + 1 >= cls) return;
+    const block = this.arena.alloc(fit);
+    if (block === 0) return;
+    this.arena.refresh();
+    const W2 = this.arena.words;
+    const list = W2[t + fList];
+    W2.copyWithin(block, list, list + count * stride);
+    this.arena.free(list, cls);
+    W2[t + fList] = block;
+    W2[t + fClass] = fit;
+  }
+
+  // --- reply peers ------------------------------------------------------------------------
+
+  /**
+   * Writes a random sample of the swarm, without the announcing peer (index `self` in its own
+   * family's list), as compact peers. With both families allowed, each family first gets up to a
+   * quarter of the wanted peers and the rest is shared in proportion to what is left (opentracker).
+   */
+  private samplePeers(t: number, a: Announce, self: number): void {
+    const W = this.arena.words;
+    const own4 = a.family === 4;
+    const n4 = a.families & 1 ? W[t + T_COUNT4] - (own4 && self >= 0 ? 1 : 0) : 0;
+    const n6 = a.families & 2 ? W[t + T_COUNT6] - (!own4 && self >= 0 ? 1 : 0) : 0;
+    let want4 = n4;
+    let want6 = n6;
+    const want = a.want;
+    if (n4 + n6 > want) {
+      const quarter = want >>> 2;
+      want4 = Math.min(n4, quarter);
+      want6 = Math.min(n6, quarter);
+      const rest = want - want4 - want6;
+      const left4 = n4 - want4;
+      const left6 = n6 - want6;
+      const more4 = Math.min(left4, Math.round((rest * left4) / (left4 + left6)));
+      want4 += more4;
+      want6 += Math.min(left6, rest - more4);
+    }
+    if (want4 > 0) a.peers4 = this.writeSample(W[t + T_LIST4], n4, want4, STRIDE4, own4 ? self : -1, a.out, a.out4Offset);
+    if (want6 > 0) a.peers6 = this.writeSample(W[t + T_LIST6], n6, want6, STRIDE6, own4 ? -1 : self, a.out, a.out6Offset);
+  }
+
+  /**
+   * Picks `want` of the list's `n` peers (the list minus `skip`), one from each of `want` equal
+   * windows starting at a random rotation, so there are no duplicates and no bias to the start.
+   */
+  private writeSample(list: number, n: number, want: number, stride: number, skip: number, out: Uint8Array, offset: number): number {
+    const W = this.arena.words;
+    const rotation = Math.floor(Math.random() * n);
+    let o = offset;
+    let lo = 0;
+    for (let i = 0; i < want; i++) {
+      // Window i holds the integer positions [lo, hi); windows don't overlap and cover the list.
+      const hi = Math.floor(((i + 1) * n) / want);
+      let idx = want === n ? i : (rotation + lo + Math.floor(Math.random() * (hi - lo))) % n;
+      lo = hi;
+      if (skip >= 0 && idx >= skip) idx++;
+      const p = list + idx * stride;
+      for (let w = 0; w < stride - 1; w++) {
+        const x = W[p + w];
+        out[o] = x >>> 24;
+        out[o + 1] = x >>> 16;
+        out[o + 2] = x >>> 8;
+        out[o + 3] = x;
+        o += 4;
+      }
+      const meta = W[p + stride - 1];
+      out[o] = meta >>> 24;
+      out[o + 1] = meta >>> 16;
+      o += 2;
+    }
+    return want;
+  }
+}
