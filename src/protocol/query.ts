@@ -1,0 +1,653 @@
+/**
+ * Announce and scrape query strings: `buf[start, end)` is the part of the request target after `?` (without
+ * the space before `HTTP/`). Parsers fill a caller-owned, reused object and return 0 or an error code
+ * (QUERY_ERROR_MESSAGES[code] is the human "failure reason"). No allocation, no exceptions, no regex.
+ *
+ * Rules (opentracker's, without its bugs):
+ *  - parameters are split on `&`, a name ends at the first `=`; names and values are %-decoded (either hex
+ *    case); `+` stays `+`. A bad escape is an error only in a parameter we use; unknown parameters (and names
+ *    with a bad escape) are skipped without looking at their values. Names match exactly (case-sensitive).
+ *  - info_hash, peer_id: exactly 20 bytes after decoding. A second info_hash in an announce is an error; a
+ *    second peer_id replaces the first. Other repeated parameters: the last one wins.
+ *  - port: decimal 1..65535 (0, negative, overflow, junk: error).
+ *  - uploaded, downloaded, left: decimal, saturating at 2^63 (no 32-bit wrap); negative, empty or junk: error.
+ *  - event: started | completed | stopped | paused | empty; anything else is EVENT_NONE.
+ *  - numwant: decimal (saturating at 2^31-1); `-digits` means absent (-1); empty or junk: error.
+ *  - compact: `[-]digits`; zero -> 0, any other value -> 1; empty or junk: error.
+ *  - no_peer_id: present (with any value or none) -> true.
+ *  - ip, ipv4, ipv6: an IPv4 or IPv6 address, or a BEP 7 endpoint (`a.b.c.d:port`, `[v6]`, `[v6]:port`),
+ *    into ip/ipFamily (and ipPort). IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes family 4. An address given by
+ *    `ip=` takes precedence over ipv4=/ipv6=; between those, the last one wins. Invalid: error.
+ *  - missing info_hash: QUERY_MISSING_INFO_HASH. Missing peer_id or port is left to the caller
+ *    (hasPeerId = false, port = -1).
+ */
+
+export const EVENT_NONE = 0;
+export const EVENT_COMPLETED = 1;
+export const EVENT_STARTED = 2;
+export const EVENT_STOPPED = 3;
+export const EVENT_PAUSED = 4;
+
+export const QUERY_OK = 0;
+export const QUERY_MISSING_INFO_HASH = 1;
+export const QUERY_INVALID_INFO_HASH = 2;
+export const QUERY_DUPLICATE_INFO_HASH = 3;
+export const QUERY_INVALID_PEER_ID = 4;
+export const QUERY_INVALID_PORT = 5;
+export const QUERY_INVALID_UPLOADED = 6;
+export const QUERY_INVALID_DOWNLOADED = 7;
+export const QUERY_INVALID_LEFT = 8;
+export const QUERY_INVALID_EVENT = 9;
+export const QUERY_INVALID_NUMWANT = 10;
+export const QUERY_INVALID_COMPACT = 11;
+export const QUERY_INVALID_IP = 12;
+
+/** code -> failure reason. Index 1 is opentracker's exact text for a missing info_hash. */
+export const QUERY_ERROR_MESSAGES: readonly string[] = Object.freeze([
+  'ok',
+  "Your client forgot to send your torrent's info_hash. Please upgrade your client.",
+  'invalid info_hash: must be 20 bytes',
+  'invalid info_hash: only one info_hash per announce',
+  'invalid peer_id: must be 20 bytes',
+  'invalid port: must be a number from 1 to 65535',
+  'invalid uploaded: must be a non-negative number',
+  'invalid downloaded: must be a non-negative number',
+  'invalid left: must be a non-negative number',
+  'invalid event: bad %-escape',
+  'invalid numwant: must be a number',
+  'invalid compact: must be 0 or 1',
+  'invalid ip: must be an IPv4 or IPv6 address',
+]);
+
+/** Short names of the codes, for metrics labels. */
+export const QUERY_ERROR_NAMES: readonly string[] = Object.freeze([
+  'ok',
+  'missing_info_hash',
+  'invalid_info_hash',
+  'duplicate_info_hash',
+  'invalid_peer_id',
+  'invalid_port',
+  'invalid_uploaded',
+  'invalid_downloaded',
+  'invalid_left',
+  'invalid_event',
+  'invalid_numwant',
+  'invalid_compact',
+  'invalid_ip',
+]);
+
+export class AnnounceQuery {
+  infoHash = Buffer.alloc(20);
+  hasInfoHash = false;
+  peerId = Buffer.alloc(20);
+  hasPeerId = false;
+  /** -1: absent. */
+  port = -1;
+  uploaded = 0;
+  downloaded = 0;
+  /** -1: absent. */
+  left = -1;
+  event = EVENT_NONE;
+  /** -1: absent (or negative). */
+  numwant = -1;
+  /** -1: absent, else 0 or 1. */
+  compact = -1;
+  noPeerId = false;
+  /** 0: no address given, 4 (ip[0..4)) or 6 (ip[0..16)). */
+  ipFamily = 0;
+  ip = Buffer.alloc(16);
+  /** Port of a BEP 7 endpoint (`ipv4=a.b.c.d:port`, `ipv6=[..]:port`), else -1. */
+  ipPort = -1;
+
+  reset(): void {
+    this.hasInfoHash = false;
+    this.hasPeerId = false;
+    this.port = -1;
+    this.uploaded = 0;
+    this.downloaded = 0;
+    this.left = -1;
+    this.event = EVENT_NONE;
+    this.numwant = -1;
+    this.compact = -1;
+    this.noPeerId = false;
+    this.ipFamily = 0;
+    this.ipPort = -1;
+  }
+}
+
+export class ScrapeQuery {
+  /** capacity * 20 bytes; hash i at [20*i, 20*i + 20). */
+  hashes: Buffer;
+  capacity: number;
+  count = 0;
+  /** More valid info_hash parameters than capacity were given (they were checked, then dropped). */
+  truncated = false;
+  /** How many were dropped. */
+  truncatedCount = 0;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.hashes = Buffer.alloc(capacity * 20);
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.truncated = false;
+    this.truncatedCount = 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Byte helpers
+
+const AMP = 0x26;
+const EQ = 0x3d;
+const PCT = 0x25;
+const COLON = 0x3a;
+const DOT = 0x2e;
+const MINUS = 0x2d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+
+/** byte -> hex digit value, or -1. */
+const HEX = new Int8Array(256).fill(-1);
+for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX[0x41 + i] = 10 + i;
+  HEX[0x61 + i] = 10 + i;
+}
+
+/** Scratch for decoded values (grows to the longest %-encoded value seen; values are bounded by the head). */
+let scratch = Buffer.allocUnsafe(256);
+const nameScratch = Buffer.allocUnsafe(16);
+const hashScratch = Buffer.allocUnsafe(20);
+const ip6Scratch = Buffer.allocUnsafe(16);
+
+/**
+ * %-decodes src[s, e) into dst at dstOff, writing at most max bytes. Returns the decoded length, -1 for a bad
+ * escape, -2 when the result would exceed max.
+ */
+function pctDecode(src: Uint8Array, s: number, e: number, dst: Uint8Array, dstOff: number, max: number): number {
+  let n = 0;
+  while (s < e) {
+    let c = src[s];
+    if (c === PCT) {
+      if (s + 2 >= e) return -1; // needs two more bytes
+      const h = HEX[src[s + 1]];
+      const l = HEX[src[s + 2]];
+      if (h < 0 || l < 0) return -1;
+      c = (h << 4) | l;
+      s += 3;
+    } else {
+      s++;
+    }
+    if (n >= max) return -2;
+    dst[dstOff + n++] = c;
+  }
+  return n;
+}
+
+/** Decodes exactly 20 bytes from src[s, e) into dst at dstOff. Returns true when it worked. */
+function decode20(src: Uint8Array, s: number, e: number, pct: boolean, dst: Uint8Array, dstOff: number): boolean {
+  if (!pct) {
+    if (e - s !== 20) return false;
+    for (let i = 0; i < 20; i++) dst[dstOff + i] = src[s + i];
+    return true;
+  }
+  return pctDecode(src, s, e, dst, dstOff, 20) === 20;
+}
+
+/** The decoded value lives in `scratch` [0, return) or -1 on a bad escape. */
+function decodeToScratch(src: Uint8Array, s: number, e: number): number {
+  if (e - s > scratch.length) scratch = Buffer.allocUnsafe(Math.max(e - s, scratch.length * 2));
+  return pctDecode(src, s, e, scratch, 0, scratch.length);
+}
+
+const TWO_63 = 9223372036854775808;
+
+/** Non-negative decimal in a[s, e) (at least one digit, digits only), saturating at 2^63; -1 for junk. */
+function parseUnsigned(a: Uint8Array, s: number, e: number): number {
+  if (s >= e) return -1;
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    const d = a[i] - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n > TWO_63 ? TWO_63 : n;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// IP addresses
+
+/** Strict dotted quad (no leading zeros) in a[s, e) -> out[o..o+4). */
+function parseIPv4(a: Uint8Array, s: number, e: number, out: Uint8Array, o: number): boolean {
+  let part = 0;
+  let p = s;
+  while (true) {
+    const ps = p;
+    let v = 0;
+    while (p < e && p - ps < 4) {
+      const d = a[p] - 0x30;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+      p++;
+    }
+    const n = p - ps;
+    if (n === 0 || n > 3 || v > 255 || (n > 1 && a[ps] === 0x30)) return false;
+    out[o + part] = v;
+    part++;
+    if (part === 4) return p === e;
+    if (p >= e || a[p] !== DOT) return false;
+    p++;
+  }
+}
+
+/** RFC 4291 text form (with an optional trailing dotted quad; no zone id) in a[s, e) -> out[0..16). */
+function parseIPv6(a: Uint8Array, s: number, e: number, out: Uint8Array): boolean {
+  let words = 0; // 16-bit groups written so far
+  let gap = -1; // group index where '::' stands
+  let p = s;
+  if (p >= e) return false;
+  if (a[p] === COLON) {
+    if (p + 1 >= e || a[p + 1] !== COLON) return false;
+    gap = 0;
+    p += 2;
+  }
+  if (p < e) {
+    while (true) {
+      const gs = p;
+      let v = 0;
+      while (p < e && p - gs < 5) {
+        const h = HEX[a[p]];
+        if (h < 0) break;
+        v = (v << 4) | h;
+        p++;
+      }
+      if (p < e && a[p] === DOT) {
+        // a trailing dotted quad fills the last two groups
+        if (words > 6 || !parseIPv4(a, gs, e, out, words * 2)) return false;
+        words += 2;
+        break;
+      }
+      const n = p - gs;
+      if (n === 0 || n > 4 || words >= 8) return false;
+      out[words * 2] = v >> 8;
+      out[words * 2 + 1] = v & 0xff;
+      words++;
+      if (p === e) break;
+      if (a[p] !== COLON) return false;
+      p++;
+      if (p < e && a[p] === COLON) {
+        if (gap >= 0) return false;
+        gap = words;
+        p++;
+        if (p === e) break;
+      } else if (p === e) {
+        return false; // trailing single colon
+      }
+    }
+  }
+  if (gap < 0) return words === 8;
+  if (words > 7) return false;
+  // move the groups after the gap to the end, zero the gap
+  const tail = (words - gap) * 2;
+  const from = gap * 2;
+  const to = 16 - tail;
+  for (let i = tail - 1; i >= 0; i--) out[to + i] = out[from + i];
+  for (let i = from; i < to; i++) out[i] = 0;
+  return true;
+}
+
+/** Port of the last endpoint parsed by parseIpValue (-1: none). */
+let parsedIpPort = -1;
+
+function parsePort(a: Uint8Array, s: number, e: number): number {
+  if (e - s > 5) return -1;
+  const v = parseUnsigned(a, s, e);
+  return v >= 1 && v <= 65535 ? v : -1;
+}
+
+/**
+ * An address or BEP 7 endpoint in a[s, e) -> out. Returns 4 (out[0..4)) or 6 (out[0..16)), 0 when invalid.
+ * Sets parsedIpPort.
+ */
+function parseIpValue(a: Uint8Array, s: number, e: number, out: Uint8Array): number {
+  parsedIpPort = -1;
+  if (s >= e) return 0;
+  let family = 0;
+  if (a[s] === LBRACKET) {
+    let close = s + 1;
+    while (close < e && a[close] !== RBRACKET) close++;
+    if (close >= e || !parseIPv6(a, s + 1, close, ip6Scratch)) return 0;
+    if (close + 1 < e) {
+      if (a[close + 1] !== COLON) return 0;
+      parsedIpPort = parsePort(a, close + 2, e);
+      if (parsedIpPort < 0) return 0;
+    }
+    family = 6;
+  } else {
+    let colon = s;
+    let dots = 0;
+    while (colon < e && a[colon] !== COLON) {
+      if (a[colon] === DOT) dots++;
+      colon++;
+    }
+    if (colon === e) {
+      return parseIPv4(a, s, e, out, 0) ? 4 : 0;
+    }
+    if (dots === 3 && parseIPv4(a, s, colon, out, 0)) {
+      parsedIpPort = parsePort(a, colon + 1, e);
+      return parsedIpPort < 0 ? 0 : 4;
+    }
+    if (!parseIPv6(a, s, e, ip6Scratch)) return 0;
+    family = 6;
+  }
+  // IPv4-mapped (::ffff:a.b.c.d) is IPv4
+  const m = ip6Scratch;
+  if (
+    (m[0] | m[1] | m[2] | m[3] | m[4] | m[5] | m[6] | m[7] | m[8] | m[9]) === 0 &&
+    m[10] === 0xff &&
+    m[11] === 0xff
+  ) {
+    out[0] = m[12];
+    out[1] = m[13];
+    out[2] = m[14];
+    out[3] = m[15];
+    return 4;
+  }
+  for (let i = 0; i < 16; i++) out[i] = m[i];
+  return family;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Parameter names
+
+const P_UNKNOWN = 0;
+const P_INFO_HASH = 1;
+const P_PEER_ID = 2;
+const P_PORT = 3;
+const P_UPLOADED = 4;
+const P_DOWNLOADED = 5;
+const P_LEFT = 6;
+const P_EVENT = 7;
+const P_NUMWANT = 8;
+const P_COMPACT = 9;
+const P_NO_PEER_ID = 10;
+const P_IP = 11;
+const P_IPV4 = 12;
+const P_IPV6 = 13;
+
+const lit = (s: string): Uint8Array => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
+const N_INFO_HASH = lit('info_hash');
+const N_PEER_ID = lit('peer_id');
+const N_PORT = lit('port');
+const N_UPLOADED = lit('uploaded');
+const N_DOWNLOADED = lit('downloaded');
+const N_LEFT = lit('left');
+const N_EVENT = lit('event');
+const N_NUMWANT = lit('numwant');
+const N_COMPACT = lit('compact');
+const N_NO_PEER_ID = lit('no_peer_id');
+const N_IPV4 = lit('ipv4');
+const N_IPV6 = lit('ipv6');
+const V_STARTED = lit('started');
+const V_STOPPED = lit('stopped');
+const V_COMPLETED = lit('completed');
+const V_PAUSED = lit('paused');
+
+/** a[s, s + l.length) equals l, from byte `from` on (the caller checked the bytes before). */
+function same(a: Uint8Array, s: number, l: Uint8Array, from: number): boolean {
+  for (let i = from; i < l.length; i++) if (a[s + i] !== l[i]) return false;
+  return true;
+}
+
+function paramId(a: Uint8Array, s: number, e: number): number {
+  const c = a[s];
+  switch (e - s) {
+    case 2:
+      return c === 0x69 && a[s + 1] === 0x70 ? P_IP : P_UNKNOWN;
+    case 4:
+      if (c === 0x70) return same(a, s, N_PORT, 1) ? P_PORT : P_UNKNOWN;
+      if (c === 0x6c) return same(a, s, N_LEFT, 1) ? P_LEFT : P_UNKNOWN;
+      if (c === 0x69) return same(a, s, N_IPV4, 1) ? P_IPV4 : same(a, s, N_IPV6, 1) ? P_IPV6 : P_UNKNOWN;
+      return P_UNKNOWN;
+    case 5:
+      return c === 0x65 && same(a, s, N_EVENT, 1) ? P_EVENT : P_UNKNOWN;
+    case 7:
+      if (c === 0x70) return same(a, s, N_PEER_ID, 1) ? P_PEER_ID : P_UNKNOWN;
+      if (c === 0x6e) return same(a, s, N_NUMWANT, 1) ? P_NUMWANT : P_UNKNOWN;
+      if (c === 0x63) return same(a, s, N_COMPACT, 1) ? P_COMPACT : P_UNKNOWN;
+      return P_UNKNOWN;
+    case 8:
+      return c === 0x75 && same(a, s, N_UPLOADED, 1) ? P_UPLOADED : P_UNKNOWN;
+    case 9:
+      return c === 0x69 && same(a, s, N_INFO_HASH, 1) ? P_INFO_HASH : P_UNKNOWN;
+    case 10:
+      if (c === 0x64) return same(a, s, N_DOWNLOADED, 1) ? P_DOWNLOADED : P_UNKNOWN;
+      if (c === 0x6e) return same(a, s, N_NO_PEER_ID, 1) ? P_NO_PEER_ID : P_UNKNOWN;
+      return P_UNKNOWN;
+    default:
+      return P_UNKNOWN;
+  }
+}
+
+/** Like paramId for a name that contains '%': decodes it first (a bad escape makes it unknown). */
+function paramIdEscaped(a: Uint8Array, s: number, e: number): number {
+  const n = pctDecode(a, s, e, nameScratch, 0, nameScratch.length);
+  return n <= 0 ? P_UNKNOWN : paramId(nameScratch, 0, n);
+}
+
+function eventOf(a: Uint8Array, s: number, e: number): number {
+  switch (e - s) {
+    case 7:
+      if (a[s + 2] === 0x61) return same(a, s, V_STARTED, 0) ? EVENT_STARTED : EVENT_NONE;
+      return same(a, s, V_STOPPED, 0) ? EVENT_STOPPED : EVENT_NONE;
+    case 9:
+      return same(a, s, V_COMPLETED, 0) ? EVENT_COMPLETED : EVENT_NONE;
+    case 6:
+      return same(a, s, V_PAUSED, 0) ? EVENT_PAUSED : EVENT_NONE;
+    default:
+      return EVENT_NONE;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Parsers
+
+/** Parses an announce query into q (reset first). 0 = ok, else a QUERY_* error code. */
+export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: AnnounceQuery): number {
+  q.reset();
+  let ipFromIpParam = false;
+  let p = start;
+  while (p < end) {
+    // name: up to '=' or '&'
+    const ns = p;
+    let c = 0;
+    let namePct = false;
+    while (p < end) {
+      c = buf[p];
+      if (c === EQ || c === AMP) break;
+      if (c === PCT) namePct = true;
+      p++;
+    }
+    const ne = p;
+    let vs = p;
+    let ve = p;
+    let valuePct = false;
+    if (p < end && c === EQ) {
+      vs = ++p;
+      while (p < end) {
+        c = buf[p];
+        if (c === AMP) break;
+        if (c === PCT) valuePct = true;
+        p++;
+      }
+      ve = p;
+    }
+    p++; // past '&'
+    if (ne === ns) continue;
+    const id = namePct ? paramIdEscaped(buf, ns, ne) : paramId(buf, ns, ne);
+    if (id === P_UNKNOWN) continue;
+
+    if (id === P_INFO_HASH) {
+      if (q.hasInfoHash) return QUERY_DUPLICATE_INFO_HASH;
+      if (!decode20(buf, vs, ve, valuePct, q.infoHash, 0)) return QUERY_INVALID_INFO_HASH;
+      q.hasInfoHash = true;
+      continue;
+    }
+    if (id === P_PEER_ID) {
+      if (!decode20(buf, vs, ve, valuePct, q.peerId, 0)) return QUERY_INVALID_PEER_ID;
+      q.hasPeerId = true;
+      continue;
+    }
+    if (id === P_NO_PEER_ID) {
+      q.noPeerId = true;
+      continue;
+    }
+
+    // The rest look at a decoded value: in place when it has no '%', else in scratch.
+    let a: Uint8Array = buf;
+    let s = vs;
+    let e = ve;
+    if (valuePct) {
+      const n = decodeToScratch(buf, vs, ve);
+      if (n < 0) return badValue(id);
+      a = scratch;
+      s = 0;
+      e = n;
+    }
+    switch (id) {
+      case P_PORT: {
+        const v = e - s > 5 ? -1 : parseUnsigned(a, s, e);
+        if (v < 1 || v > 65535) return QUERY_INVALID_PORT;
+        q.port = v;
+        break;
+      }
+      case P_UPLOADED: {
+        const v = parseUnsigned(a, s, e);
+        if (v < 0) return QUERY_INVALID_UPLOADED;
+        q.uploaded = v;
+        break;
+      }
+      case P_DOWNLOADED: {
+        const v = parseUnsigned(a, s, e);
+        if (v < 0) return QUERY_INVALID_DOWNLOADED;
+        q.downloaded = v;
+        break;
+      }
+      case P_LEFT: {
+        const v = parseUnsigned(a, s, e);
+        if (v < 0) return QUERY_INVALID_LEFT;
+        q.left = v;
+        break;
+      }
+      case P_EVENT:
+        q.event = eventOf(a, s, e);
+        break;
+      case P_NUMWANT: {
+        if (s < e && a[s] === MINUS) {
+          if (parseUnsigned(a, s + 1, e) < 0) return QUERY_INVALID_NUMWANT;
+          q.numwant = -1;
+        } else {
+          const v = parseUnsigned(a, s, e);
+          if (v < 0) return QUERY_INVALID_NUMWANT;
+          q.numwant = v > 0x7fffffff ? 0x7fffffff : v;
+        }
+        break;
+      }
+      case P_COMPACT: {
+        const v = parseUnsigned(a, s < e && a[s] === MINUS ? s + 1 : s, e);
+        if (v < 0) return QUERY_INVALID_COMPACT;
+        q.compact = v === 0 ? 0 : 1;
+        break;
+      }
+      default: {
+        // P_IP, P_IPV4, P_IPV6
+        if (id !== P_IP && ipFromIpParam) {
+          // ip= wins; still validate
+          if (parseIpValue(a, s, e, ip6Scratch) === 0) return QUERY_INVALID_IP;
+          break;
+        }
+        const family = parseIpValue(a, s, e, q.ip);
+        if (family === 0) {
+          q.ipFamily = 0;
+          return QUERY_INVALID_IP;
+        }
+        q.ipFamily = family;
+        q.ipPort = parsedIpPort;
+        if (id === P_IP) ipFromIpParam = true;
+      }
+    }
+  }
+  return q.hasInfoHash ? QUERY_OK : QUERY_MISSING_INFO_HASH;
+}
+
+function badValue(id: number): number {
+  switch (id) {
+    case P_PORT:
+      return QUERY_INVALID_PORT;
+    case P_UPLOADED:
+      return QUERY_INVALID_UPLOADED;
+    case P_DOWNLOADED:
+      return QUERY_INVALID_DOWNLOADED;
+    case P_LEFT:
+      return QUERY_INVALID_LEFT;
+    case P_EVENT:
+      return QUERY_INVALID_EVENT;
+    case P_NUMWANT:
+      return QUERY_INVALID_NUMWANT;
+    case P_COMPACT:
+      return QUERY_INVALID_COMPACT;
+    default:
+      return QUERY_INVALID_IP;
+  }
+}
+
+/**
+ * Parses a scrape query into q (reset first): every info_hash must decode to 20 bytes (else
+ * QUERY_INVALID_INFO_HASH); the first `capacity` go to q.hashes in request order (repeats kept), the rest set
+ * q.truncated. No info_hash at all: QUERY_MISSING_INFO_HASH. Other parameters are ignored.
+ */
+export function parseScrapeQuery(buf: Buffer, start: number, end: number, q: ScrapeQuery): number {
+  q.reset();
+  let p = start;
+  while (p < end) {
+    const ns = p;
+    let c = 0;
+    let namePct = false;
+    while (p < end) {
+      c = buf[p];
+      if (c === EQ || c === AMP) break;
+      if (c === PCT) namePct = true;
+      p++;
+    }
+    const ne = p;
+    let vs = p;
+    let ve = p;
+    let valuePct = false;
+    if (p < end && c === EQ) {
+      vs = ++p;
+      while (p < end) {
+        c = buf[p];
+        if (c === AMP) break;
+        if (c === PCT) valuePct = true;
+        p++;
+      }
+      ve = p;
+    }
+    p++;
+    if (ne === ns) continue;
+    const id = namePct ? paramIdEscaped(buf, ns, ne) : paramId(buf, ns, ne);
+    if (id !== P_INFO_HASH) continue;
+    if (q.count < q.capacity) {
+      if (!decode20(buf, vs, ve, valuePct, q.hashes, q.count * 20)) return QUERY_INVALID_INFO_HASH;
+      q.count++;
+    } else {
+      if (!decode20(buf, vs, ve, valuePct, hashScratch, 0)) return QUERY_INVALID_INFO_HASH;
+      q.truncated = true;
+      q.truncatedCount++;
+    }
+  }
+  return q.count > 0 || q.truncated ? QUERY_OK : QUERY_MISSING_INFO_HASH;
+}
