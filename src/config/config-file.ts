@@ -1,0 +1,596 @@
+// opentracker's config file format, plus swarmd's own keys.
+//
+// Format (as opentracker's parse_configfile): one `key value` per line; leading whitespace is
+// skipped; a line starting with `#` is a comment; blank lines are skipped; trailing whitespace is
+// cut; the key is followed by whitespace and the value is the rest of the line.
+//
+// SETTINGS is the one table of keys (and their long options, see command-line.ts); UNSUPPORTED
+// lists opentracker features not built yet. Supporting one later means moving its line from
+// UNSUPPORTED to SETTINGS.
+
+import fs from 'node:fs';
+import { isIP } from 'node:net';
+import path from 'node:path';
+import {
+  ConfigError,
+  DEFAULT_HOST,
+  GIB,
+  KIB,
+  LOG_LEVELS,
+  MAX_MEMORY_LIMIT,
+  MAX_WORKERS,
+  MIB,
+  MIN_MEMORY_LIMIT,
+  defaultConfig,
+  defaultListeners,
+  defaultWorkers,
+} from './config.ts';
+import type { Config, LogLevel, Proto, UdpIo } from './config.ts';
+
+/** A value that can't be used; the message names the value, the caller adds where it came from. */
+export class BadValue extends Error {}
+
+/** Longest duration in seconds: its milliseconds still fit a Node timer (2^31 - 1 ms). */
+export const MAX_SECONDS = 2147483;
+const MAX_INT = 2 ** 31 - 1;
+
+// ---------------------------------------------------------------- value parsers
+
+function quote(value: string): string {
+  return JSON.stringify(value);
+}
+
+export function parseInteger(value: string, min: number, max: number, unit = ''): number {
+  const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new BadValue(`${quote(value)} is not a whole number${unit ? ` of ${unit}` : ''} from ${min} to ${max}`);
+  }
+  return n;
+}
+
+export function parseSeconds(value: string, min = 1, max = MAX_SECONDS): number {
+  return parseInteger(value, min, max, 'seconds');
+}
+
+export function parseBoolean(value: string): boolean {
+  switch (value.toLowerCase()) {
+    case 'yes':
+    case 'true':
+    case 'on':
+    case '1':
+      return true;
+    case 'no':
+    case 'false':
+    case 'off':
+    case '0':
+      return false;
+  }
+  throw new BadValue(`${quote(value)} is not yes/no/true/false/on/off/1/0`);
+}
+
+/** Bytes with an optional K, M or G suffix (powers of 1024, either case). */
+export function parseSize(value: string, min: number, max: number): number {
+  const m = /^([0-9]+)([kmg]?)$/i.exec(value);
+  const units: Record<string, number> = { '': 1, k: KIB, m: MIB, g: GIB };
+  const unit = m ? units[m[2]!.toLowerCase()]! : 0;
+  const n = m ? Number(m[1]) * unit : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new BadValue(
+      `${quote(value)} is not a size from ${formatSize(min)} to ${formatSize(max)} (bytes, or a number with K, M or G)`,
+    );
+  }
+  return n;
+}
+
+export function formatSize(bytes: number): string {
+  for (const [suffix, unit] of [['G', GIB], ['M', MIB], ['K', KIB]] as const) {
+    if (bytes >= unit && bytes % unit === 0) return `${bytes / unit}${suffix}`;
+  }
+  return String(bytes);
+}
+
+function parseChoice<T extends string>(value: string, choices: readonly T[]): T {
+  const v = value.toLowerCase();
+  const found = choices.find((c) => c === v);
+  if (found === undefined) throw new BadValue(`${quote(value)} is not one of ${choices.join(', ')}`);
+  return found;
+}
+
+/** The address text for a listener: brackets removed, IPv6 in its canonical (compressed) form. */
+function normalizeHost(address: string): string {
+  // Zone IDs (fe80::1%eth0) and embedded IPv4 (::ffff:1.2.3.4) are kept as written.
+  if (address.includes('%')) return address;
+  if (isIP(address) !== 6 || address.includes('.')) return address.toLowerCase();
+  try {
+    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return address.toLowerCase();
+  }
+}
+
+/** A literal IPv4 or IPv6 address (IPv6 may be in brackets), as for opentracker's -i. */
+export function parseAddress(value: string): string {
+  const inner = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value;
+  const family = isIP(inner);
+  if (family === 0 || (family === 4 && inner !== value)) {
+    throw new BadValue(`${quote(value)} is not an IPv4 or IPv6 address`);
+  }
+  return normalizeHost(inner);
+}
+
+export function parsePort(value: string): number {
+  const n = /^[0-9]{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 65535)) throw new BadValue(`${quote(value)} is not a port from 1 to 65535`);
+  return n;
+}
+
+/**
+ * opentracker's `ip[:port]` for listen.* lines: `1.2.3.4`, `1.2.3.4:80`, `[::1]:80`, `[::1]` or a
+ * bare IPv6 address without a port. The port is 6969 when omitted. Like opentracker, a bare port
+ * number is not an address (opentracker: "Parse error").
+ */
+export function parseHostPort(value: string, defaultPort: number): { host: string; port: number } {
+  const bad = (why: string) => new BadValue(`${quote(value)} ${why}`);
+  if (/^[0-9]+$/.test(value)) {
+    throw bad(`is a bare port, not an address: write 0.0.0.0:${value} (IPv4), [::]:${value} (IPv4 and IPv6)`);
+  }
+  let host: string;
+  let port = defaultPort;
+  const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(value);
+  if (bracketed) {
+    host = bracketed[1]!;
+    if (isIP(host) !== 6) throw bad('is not [IPv6 address] or [IPv6 address]:port');
+    if (bracketed[2] !== undefined) port = parsePortIn(bracketed[2], value);
+  } else if (isIP(value) !== 0) {
+    host = value;
+  } else {
+    const colon = value.lastIndexOf(':');
+    host = colon < 0 ? value : value.slice(0, colon);
+    if (isIP(host) === 6) throw bad('is ambiguous: put an IPv6 address in brackets to give a port, as in [::1]:6969');
+    if (isIP(host) !== 4) throw bad('is not an address: expected IPv4[:port], [IPv6]:port or IPv6');
+    port = parsePortIn(value.slice(colon + 1), value);
+  }
+  return { host: normalizeHost(host), port };
+}
+
+function parsePortIn(text: string, whole: string): number {
+  try {
+    return parsePort(text);
+  } catch {
+    throw new BadValue(`${quote(whole)} has a bad port ${quote(text)} (1 to 65535)`);
+  }
+}
+
+// ---------------------------------------------------------------- the settings table
+
+export type Setting = {
+  /** Config file key. */
+  key: string;
+  /** Long option (without `--`); same value syntax as the key. */
+  long: string;
+  /** opentracker's single-letter switch, if it has one. */
+  short?: string;
+  /** Value placeholder for the help text. */
+  arg: string;
+  /** A boolean: the long option is also a flag (`--x`, `--no-x`, `--x=VALUE`). */
+  flag?: boolean;
+  /** Several lines add up instead of the last one winning. */
+  repeatable?: boolean;
+  help: string;
+  /** The value in effect, for the help text's defaults ('' = none). */
+  show: (c: Config) => string;
+  /** Applies a value; throws BadValue. */
+  set: (b: ConfigBuilder, value: string) => void;
+};
+
+function listen(key: string, long: string, protos: Proto[], what: string): Setting {
+  return {
+    key,
+    long,
+    arg: 'ADDR[:PORT]',
+    repeatable: true,
+    help: `listen for ${what} on ADDR (IPv4, [IPv6] or bare IPv6), port 6969 if omitted`,
+    show: () => '',
+    set: (b, value) => {
+      const { host, port } = parseHostPort(value, 6969);
+      for (const proto of protos) b.addListener(proto, host, port);
+    },
+  };
+}
+
+function seconds(
+  key: string,
+  long: string,
+  help: string,
+  get: (c: Config) => number,
+  put: (c: Config, v: number) => void,
+  min = 1,
+): Setting {
+  return {
+    key,
+    long,
+    arg: 'SECONDS',
+    help,
+    show: (c) => String(get(c)),
+    set: (b, v) => put(b.config, parseSeconds(v, min)),
+  };
+}
+
+function integer(
+  key: string,
+  long: string,
+  help: string,
+  max: number,
+  get: (c: Config) => number,
+  put: (c: Config, v: number) => void,
+): Setting {
+  return {
+    key,
+    long,
+    arg: 'N',
+    help,
+    show: (c) => String(get(c)),
+    set: (b, v) => put(b.config, parseInteger(v, 1, max)),
+  };
+}
+
+function text(
+  key: string,
+  long: string,
+  short: string,
+  arg: string,
+  help: string,
+  get: (c: Config) => string | null,
+  put: (c: Config, v: string) => void,
+  check: (v: string) => void = () => {},
+): Setting {
+  return {
+    key,
+    long,
+    short,
+    arg,
+    help,
+    show: (c) => get(c) ?? '',
+    set: (b, v) => {
+      if (/[\x00-\x1f\x7f]/.test(v)) throw new BadValue(`${quote(v)} contains control characters`);
+      check(v);
+      put(b.config, v);
+    },
+  };
+}
+
+export const SETTINGS: readonly Setting[] = [
+  // opentracker's keys
+  listen('listen.tcp_udp', 'listen-tcp-udp', ['tcp', 'udp'], 'HTTP (TCP) and UDP'),
+  listen('listen.tcp', 'listen-tcp', ['tcp'], 'HTTP (TCP)'),
+  listen('listen.udp', 'listen-udp', ['udp'], 'UDP'),
+  {
+    key: 'listen.udp.workers',
+    long: 'udp-workers',
+    arg: 'N',
+    help: 'opentracker compatibility: sets the worker threads when tracker.workers is not given (0 = 1)',
+    show: () => '',
+    set: (b, v) => b.setUdpWorkers(parseInteger(v, 0, MAX_WORKERS)),
+  },
+  text('tracker.rootdir', 'rootdir', 'd', 'DIR', 'directory to change into at start-up (no chroot)',
+    (c) => c.rootdir, (c, v) => (c.rootdir = v)),
+  text('tracker.user', 'user', 'u', 'USER', 'user to switch to when started as root',
+    (c) => c.user, (c, v) => (c.user = v)),
+  text('tracker.redirect_url', 'redirect-url', 'r', 'URL', 'where GET / redirects to (none: 404)',
+    (c) => c.redirectUrl, (c, v) => (c.redirectUrl = v), (v) => {
+      if (/\s/.test(v)) throw new BadValue(`${quote(v)} contains whitespace`);
+    }),
+  {
+    key: 'access.stats_path',
+    long: 'stats-path',
+    arg: 'PATH',
+    help: 'path of the stats page, without a leading /',
+    show: (c) => c.statsPath,
+    set: (b, v) => {
+      const p = v.replace(/^\/+/, '');
+      if (p !== v) b.warn(`leading "/" removed from ${quote(v)} (the path is matched without it)`);
+      if (!/^[A-Za-z0-9._~!$&'()*+,;=:@%/-]+$/.test(p)) {
+        throw new BadValue(`${quote(v)} is not a URL path (letters, digits and -._~!$&'()*+,;=:@%/ only)`);
+      }
+      b.config.statsPath = p;
+    },
+  },
+  // swarmd's keys
+  {
+    key: 'tracker.workers',
+    long: 'workers',
+    arg: 'N',
+    help: `worker threads, each with its own sockets (1 to ${MAX_WORKERS})`,
+    show: (c) => `${c.workers} (the number of cores here)`,
+    set: (b, v) => b.setWorkers(parseInteger(v, 1, MAX_WORKERS)),
+  },
+  seconds('tracker.interval', 'interval', 'announce interval handed to clients',
+    (c) => c.interval, (c, v) => (c.interval = v)),
+  seconds('tracker.interval_variation', 'interval-variation',
+    'answers carry interval - variation/2 + random(variation); 0 = exact interval',
+    (c) => c.intervalVariation, (c, v) => (c.intervalVariation = v), 0),
+  seconds('tracker.peer_timeout', 'peer-timeout', 'a peer that has not announced for this long is dropped',
+    (c) => c.peerTimeout, (c, v) => (c.peerTimeout = v)),
+  seconds('tracker.torrent_timeout', 'torrent-timeout', 'a torrent without peers but with completions is kept this long',
+    (c) => c.torrentTimeout, (c, v) => (c.torrentTimeout = v)),
+  seconds('tracker.clean_interval', 'clean-interval', 'time between cleaning passes',
+    (c) => c.cleanInterval, (c, v) => (c.cleanInterval = v)),
+  integer('tracker.numwant', 'numwant', 'peers returned when a client sends no numwant (HTTP and UDP)', MAX_INT,
+    (c) => c.numwantDefault, (c, v) => (c.numwantDefault = v)),
+  integer('tracker.numwant_max', 'numwant-max', 'most peers returned in one HTTP answer', MAX_INT,
+    (c) => c.numwantMax, (c, v) => (c.numwantMax = v)),
+  integer('tracker.udp_numwant_max4', 'udp-numwant-max4', 'most peers in one UDP answer to IPv4 (6 bytes each)',
+    Math.floor((65507 - 20) / 6), (c) => c.udpNumwantMax4, (c, v) => (c.udpNumwantMax4 = v)),
+  integer('tracker.udp_numwant_max6', 'udp-numwant-max6', 'most peers in one UDP answer to IPv6 (18 bytes each)',
+    Math.floor((65527 - 20) / 18), (c) => c.udpNumwantMax6, (c, v) => (c.udpNumwantMax6 = v)),
+  integer('tracker.max_scrape_hashes', 'max-scrape-hashes', 'most info hashes in one HTTP scrape', MAX_INT,
+    (c) => c.maxScrapeHashes, (c, v) => (c.maxScrapeHashes = v)),
+  {
+    key: 'tracker.ip_from_query',
+    long: 'ip-from-query',
+    arg: 'yes|no',
+    flag: true,
+    help: 'use the ip= announce parameter instead of the source address (debugging only)',
+    show: (c) => (c.ipFromQuery ? 'yes' : 'no'),
+    set: (b, v) => (b.config.ipFromQuery = parseBoolean(v)),
+  },
+  {
+    key: 'tracker.memory_limit',
+    long: 'memory-limit',
+    arg: 'BYTES',
+    help: `most memory for the swarm store, in bytes or with a K/M/G suffix (${formatSize(MIN_MEMORY_LIMIT)} to ${formatSize(MAX_MEMORY_LIMIT)})`,
+    show: (c) => `${formatSize(c.memoryLimit)} (3/4 of the RAM here, at most ${formatSize(MAX_MEMORY_LIMIT)})`,
+    set: (b, v) => (b.config.memoryLimit = parseSize(v, MIN_MEMORY_LIMIT, MAX_MEMORY_LIMIT)),
+  },
+  {
+    key: 'listen.udp.io',
+    long: 'udp-io',
+    arg: 'auto|native|dgram',
+    help: 'UDP sockets: native recvmmsg/sendmmsg addon, node:dgram, or auto (native if it loads)',
+    show: (c) => c.udpIo,
+    set: (b, v) => (b.config.udpIo = parseChoice<UdpIo>(v, ['auto', 'native', 'dgram'])),
+  },
+  {
+    key: 'listen.udp.batch',
+    long: 'udp-batch',
+    arg: 'N',
+    help: 'datagrams received or sent per system call (1 to 1024)',
+    show: (c) => String(c.udpBatchSize),
+    set: (b, v) => (b.config.udpBatchSize = parseInteger(v, 1, 1024)),
+  },
+  seconds('http.idle_timeout', 'http-idle-timeout', 'an idle HTTP connection is closed after this',
+    (c) => c.http.idleTimeout, (c, v) => (c.http.idleTimeout = v)),
+  seconds('http.header_timeout', 'http-header-timeout',
+    'a request head must arrive within this after the connection or the previous answer',
+    (c) => c.http.headerTimeout, (c, v) => (c.http.headerTimeout = v)),
+  {
+    key: 'http.max_request_size',
+    long: 'http-max-request-size',
+    arg: 'BYTES',
+    help: 'largest HTTP request head accepted (512 to 1M; K/M suffixes)',
+    show: (c) => formatSize(c.http.maxRequestBytes),
+    set: (b, v) => (b.config.http.maxRequestBytes = parseSize(v, 512, MIB)),
+  },
+  {
+    key: 'http.keepalive',
+    long: 'http-keepalive',
+    arg: 'yes|no',
+    flag: true,
+    help: 'serve several requests per HTTP connection',
+    show: (c) => (c.http.keepAlive ? 'yes' : 'no'),
+    set: (b, v) => (b.config.http.keepAlive = parseBoolean(v)),
+  },
+  integer('http.max_connections', 'http-max-connections', 'open HTTP connections per worker', MAX_INT,
+    (c) => c.http.maxConnections, (c, v) => (c.http.maxConnections = v)),
+  {
+    key: 'udp.connection_id_lifetime',
+    long: 'connection-id-lifetime',
+    arg: 'SECONDS',
+    help: 'how long a UDP connection ID is accepted (60 to 86400; BEP 15 says 120)',
+    show: (c) => String(c.connectionIdLifetime),
+    set: (b, v) => (b.config.connectionIdLifetime = parseSeconds(v, 60, 86400)),
+  },
+  {
+    key: 'log.level',
+    long: 'log-level',
+    arg: LOG_LEVELS.join('|'),
+    help: 'log messages at this level and above',
+    show: (c) => c.logLevel,
+    set: (b, v) => (b.config.logLevel = parseChoice<LogLevel>(v, LOG_LEVELS)),
+  },
+];
+
+export type Unsupported = {
+  /** Config file key, if the feature has one. */
+  key?: string;
+  short?: string;
+  long: string;
+  arg: string;
+  /** What the feature is, for the help text and for switches without a key. */
+  what: string;
+  /** 'later': "is not supported yet"; 'nats': swarmd clusters over NATS instead. */
+  kind: 'later' | 'nats';
+};
+
+/** opentracker features not built yet: one line each. */
+export const UNSUPPORTED: readonly Unsupported[] = [
+  { key: 'access.whitelist', short: 'w', long: 'whitelist', arg: 'FILE', what: 'info-hash whitelist', kind: 'later' },
+  { key: 'access.blacklist', short: 'b', long: 'blacklist', arg: 'FILE', what: 'info-hash blacklist', kind: 'later' },
+  { key: 'access.fifo_add', long: 'fifo-add', arg: 'FILE', what: 'dynamic whitelist/blacklist additions', kind: 'later' },
+  { key: 'access.fifo_delete', long: 'fifo-delete', arg: 'FILE', what: 'dynamic whitelist/blacklist removals', kind: 'later' },
+  { key: 'access.stats', long: 'access-stats', arg: 'IP[/BITS]', what: 'networks allowed to read stats', kind: 'later' },
+  { key: 'access.proxy', long: 'access-proxy', arg: 'IP[/BITS]', what: 'trusted proxies (X-Forwarded-For)', kind: 'later' },
+  { short: 'A', long: 'admin-ip', arg: 'IP[/BITS]', what: 'blessing admin networks', kind: 'later' },
+  { short: 'l', long: 'load-state', arg: 'FILE', what: 'loading a state dump', kind: 'later' },
+  { key: 'livesync.cluster.listen', long: 'livesync-listen', arg: 'IP[:PORT]', what: 'live sync', kind: 'nats' },
+  { key: 'livesync.cluster.node_ip', long: 'livesync-node-ip', arg: 'IP[/BITS]', what: 'live sync peers', kind: 'nats' },
+  { short: 's', long: 'livesync-port', arg: 'PORT', what: 'live sync', kind: 'nats' },
+];
+
+/** "<name> is not supported yet", or the NATS note for live sync. */
+export function unsupportedMessage(u: Unsupported, name: string): string {
+  return u.kind === 'nats'
+    ? `${name} is not supported: swarmd clusters over NATS instead (settings to come)`
+    : `${name} is not supported yet`;
+}
+
+/** Keys opentracker's sample config shows but opentracker never reads: accepted with a warning. */
+export const IGNORED_KEYS: readonly string[] = ['batchsync.cluster.admin_ip'];
+
+const settingByKey = new Map(SETTINGS.map((s) => [s.key, s]));
+const unsupportedByKey = new Map(UNSUPPORTED.filter((u) => u.key).map((u) => [u.key!, u]));
+
+// ---------------------------------------------------------------- the builder
+
+/**
+ * Collects settings in order (switches and config files alike), then resolves them into a
+ * Config. Errors are collected, not thrown, so one run reports every bad line.
+ */
+export class ConfigBuilder {
+  readonly config: Config;
+  readonly warnings: string[] = [];
+  readonly errors: string[] = [];
+  /** The address for -p and -P (opentracker's -i), and for the default listeners. */
+  host: string = DEFAULT_HOST;
+  private workersGiven = false;
+  private udpWorkers: number | null = null;
+  private context = '';
+
+  constructor() {
+    this.config = defaultConfig();
+    this.config.listeners = [];
+  }
+
+  /** Adds a warning, prefixed with the place being read. */
+  warn(message: string): void {
+    this.warnings.push(this.context + message);
+  }
+
+  addListener(proto: Proto, host: string, port: number): void {
+    const same = this.config.listeners.find((l) => l.proto === proto && l.host === host && l.port === port);
+    if (same) {
+      this.warn(`${proto} ${host.includes(':') ? `[${host}]` : host}:${port} is already listed; ignored`);
+      return;
+    }
+    this.config.listeners.push({ proto, host, port });
+  }
+
+  setWorkers(n: number): void {
+    this.config.workers = n;
+    this.workersGiven = true;
+  }
+
+  setUdpWorkers(n: number): void {
+    this.udpWorkers = n;
+  }
+
+  /**
+   * Applies one setting. `where` prefixes messages ("FILE:LINE" or the switch), `name` (if not
+   * empty) names the setting after it, `suffix` follows them (the quoted line).
+   */
+  apply(setting: Setting, value: string, where: string, name: string, suffix = ''): void {
+    this.inContext(name ? `${where}: ${name}: ` : `${where}: `, () => setting.set(this, value), suffix);
+  }
+
+  /**
+   * Runs `fn` with `prefix` in front of its warnings; a BadValue it throws becomes an error
+   * `prefix + message + suffix`.
+   */
+  inContext(prefix: string, fn: () => void, suffix = ''): void {
+    const before = this.context;
+    this.context = prefix;
+    try {
+      fn();
+    } catch (e) {
+      if (!(e instanceof BadValue)) throw e;
+      this.errors.push(`${prefix}${e.message}${suffix}`);
+    } finally {
+      this.context = before;
+    }
+  }
+
+  /** Reads a config file. `where` names what asked for it (a switch), for the can't-open error. */
+  readFile(file: string, where = ''): void {
+    let content: string;
+    try {
+      content = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      this.errors.push(`${where ? `${where}: ` : ''}can't open config file ${file}: ${why}`);
+      return;
+    }
+    this.config.configFile = path.resolve(file);
+    const lines = content.split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    lines.forEach((raw, i) => this.readLine(raw, `${file}:${i + 1}`));
+  }
+
+  private readLine(raw: string, where: string): void {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const suffix = ` [line: ${quote(raw.trimEnd())}]`;
+    const m = /^(\S+)(?:\s+([^]*))?$/.exec(line)!;
+    const key = m[1]!;
+    const value = m[2] ?? '';
+    const setting = settingByKey.get(key);
+    const unsupported = unsupportedByKey.get(key);
+    if (unsupported) {
+      this.errors.push(`${where}: ${unsupportedMessage(unsupported, key)}${suffix}`);
+    } else if (IGNORED_KEYS.includes(key)) {
+      this.warnings.push(`${where}: ${key} has no effect (opentracker never read it either); ignored`);
+    } else if (!setting) {
+      this.errors.push(`${where}: unknown key ${quote(key)}${suffix}`);
+    } else if (value === '') {
+      this.errors.push(`${where}: ${key} needs a value${suffix}`);
+    } else {
+      this.apply(setting, value, where, key, suffix);
+    }
+  }
+
+  /**
+   * Resolves the collected settings into a Config, or throws ConfigError with every error.
+   * `check` runs the checks across settings (skipped for --help and --version).
+   */
+  finish(check = true): Config {
+    const c = this.config;
+    if (this.udpWorkers !== null) {
+      if (this.workersGiven) {
+        this.warnings.push(`listen.udp.workers ${this.udpWorkers} ignored: tracker.workers (--workers) is set`);
+      } else {
+        c.workers = Math.max(1, this.udpWorkers);
+      }
+    } else if (!this.workersGiven) {
+      c.workers = defaultWorkers();
+    }
+    if (c.listeners.length === 0) c.listeners = defaultListeners(this.host);
+    if (check) {
+      const err = (m: string) => this.errors.push(m);
+      if (c.intervalVariation >= c.interval) {
+        err(`tracker.interval_variation (${c.intervalVariation}) must be less than tracker.interval (${c.interval})`);
+      }
+      const longest = c.interval + Math.ceil(c.intervalVariation / 2);
+      if (c.intervalVariation < c.interval && c.peerTimeout <= longest) {
+        err(
+          `tracker.peer_timeout (${c.peerTimeout}) must be longer than the longest announce interval handed out ` +
+            `(tracker.interval + tracker.interval_variation/2 = ${longest}), or peers expire before they announce again`,
+        );
+      }
+      if (c.numwantDefault > c.numwantMax) {
+        err(`tracker.numwant (${c.numwantDefault}) must not be more than tracker.numwant_max (${c.numwantMax})`);
+      }
+    }
+    if (this.errors.length > 0) throw new ConfigError(this.errors);
+    return c;
+  }
+}
+
+/**
+ * Reads one config file into a full Config (defaults for everything else, the default listeners
+ * if the file binds nothing). Throws ConfigError listing every bad line.
+ */
+export function parseConfigFile(file: string): { config: Config; warnings: string[] } {
+  const b = new ConfigBuilder();
+  b.readFile(file);
+  const config = b.finish();
+  return { config, warnings: b.warnings };
+}

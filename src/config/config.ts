@@ -1,0 +1,144 @@
+// The resolved configuration: a plain object with every field filled in.
+// config-file.ts and command-line.ts build it; nothing else in here does I/O.
+
+import os from 'node:os';
+
+export type Proto = 'tcp' | 'udp';
+
+export type Listener = {
+  proto: Proto;
+  /** A literal IPv4 or IPv6 address without brackets ('::' = all interfaces, dual stack). */
+  host: string;
+  /** 1..65535 from the parsers. 0 is never produced by them; see docs/configuration.md. */
+  port: number;
+};
+
+export type UdpIo = 'auto' | 'native' | 'dgram';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type HttpConfig = {
+  /** Seconds a keep-alive connection may sit idle between requests. */
+  idleTimeout: number;
+  /** Seconds within which a whole request head must arrive, counted from the connection or the previous answer. */
+  headerTimeout: number;
+  /** Largest request head accepted, in bytes. */
+  maxRequestBytes: number;
+  keepAlive: boolean;
+  /** Open connections per worker. */
+  maxConnections: number;
+};
+
+export type Config = {
+  listeners: Listener[];
+  workers: number;
+  udpIo: UdpIo;
+  udpBatchSize: number;
+  rootdir: string | null;
+  user: string | null;
+  redirectUrl: string | null;
+  /** Path of the stats page without leading '/'. */
+  statsPath: string;
+  /** Seconds. */
+  interval: number;
+  /** Seconds; answers carry interval - intervalVariation/2 + random(intervalVariation). */
+  intervalVariation: number;
+  peerTimeout: number;
+  /** Peerless torrents with completions are kept this long (seconds). */
+  torrentTimeout: number;
+  cleanInterval: number;
+  numwantDefault: number;
+  numwantMax: number;
+  udpNumwantMax4: number;
+  udpNumwantMax6: number;
+  /** Most info hashes in one HTTP scrape. */
+  maxScrapeHashes: number;
+  ipFromQuery: boolean;
+  http: HttpConfig;
+  /** Seconds a UDP connection ID stays valid. */
+  connectionIdLifetime: number;
+  /** Bytes the swarm store arena may grow to. */
+  memoryLimit: number;
+  logLevel: LogLevel;
+  /** Absolute path of the last config file read, or null. */
+  configFile: string | null;
+};
+
+export const DEFAULT_PORT = 6969;
+/** opentracker HEAD binds '::' (dual stack) unless built with WANT_V4_ONLY. */
+export const DEFAULT_HOST = '::';
+export const MAX_WORKERS = 256;
+export const KIB = 1024;
+export const MIB = 1024 * KIB;
+export const GIB = 1024 * MIB;
+/** The store addresses its arena with 32-bit word (4-byte) indexes. */
+export const MAX_MEMORY_LIMIT = 16 * GIB;
+export const MIN_MEMORY_LIMIT = 16 * MIB;
+
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(MAX_WORKERS, os.availableParallelism()));
+}
+
+/** 3/4 of the machine's memory, at most 16 GiB, rounded down to whole MiB. */
+export function defaultMemoryLimit(): number {
+  const limit = Math.min(MAX_MEMORY_LIMIT, Math.floor((os.totalmem() * 3) / 4));
+  return Math.max(MIN_MEMORY_LIMIT, Math.floor(limit / MIB) * MIB);
+}
+
+/** The default listeners, used when nothing at all was bound (opentracker's rule). */
+export function defaultListeners(host: string = DEFAULT_HOST): Listener[] {
+  return [
+    { proto: 'tcp', host, port: DEFAULT_PORT },
+    { proto: 'udp', host, port: DEFAULT_PORT },
+  ];
+}
+
+export function defaultConfig(): Config {
+  return {
+    listeners: defaultListeners(),
+    workers: defaultWorkers(),
+    udpIo: 'auto',
+    udpBatchSize: 64,
+    rootdir: null,
+    user: null,
+    redirectUrl: null,
+    statsPath: 'stats',
+    interval: 1800,
+    intervalVariation: 360,
+    peerTimeout: 2700,
+    torrentTimeout: 86400,
+    cleanInterval: 120,
+    numwantDefault: 50,
+    numwantMax: 200,
+    udpNumwantMax4: 200,
+    udpNumwantMax6: 66,
+    maxScrapeHashes: 64,
+    ipFromQuery: false,
+    http: {
+      idleTimeout: 30,
+      headerTimeout: 10,
+      maxRequestBytes: 8192,
+      keepAlive: true,
+      maxConnections: 10000,
+    },
+    connectionIdLifetime: 120,
+    memoryLimit: defaultMemoryLimit(),
+    logLevel: 'info',
+    configFile: null,
+  };
+}
+
+/**
+ * Bad configuration. `errors` holds every problem found (one line each, naming the file and line
+ * or the switch); `message` is them joined by newlines.
+ */
+export class ConfigError extends Error {
+  readonly errors: string[];
+  constructor(errors: string | string[]) {
+    const list = typeof errors === 'string' ? [errors] : errors;
+    super(list.join('\n'));
+    this.name = 'ConfigError';
+    this.errors = list;
+  }
+}

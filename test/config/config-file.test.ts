@@ -1,0 +1,365 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { ConfigError, GIB, KIB, MIB, defaultConfig } from '../../src/config/config.ts';
+import type { Config } from '../../src/config/config.ts';
+import { IGNORED_KEYS, SETTINGS, UNSUPPORTED, parseConfigFile } from '../../src/config/config-file.ts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmd-config-file-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+let fileCount = 0;
+
+function write(content: string): string {
+  const file = path.join(dir, `test-${++fileCount}.conf`);
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+function load(content: string) {
+  return parseConfigFile(write(content));
+}
+
+/** The ConfigError's errors, with the temp file's name replaced by FILE. */
+function errorsOf(content: string): string[] {
+  const file = write(content);
+  try {
+    parseConfigFile(file);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e.errors.map((m) => m.replaceAll(file, 'FILE'));
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('an empty file, comments and blank lines give the defaults', () => {
+  const { config, warnings } = load('# comment\n\n   # indented comment\n\t\n   \n');
+  const d = defaultConfig();
+  assert.deepEqual({ ...config, configFile: null }, d);
+  assert.deepEqual(warnings, []);
+});
+
+test('configFile is the absolute path of the file', () => {
+  const file = write('');
+  const rel = path.relative(process.cwd(), file);
+  assert.equal(parseConfigFile(rel).config.configFile, file);
+});
+
+test('every swarmd and opentracker key sets its field', () => {
+  const { config, warnings } = load(
+    [
+      'tracker.workers 3',
+      'tracker.interval 900',
+      'tracker.interval_variation 100',
+      'tracker.peer_timeout 1200',
+      'tracker.torrent_timeout 3600',
+      'tracker.clean_interval 30',
+      'tracker.numwant 10',
+      'tracker.numwant_max 100',
+      'tracker.udp_numwant_max4 150',
+      'tracker.udp_numwant_max6 50',
+      'tracker.max_scrape_hashes 20',
+      'tracker.ip_from_query yes',
+      'tracker.memory_limit 2G',
+      'listen.udp.io dgram',
+      'listen.udp.batch 32',
+      'http.idle_timeout 15',
+      'http.header_timeout 5',
+      'http.max_request_size 4K',
+      'http.keepalive off',
+      'http.max_connections 500',
+      'udp.connection_id_lifetime 300',
+      'log.level debug',
+      'tracker.rootdir /var/lib/swarmd',
+      'tracker.user _swarmd',
+      'tracker.redirect_url https://example.org/',
+      'access.stats_path secret/stats',
+      'listen.tcp_udp 127.0.0.1:7000',
+    ].join('\n'),
+  );
+  assert.deepEqual(warnings, []);
+  const expected: Config = {
+    ...defaultConfig(),
+    listeners: [
+      { proto: 'tcp', host: '127.0.0.1', port: 7000 },
+      { proto: 'udp', host: '127.0.0.1', port: 7000 },
+    ],
+    workers: 3,
+    interval: 900,
+    intervalVariation: 100,
+    peerTimeout: 1200,
+    torrentTimeout: 3600,
+    cleanInterval: 30,
+    numwantDefault: 10,
+    numwantMax: 100,
+    udpNumwantMax4: 150,
+    udpNumwantMax6: 50,
+    maxScrapeHashes: 20,
+    ipFromQuery: true,
+    memoryLimit: 2 * GIB,
+    udpIo: 'dgram',
+    udpBatchSize: 32,
+    http: { idleTimeout: 15, headerTimeout: 5, maxRequestBytes: 4 * KIB, keepAlive: false, maxConnections: 500 },
+    connectionIdLifetime: 300,
+    logLevel: 'debug',
+    rootdir: '/var/lib/swarmd',
+    user: '_swarmd',
+    redirectUrl: 'https://example.org/',
+    statsPath: 'secret/stats',
+    configFile: config.configFile,
+  };
+  assert.deepEqual(config, expected);
+});
+
+test('every key in SETTINGS is covered by a test line above or below', () => {
+  // A guard: adding a key to SETTINGS without a test fails here.
+  const tested = new Set([
+    'listen.tcp_udp', 'listen.tcp', 'listen.udp', 'listen.udp.workers', 'tracker.rootdir', 'tracker.user',
+    'tracker.redirect_url', 'access.stats_path', 'tracker.workers', 'tracker.interval',
+    'tracker.interval_variation', 'tracker.peer_timeout', 'tracker.torrent_timeout', 'tracker.clean_interval',
+    'tracker.numwant', 'tracker.numwant_max', 'tracker.udp_numwant_max4', 'tracker.udp_numwant_max6',
+    'tracker.max_scrape_hashes', 'tracker.ip_from_query', 'tracker.memory_limit', 'listen.udp.io',
+    'listen.udp.batch', 'http.idle_timeout', 'http.header_timeout', 'http.max_request_size', 'http.keepalive',
+    'http.max_connections', 'udp.connection_id_lifetime', 'log.level',
+  ]);
+  assert.deepEqual(new Set(SETTINGS.map((s) => s.key)), tested);
+});
+
+test('whitespace: leading skipped, tabs between key and value, trailing cut, CRLF', () => {
+  const { config } = load('   tracker.interval\t\t 600  \r\n\ttracker.user  some user \t\r\n');
+  assert.equal(config.interval, 600);
+  assert.equal(config.user, 'some user'); // the value is the rest of the line, as in opentracker
+});
+
+test('the last value of a key wins', () => {
+  assert.equal(load('tracker.interval 600\ntracker.interval 700\n').config.interval, 700);
+});
+
+test('listen lines: forms of ip[:port], repeatable, in order', () => {
+  const { config } = load(
+    [
+      'listen.tcp_udp 0.0.0.0',
+      'listen.tcp 192.168.0.1:80',
+      'listen.udp [::1]:6970',
+      'listen.udp ::1',
+      'listen.tcp [2001:DB8:0:0::1]',
+      'listen.tcp [::]:81',
+      'listen.udp fe80::1',
+    ].join('\n'),
+  );
+  assert.deepEqual(config.listeners, [
+    { proto: 'tcp', host: '0.0.0.0', port: 6969 },
+    { proto: 'udp', host: '0.0.0.0', port: 6969 },
+    { proto: 'tcp', host: '192.168.0.1', port: 80 },
+    { proto: 'udp', host: '::1', port: 6970 },
+    { proto: 'udp', host: '::1', port: 6969 },
+    { proto: 'tcp', host: '2001:db8::1', port: 6969 },
+    { proto: 'tcp', host: '::', port: 81 },
+    { proto: 'udp', host: 'fe80::1', port: 6969 },
+  ]);
+});
+
+test('a file that binds nothing gets the default listeners; one that binds gets only its own', () => {
+  assert.deepEqual(load('tracker.interval 600').config.listeners, defaultConfig().listeners);
+  assert.deepEqual(load('listen.udp 127.0.0.1:5000').config.listeners, [
+    { proto: 'udp', host: '127.0.0.1', port: 5000 },
+  ]);
+});
+
+test('a listener given twice is kept once, with a warning', () => {
+  const file = write('listen.tcp 127.0.0.1:80\nlisten.tcp_udp 127.0.0.1:80\n');
+  const { config, warnings } = parseConfigFile(file);
+  assert.deepEqual(config.listeners, [
+    { proto: 'tcp', host: '127.0.0.1', port: 80 },
+    { proto: 'udp', host: '127.0.0.1', port: 80 },
+  ]);
+  assert.deepEqual(warnings, [`${file}:2: listen.tcp_udp: tcp 127.0.0.1:80 is already listed; ignored`]);
+});
+
+test('bad listen values name the file and line and quote the line', () => {
+  assert.deepEqual(errorsOf('listen.tcp 6969\n'), [
+    'FILE:1: listen.tcp: "6969" is a bare port, not an address: write 0.0.0.0:6969 (IPv4), [::]:6969 (IPv4 and IPv6) [line: "listen.tcp 6969"]',
+  ]);
+  assert.deepEqual(errorsOf('\nlisten.udp :::6969'), [
+    'FILE:2: listen.udp: ":::6969" is ambiguous: put an IPv6 address in brackets to give a port, as in [::1]:6969 [line: "listen.udp :::6969"]',
+  ]);
+  assert.deepEqual(errorsOf('listen.tcp_udp 1.2.3.4:0'), [
+    'FILE:1: listen.tcp_udp: "1.2.3.4:0" has a bad port "0" (1 to 65535) [line: "listen.tcp_udp 1.2.3.4:0"]',
+  ]);
+  for (const bad of ['1.2.3.4:65536', '1.2.3.4:80x', '1.2.3.4:', '[::1]:', '[1.2.3.4]:80', 'example.org', '1.2.3', '[::1', '1.2.3.4 # comment']) {
+    const errors = errorsOf(`listen.tcp ${bad}`);
+    assert.equal(errors.length, 1, bad);
+    assert.match(errors[0]!, /^FILE:1: listen\.tcp: /, bad);
+    assert.ok(errors[0]!.endsWith(` [line: ${JSON.stringify(`listen.tcp ${bad}`)}]`), errors[0]);
+  }
+});
+
+test('unknown keys, keys without a value and bad values are errors; all of them are reported', () => {
+  const errors = errorsOf(
+    [
+      'tracker.interval 600',
+      'bogus.key 1',
+      'tracker.interval',
+      'tracker.workers 0',
+      'tracker.workers 257',
+      'tracker.interval 10m',
+      'tracker.interval -5',
+      'tracker.ip_from_query maybe',
+      'listen.udp.io fast',
+      'log.level loud',
+      'tracker.memory_limit 1T',
+      'tracker.memory_limit 1M',
+      'http.max_request_size 100',
+      'udp.connection_id_lifetime 30',
+      'tracker.interval 1800 # half an hour',
+      'tracker.redirect_url https://x/ y',
+      'access.stats_path st ats',
+      'tracker.numwant 0',
+      'listen.udp.batch 2000',
+      'tracker.udp_numwant_max4 20000',
+      'tracker.interval_variation x',
+    ].join('\n'),
+  );
+  assert.deepEqual(errors, [
+    'FILE:2: unknown key "bogus.key" [line: "bogus.key 1"]',
+    'FILE:3: tracker.interval needs a value [line: "tracker.interval"]',
+    'FILE:4: tracker.workers: "0" is not a whole number from 1 to 256 [line: "tracker.workers 0"]',
+    'FILE:5: tracker.workers: "257" is not a whole number from 1 to 256 [line: "tracker.workers 257"]',
+    'FILE:6: tracker.interval: "10m" is not a whole number of seconds from 1 to 2147483 [line: "tracker.interval 10m"]',
+    'FILE:7: tracker.interval: "-5" is not a whole number of seconds from 1 to 2147483 [line: "tracker.interval -5"]',
+    'FILE:8: tracker.ip_from_query: "maybe" is not yes/no/true/false/on/off/1/0 [line: "tracker.ip_from_query maybe"]',
+    'FILE:9: listen.udp.io: "fast" is not one of auto, native, dgram [line: "listen.udp.io fast"]',
+    'FILE:10: log.level: "loud" is not one of fatal, error, warn, info, debug, trace, silent [line: "log.level loud"]',
+    'FILE:11: tracker.memory_limit: "1T" is not a size from 16M to 16G (bytes, or a number with K, M or G) [line: "tracker.memory_limit 1T"]',
+    'FILE:12: tracker.memory_limit: "1M" is not a size from 16M to 16G (bytes, or a number with K, M or G) [line: "tracker.memory_limit 1M"]',
+    'FILE:13: http.max_request_size: "100" is not a size from 512 to 1M (bytes, or a number with K, M or G) [line: "http.max_request_size 100"]',
+    'FILE:14: udp.connection_id_lifetime: "30" is not a whole number of seconds from 60 to 86400 [line: "udp.connection_id_lifetime 30"]',
+    'FILE:15: tracker.interval: "1800 # half an hour" is not a whole number of seconds from 1 to 2147483 [line: "tracker.interval 1800 # half an hour"]',
+    'FILE:16: tracker.redirect_url: "https://x/ y" contains whitespace [line: "tracker.redirect_url https://x/ y"]',
+    `FILE:17: access.stats_path: "st ats" is not a URL path (letters, digits and -._~!$&'()*+,;=:@%/ only) [line: "access.stats_path st ats"]`,
+    'FILE:18: tracker.numwant: "0" is not a whole number from 1 to 2147483647 [line: "tracker.numwant 0"]',
+    'FILE:19: listen.udp.batch: "2000" is not a whole number from 1 to 1024 [line: "listen.udp.batch 2000"]',
+    'FILE:20: tracker.udp_numwant_max4: "20000" is not a whole number from 1 to 10914 [line: "tracker.udp_numwant_max4 20000"]',
+    'FILE:21: tracker.interval_variation: "x" is not a whole number of seconds from 0 to 2147483 [line: "tracker.interval_variation x"]',
+  ]);
+});
+
+test('a key must be followed by whitespace: a glued value is an unknown key', () => {
+  assert.deepEqual(errorsOf('tracker.interval=600'), [
+    'FILE:1: unknown key "tracker.interval=600" [line: "tracker.interval=600"]',
+  ]);
+});
+
+test('booleans accept yes/no/true/false/on/off/1/0 in any case', () => {
+  for (const [word, value] of [['yes', true], ['no', false], ['TRUE', true], ['False', false], ['on', true], ['OFF', false], ['1', true], ['0', false]] as const) {
+    assert.equal(load(`http.keepalive ${word}`).config.http.keepAlive, value, word);
+    assert.equal(load(`tracker.ip_from_query ${word}`).config.ipFromQuery, value, word);
+  }
+});
+
+test('memory limit: bytes, K, M, G in either case', () => {
+  assert.equal(load('tracker.memory_limit 16777216').config.memoryLimit, 16 * MIB);
+  assert.equal(load('tracker.memory_limit 20000k').config.memoryLimit, 20000 * KIB);
+  assert.equal(load('tracker.memory_limit 512m').config.memoryLimit, 512 * MIB);
+  assert.equal(load('tracker.memory_limit 16G').config.memoryLimit, 16 * GIB);
+});
+
+test('interval_variation may be 0; numbers may have leading zeros', () => {
+  const { config } = load('tracker.interval_variation 0\ntracker.interval 0900');
+  assert.equal(config.intervalVariation, 0);
+  assert.equal(config.interval, 900);
+});
+
+test('listen.udp.workers sets the workers unless tracker.workers is given; 0 means 1', () => {
+  assert.equal(load('listen.udp.workers 4').config.workers, 4);
+  assert.equal(load('listen.udp.workers 0').config.workers, 1);
+  const file = write('tracker.workers 2\nlisten.udp.workers 4\n');
+  const { config, warnings } = parseConfigFile(file);
+  assert.equal(config.workers, 2);
+  assert.deepEqual(warnings, ['listen.udp.workers 4 ignored: tracker.workers (--workers) is set']);
+  assert.equal(load('listen.udp.workers 4\ntracker.workers 2').config.workers, 2);
+  assert.match(errorsOf('listen.udp.workers 300')[0]!, /"300" is not a whole number from 0 to 256/);
+});
+
+test('access.stats_path: leading slashes are removed with a warning', () => {
+  const file = write('access.stats_path /admin/stats');
+  const { config, warnings } = parseConfigFile(file);
+  assert.equal(config.statsPath, 'admin/stats');
+  assert.deepEqual(warnings, [`${file}:1: access.stats_path: leading "/" removed from "/admin/stats" (the path is matched without it)`]);
+  assert.match(errorsOf('access.stats_path /')[0]!, /^FILE:1: access\.stats_path: "\/" is not a URL path/);
+});
+
+test('settings checked together: variation < interval, peer timeout > longest interval, numwant <= max', () => {
+  assert.deepEqual(errorsOf('tracker.interval 300\ntracker.interval_variation 300\n'), [
+    'tracker.interval_variation (300) must be less than tracker.interval (300)',
+  ]);
+  assert.deepEqual(errorsOf('tracker.interval 2600'), [
+    'tracker.peer_timeout (2700) must be longer than the longest announce interval handed out (tracker.interval + tracker.interval_variation/2 = 2780), or peers expire before they announce again',
+  ]);
+  assert.deepEqual(errorsOf('tracker.numwant 300'), [
+    'tracker.numwant (300) must not be more than tracker.numwant_max (200)',
+  ]);
+  assert.equal(load('tracker.interval 2600\ntracker.peer_timeout 3000').config.peerTimeout, 3000);
+});
+
+test('unsupported opentracker keys are errors saying so', () => {
+  const lines = [
+    'access.whitelist /etc/opentracker/whitelist.txt',
+    'access.blacklist ./blacklist',
+    'access.fifo_add /run/add.fifo',
+    'access.fifo_delete /run/del.fifo',
+    'access.stats 10.0.0.0/8',
+    'access.proxy 10.1.1.1',
+    'livesync.cluster.listen 192.168.0.1:9696',
+    'livesync.cluster.node_ip 192.168.0.4',
+  ];
+  assert.deepEqual(errorsOf(lines.join('\n')), [
+    'FILE:1: access.whitelist is not supported yet [line: "access.whitelist /etc/opentracker/whitelist.txt"]',
+    'FILE:2: access.blacklist is not supported yet [line: "access.blacklist ./blacklist"]',
+    'FILE:3: access.fifo_add is not supported yet [line: "access.fifo_add /run/add.fifo"]',
+    'FILE:4: access.fifo_delete is not supported yet [line: "access.fifo_delete /run/del.fifo"]',
+    'FILE:5: access.stats is not supported yet [line: "access.stats 10.0.0.0/8"]',
+    'FILE:6: access.proxy is not supported yet [line: "access.proxy 10.1.1.1"]',
+    'FILE:7: livesync.cluster.listen is not supported: swarmd clusters over NATS instead (settings to come) [line: "livesync.cluster.listen 192.168.0.1:9696"]',
+    'FILE:8: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead (settings to come) [line: "livesync.cluster.node_ip 192.168.0.4"]',
+  ]);
+  // Unsupported even without a value.
+  assert.deepEqual(errorsOf('access.whitelist'), ['FILE:1: access.whitelist is not supported yet [line: "access.whitelist"]']);
+  // The tables don't overlap.
+  const keys = new Set(SETTINGS.map((s) => s.key));
+  for (const u of UNSUPPORTED) if (u.key) assert.ok(!keys.has(u.key), u.key);
+  for (const k of IGNORED_KEYS) assert.ok(!keys.has(k), k);
+});
+
+test('batchsync.cluster.admin_ip is accepted with a warning', () => {
+  const file = write('batchsync.cluster.admin_ip 10.1.1.1\n');
+  const { config, warnings } = parseConfigFile(file);
+  assert.deepEqual(config.listeners, defaultConfig().listeners);
+  assert.deepEqual(warnings, [`${file}:1: batchsync.cluster.admin_ip has no effect (opentracker never read it either); ignored`]);
+});
+
+test("a file that can't be opened is an error", () => {
+  const missing = path.join(dir, 'missing.conf');
+  assert.throws(() => parseConfigFile(missing), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.deepEqual(e.errors, [`can't open config file ${missing}: ENOENT`]);
+    return true;
+  });
+  assert.throws(() => parseConfigFile(dir), (e: unknown) => e instanceof ConfigError && /EISDIR/.test(e.message));
+});
+
+test("Debian's shipped /etc/opentracker/opentracker.conf fails only on its whitelist", () => {
+  assert.deepEqual(
+    errorsOf('access.whitelist /etc/opentracker/whitelist.txt\ntracker.rootdir /etc/opentracker\ntracker.user _opentracker\n'),
+    ['FILE:1: access.whitelist is not supported yet [line: "access.whitelist /etc/opentracker/whitelist.txt"]'],
+  );
+});
+
+test('a byte-order mark at the start is skipped', () => {
+  assert.equal(load('\ufefftracker.interval 600\n').config.interval, 600);
+});
+
+test('control characters in text values are refused', () => {
+  assert.match(errorsOf('tracker.user a\u0001b')[0]!, /tracker\.user: "a\\u0001b" contains control characters/);
+});
