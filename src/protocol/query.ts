@@ -187,16 +187,6 @@ function pctDecode(src: Uint8Array, s: number, e: number, dst: Uint8Array, dstOf
   return n;
 }
 
-/** Decodes exactly 20 bytes from src[s, e) into dst at dstOff. Returns true when it worked. */
-function decode20(src: Uint8Array, s: number, e: number, pct: boolean, dst: Uint8Array, dstOff: number): boolean {
-  if (!pct) {
-    if (e - s !== 20) return false;
-    for (let i = 0; i < 20; i++) dst[dstOff + i] = src[s + i];
-    return true;
-  }
-  return pctDecode(src, s, e, dst, dstOff, 20) === 20;
-}
-
 /** The decoded value lives in `scratch` [0, return) or -1 on a bad escape. */
 function decodeToScratch(src: Uint8Array, s: number, e: number): number {
   if (e - s > scratch.length) scratch = Buffer.allocUnsafe(Math.max(e - s, scratch.length * 2));
@@ -378,19 +368,14 @@ const P_IP = 11;
 const P_IPV4 = 12;
 const P_IPV6 = 13;
 
-const lit = (s: string): Uint8Array => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
+const lit = (s: string): Buffer => Buffer.from(s, 'latin1');
 const N_INFO_HASH = lit('info_hash');
 const N_PEER_ID = lit('peer_id');
-const N_PORT = lit('port');
 const N_UPLOADED = lit('uploaded');
 const N_DOWNLOADED = lit('downloaded');
-const N_LEFT = lit('left');
-const N_EVENT = lit('event');
 const N_NUMWANT = lit('numwant');
 const N_COMPACT = lit('compact');
 const N_NO_PEER_ID = lit('no_peer_id');
-const N_IPV4 = lit('ipv4');
-const N_IPV6 = lit('ipv6');
 const V_STARTED = lit('started');
 const V_STOPPED = lit('stopped');
 const V_COMPLETED = lit('completed');
@@ -402,31 +387,39 @@ function same(a: Uint8Array, s: number, l: Uint8Array, from: number): boolean {
   return true;
 }
 
+/**
+ * Which parameter a[s, e) names. Dispatches on the first four bytes read as one little-endian word (the
+ * literals below are 'info', 'peer', ... in that form), then checks the length and the rest.
+ */
 function paramId(a: Uint8Array, s: number, e: number): number {
-  const c = a[s];
-  switch (e - s) {
-    case 2:
-      return c === 0x69 && a[s + 1] === 0x70 ? P_IP : P_UNKNOWN;
-    case 4:
-      if (c === 0x70) return same(a, s, N_PORT, 1) ? P_PORT : P_UNKNOWN;
-      if (c === 0x6c) return same(a, s, N_LEFT, 1) ? P_LEFT : P_UNKNOWN;
-      if (c === 0x69) return same(a, s, N_IPV4, 1) ? P_IPV4 : same(a, s, N_IPV6, 1) ? P_IPV6 : P_UNKNOWN;
-      return P_UNKNOWN;
-    case 5:
-      return c === 0x65 && same(a, s, N_EVENT, 1) ? P_EVENT : P_UNKNOWN;
-    case 7:
-      if (c === 0x70) return same(a, s, N_PEER_ID, 1) ? P_PEER_ID : P_UNKNOWN;
-      if (c === 0x6e) return same(a, s, N_NUMWANT, 1) ? P_NUMWANT : P_UNKNOWN;
-      if (c === 0x63) return same(a, s, N_COMPACT, 1) ? P_COMPACT : P_UNKNOWN;
-      return P_UNKNOWN;
-    case 8:
-      return c === 0x75 && same(a, s, N_UPLOADED, 1) ? P_UPLOADED : P_UNKNOWN;
-    case 9:
-      return c === 0x69 && same(a, s, N_INFO_HASH, 1) ? P_INFO_HASH : P_UNKNOWN;
-    case 10:
-      if (c === 0x64) return same(a, s, N_DOWNLOADED, 1) ? P_DOWNLOADED : P_UNKNOWN;
-      if (c === 0x6e) return same(a, s, N_NO_PEER_ID, 1) ? P_NO_PEER_ID : P_UNKNOWN;
-      return P_UNKNOWN;
+  const len = e - s;
+  if (len < 4) return len === 2 && a[s] === 0x69 && a[s + 1] === 0x70 ? P_IP : P_UNKNOWN;
+  if (len > 10) return P_UNKNOWN;
+  switch (a[s] | (a[s + 1] << 8) | (a[s + 2] << 16) | (a[s + 3] << 24)) {
+    case 0x6f666e69: // info
+      return len === 9 && same(a, s, N_INFO_HASH, 4) ? P_INFO_HASH : P_UNKNOWN;
+    case 0x72656570: // peer
+      return len === 7 && same(a, s, N_PEER_ID, 4) ? P_PEER_ID : P_UNKNOWN;
+    case 0x74726f70: // port
+      return len === 4 ? P_PORT : P_UNKNOWN;
+    case 0x6f6c7075: // uplo
+      return len === 8 && same(a, s, N_UPLOADED, 4) ? P_UPLOADED : P_UNKNOWN;
+    case 0x6e776f64: // down
+      return len === 10 && same(a, s, N_DOWNLOADED, 4) ? P_DOWNLOADED : P_UNKNOWN;
+    case 0x7466656c: // left
+      return len === 4 ? P_LEFT : P_UNKNOWN;
+    case 0x6e657665: // even
+      return len === 5 && a[s + 4] === 0x74 ? P_EVENT : P_UNKNOWN;
+    case 0x776d756e: // numw
+      return len === 7 && same(a, s, N_NUMWANT, 4) ? P_NUMWANT : P_UNKNOWN;
+    case 0x706d6f63: // comp
+      return len === 7 && same(a, s, N_COMPACT, 4) ? P_COMPACT : P_UNKNOWN;
+    case 0x705f6f6e: // no_p
+      return len === 10 && same(a, s, N_NO_PEER_ID, 4) ? P_NO_PEER_ID : P_UNKNOWN;
+    case 0x34767069: // ipv4
+      return len === 4 ? P_IPV4 : P_UNKNOWN;
+    case 0x36767069: // ipv6
+      return len === 4 ? P_IPV6 : P_UNKNOWN;
     default:
       return P_UNKNOWN;
   }
@@ -455,6 +448,37 @@ function eventOf(a: Uint8Array, s: number, e: number): number {
 // ---------------------------------------------------------------------------------------------------------
 // Parsers
 
+/**
+ * %-decodes exactly 20 bytes from buf[p, up to '&' or end) into out[o, o+20). Returns the index of the '&' (or
+ * end) after the value, or -1 when the value is not 20 bytes or has a bad escape.
+ */
+function scan20(buf: Uint8Array, p: number, end: number, out: Uint8Array, o: number): number {
+  let n = 0;
+  while (p < end) {
+    let c = buf[p];
+    if (c === AMP) break;
+    if (c === PCT) {
+      if (p + 2 >= end) return -1;
+      const h = HEX[buf[p + 1]];
+      const l = HEX[buf[p + 2]];
+      if ((h | l) < 0) return -1;
+      c = (h << 4) | l;
+      p += 3;
+    } else {
+      p++;
+    }
+    if (n === 20) return -1;
+    out[o + n++] = c;
+  }
+  return n === 20 ? p : -1;
+}
+
+/** Index of the first '&' in buf[p, end), or end. */
+function skipValue(buf: Uint8Array, p: number, end: number): number {
+  while (p < end && buf[p] !== AMP) p++;
+  return p;
+}
+
 /** Parses an announce query into q (reset first). 0 = ok, else a QUERY_* error code. */
 export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: AnnounceQuery): number {
   q.reset();
@@ -472,41 +496,42 @@ export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: A
       p++;
     }
     const ne = p;
-    let vs = p;
-    let ve = p;
-    let valuePct = false;
-    if (p < end && c === EQ) {
-      vs = ++p;
-      while (p < end) {
-        c = buf[p];
-        if (c === AMP) break;
-        if (c === PCT) valuePct = true;
+    if (p < end && c === EQ) p++; // p: value start (an empty value when there was no '=')
+    const id = ne === ns ? P_UNKNOWN : namePct ? paramIdEscaped(buf, ns, ne) : paramId(buf, ns, ne);
+    switch (id) {
+      case P_UNKNOWN:
+        p = skipValue(buf, p, end) + 1;
+        continue;
+      case P_INFO_HASH:
+        if (q.hasInfoHash) return QUERY_DUPLICATE_INFO_HASH;
+        p = scan20(buf, p, end, q.infoHash, 0);
+        if (p < 0) return QUERY_INVALID_INFO_HASH;
+        q.hasInfoHash = true;
         p++;
-      }
-      ve = p;
-    }
-    p++; // past '&'
-    if (ne === ns) continue;
-    const id = namePct ? paramIdEscaped(buf, ns, ne) : paramId(buf, ns, ne);
-    if (id === P_UNKNOWN) continue;
-
-    if (id === P_INFO_HASH) {
-      if (q.hasInfoHash) return QUERY_DUPLICATE_INFO_HASH;
-      if (!decode20(buf, vs, ve, valuePct, q.infoHash, 0)) return QUERY_INVALID_INFO_HASH;
-      q.hasInfoHash = true;
-      continue;
-    }
-    if (id === P_PEER_ID) {
-      if (!decode20(buf, vs, ve, valuePct, q.peerId, 0)) return QUERY_INVALID_PEER_ID;
-      q.hasPeerId = true;
-      continue;
-    }
-    if (id === P_NO_PEER_ID) {
-      q.noPeerId = true;
-      continue;
+        continue;
+      case P_PEER_ID:
+        p = scan20(buf, p, end, q.peerId, 0);
+        if (p < 0) return QUERY_INVALID_PEER_ID;
+        q.hasPeerId = true;
+        p++;
+        continue;
+      case P_NO_PEER_ID:
+        q.noPeerId = true;
+        p = skipValue(buf, p, end) + 1;
+        continue;
     }
 
     // The rest look at a decoded value: in place when it has no '%', else in scratch.
+    const vs = p;
+    let valuePct = false;
+    while (p < end) {
+      c = buf[p];
+      if (c === AMP) break;
+      if (c === PCT) valuePct = true;
+      p++;
+    }
+    const ve = p;
+    p++; // past '&'
     let a: Uint8Array = buf;
     let s = vs;
     let e = ve;
@@ -623,31 +648,23 @@ export function parseScrapeQuery(buf: Buffer, start: number, end: number, q: Scr
       p++;
     }
     const ne = p;
-    let vs = p;
-    let ve = p;
-    let valuePct = false;
-    if (p < end && c === EQ) {
-      vs = ++p;
-      while (p < end) {
-        c = buf[p];
-        if (c === AMP) break;
-        if (c === PCT) valuePct = true;
-        p++;
-      }
-      ve = p;
+    if (p < end && c === EQ) p++;
+    const id = ne === ns ? P_UNKNOWN : namePct ? paramIdEscaped(buf, ns, ne) : paramId(buf, ns, ne);
+    if (id !== P_INFO_HASH) {
+      p = skipValue(buf, p, end) + 1;
+      continue;
     }
-    p++;
-    if (ne === ns) continue;
-    const id = namePct ? paramIdEscaped(buf, ns, ne) : paramId(buf, ns, ne);
-    if (id !== P_INFO_HASH) continue;
     if (q.count < q.capacity) {
-      if (!decode20(buf, vs, ve, valuePct, q.hashes, q.count * 20)) return QUERY_INVALID_INFO_HASH;
+      p = scan20(buf, p, end, q.hashes, q.count * 20);
+      if (p < 0) return QUERY_INVALID_INFO_HASH;
       q.count++;
     } else {
-      if (!decode20(buf, vs, ve, valuePct, hashScratch, 0)) return QUERY_INVALID_INFO_HASH;
+      p = scan20(buf, p, end, hashScratch, 0);
+      if (p < 0) return QUERY_INVALID_INFO_HASH;
       q.truncated = true;
       q.truncatedCount++;
     }
+    p++;
   }
   return q.count > 0 || q.truncated ? QUERY_OK : QUERY_MISSING_INFO_HASH;
 }
