@@ -1,0 +1,484 @@
+/*
+ * swarmd_udp: a UDP socket that receives with recvmmsg and sends with sendmmsg, handing
+ * JavaScript one batch per system call. It only moves bytes; the protocol lives in TypeScript
+ * (src/io/udp-native.ts is its only caller, src/io/udp-batch.ts documents the batch layout).
+ *
+ * Node-API only (NAPI_VERSION 8) plus libuv's uv_poll, so one build loads in any Node >= 16.
+ * Context-aware: every worker thread opens its own sockets on its own event loop.
+ *
+ * JS API (all arguments are validated by the caller, cheaply re-checked here):
+ *   open(host, port, flags, rcvbuf, sndbuf, state) -> handle
+ *       flags: 1 = SO_REUSEPORT, 2 = IPV6_V6ONLY. state holds the rx and tx batches'
+ *       memory (rxData, rxLengths, rxAddrs, txData, txLengths, txAddrs), a Float64Array of
+ *       counters and onBatch(n) -> number of replies to send from the tx batch.
+ *   address(handle) -> [family, port, address]
+ *   send(handle, data, lengths, addrs, count) -> datagrams sent
+ *   close(handle)
+ */
+#define _GNU_SOURCE
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <node_api.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SLOT_SIZE 2048
+#define ADDR_SIZE 20
+/* Batches read per wake-up before yielding, so timers and other sockets get their turn. The
+ * poll is level-triggered: whatever is left wakes us again on the next loop iteration. */
+#define MAX_ROUNDS 16
+
+/* Same order as COUNTERS in udp-native.ts. Doubles: they never wrap. */
+enum { C_RECEIVED, C_SENT, C_TRUNCATED, C_SEND_ERRORS, C_BATCHES, C_HANDLER_ERRORS, C_RECV_ERRORS, C_COUNT };
+
+typedef struct {
+  napi_env env;
+  uv_poll_t poll;
+  int fd, family;
+  int closing;      /* close() was called: no more reads, sends or callbacks */
+  int poll_closed;  /* uv_close finished */
+  int finalized;    /* the JS handle was garbage-collected */
+  uint32_t cap;
+  uint8_t *rx_data, *rx_addrs, *tx_data, *tx_addrs;
+  int32_t *rx_len, *tx_len;
+  double *counters;
+  napi_ref state_ref;  /* keeps the batches' memory and the callback alive while open */
+  napi_ref self_ref;   /* keeps the handle alive until the poll handle is closed */
+  napi_async_context actx;
+  napi_async_cleanup_hook_handle cleanup;
+  struct mmsghdr *rx_msgs, *tx_msgs;
+  struct iovec *rx_iov, *tx_iov;
+  struct sockaddr_storage *rx_names, *tx_names;
+} sock_t;
+
+/* "EADDRINUSE" for err.code, as Node's own errors have (strerrorname_np is glibc >= 2.32). */
+static const char *errno_name(int err) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+  return strerrorname_np(err);
+#else
+  switch (err) {
+    case EADDRINUSE: return "EADDRINUSE";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EACCES: return "EACCES";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EINVAL: return "EINVAL";
+    case EMFILE: return "EMFILE";
+    case ENOBUFS: return "ENOBUFS";
+    case ENOMEM: return "ENOMEM";
+    case ENOPROTOOPT: return "ENOPROTOOPT";
+    default: return NULL;
+  }
+#endif
+}
+
+static napi_value throw_errno(napi_env env, const char *what, const char *host, int port, int err) {
+  char msg[256];
+  const char *code = errno_name(err);
+  snprintf(msg, sizeof msg, "%s %s %s:%d (%s)", what, code ? code : "E?", host, port, strerror(err));
+  napi_throw_error(env, code, msg);
+  return NULL;
+}
+
+/* sockaddr -> the 20-byte slot; IPv4-mapped IPv6 addresses come out as family 4. */
+static void addr_to_slot(const struct sockaddr_storage *ss, uint8_t *out) {
+  memset(out, 0, ADDR_SIZE);
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    out[0] = 4;
+    memcpy(out + 2, &a->sin_port, 2);
+    memcpy(out + 4, &a->sin_addr, 4);
+  } else if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+    memcpy(out + 2, &a->sin6_port, 2);
+    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+      out[0] = 4;
+      memcpy(out + 4, a->sin6_addr.s6_addr + 12, 4);
+    } else {
+      out[0] = 6;
+      memcpy(out + 4, a->sin6_addr.s6_addr, 16);
+    }
+  }
+}
+
+/* The slot -> a sockaddr for this socket's family (family 4 on AF_INET6 becomes v4-mapped).
+ * Returns the address length, or 0 when the slot can't be sent from this socket. */
+static socklen_t slot_to_addr(int family, const uint8_t *in, struct sockaddr_storage *ss) {
+  if (family == AF_INET) {
+    if (in[0] != 4) return 0;
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    memcpy(&a->sin_port, in + 2, 2);
+    memcpy(&a->sin_addr, in + 4, 4);
+    return sizeof *a;
+  }
+  if (in[0] != 4 && in[0] != 6) return 0;
+  struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+  memset(a, 0, sizeof *a);
+  a->sin6_family = AF_INET6;
+  memcpy(&a->sin6_port, in + 2, 2);
+  if (in[0] == 4) {
+    a->sin6_addr.s6_addr[10] = 0xff;
+    a->sin6_addr.s6_addr[11] = 0xff;
+    memcpy(a->sin6_addr.s6_addr + 12, in + 4, 4);
+  } else {
+    memcpy(a->sin6_addr.s6_addr, in + 4, 16);
+  }
+  return sizeof *a;
+}
+
+/* Sends count datagrams from a batch's memory, s->cap at a time through the tx scratch
+ * headers. Never blocks: on a full send buffer the rest is dropped and counted. */
+static uint32_t send_batch(sock_t *s, uint8_t *data, const int32_t *len, const uint8_t *addrs, uint32_t count) {
+  uint32_t sent = 0;
+  for (uint32_t base = 0; base < count; base += s->cap) {
+    uint32_t end = count - base < s->cap ? count : base + s->cap, k = 0;
+    for (uint32_t i = base; i < end; i++) {
+      socklen_t nl;
+      if (len[i] < 0 || len[i] > SLOT_SIZE || !(nl = slot_to_addr(s->family, addrs + (size_t)i * ADDR_SIZE, &s->tx_names[k]))) {
+        s->counters[C_SEND_ERRORS]++;
+        continue;
+      }
+      s->tx_iov[k].iov_base = data + (size_t)i * SLOT_SIZE;
+      s->tx_iov[k].iov_len = (size_t)len[i];
+      s->tx_msgs[k].msg_hdr.msg_namelen = nl;
+      k++;
+    }
+    uint32_t off = 0;
+    while (off < k) {
+      int r = sendmmsg(s->fd, s->tx_msgs + off, k - off, MSG_DONTWAIT);
+      if (r > 0) { off += (uint32_t)r; sent += (uint32_t)r; continue; }
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+        s->counters[C_SEND_ERRORS] += k - off;  /* full: drop the rest rather than block */
+        off = k;
+        break;
+      }
+      s->counters[C_SEND_ERRORS]++;  /* this datagram failed (bad address, too big...): skip it */
+      off++;
+    }
+    if (off < k) break;
+  }
+  s->counters[C_SENT] += sent;
+  return sent;
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  sock_t *s = h->data;
+  (void)events;
+  if (s->closing) return;
+  if (status < 0) { s->counters[C_RECV_ERRORS]++; return; }
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  for (int round = 0; round < MAX_ROUNDS && !s->closing; round++) {
+    for (uint32_t i = 0; i < s->cap; i++) s->rx_msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+    /* MSG_TRUNC: msg_len is the datagram's real length even when it didn't fit its slot. */
+    int n = recvmmsg(s->fd, s->rx_msgs, s->cap, MSG_DONTWAIT | MSG_TRUNC, NULL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        int e; socklen_t el = sizeof e;
+        getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &el);  /* clear it, or the poll spins */
+        s->counters[C_RECV_ERRORS]++;
+      }
+      break;
+    }
+    if (n == 0) break;
+    for (int i = 0; i < n; i++) {
+      s->rx_len[i] = (int32_t)s->rx_msgs[i].msg_len;
+      if (s->rx_msgs[i].msg_len > SLOT_SIZE) s->counters[C_TRUNCATED]++;
+      addr_to_slot(&s->rx_names[i], s->rx_addrs + (size_t)i * ADDR_SIZE);
+    }
+    s->counters[C_RECEIVED] += n;
+    s->counters[C_BATCHES]++;
+
+    /* make_callback: async context, then microtasks and nextTicks run after the handler. */
+    napi_value state, cb, arg, result;
+    uint32_t replies = 0;
+    napi_get_reference_value(env, s->state_ref, &state);
+    napi_get_named_property(env, state, "onBatch", &cb);
+    napi_create_uint32(env, (uint32_t)n, &arg);
+    if (napi_make_callback(env, s->actx, state, cb, 1, &arg, &result) != napi_ok) {
+      /* onBatch catches the handler's errors, so this is a bug there or a terminating worker */
+      napi_value ex;
+      napi_get_and_clear_last_exception(env, &ex);
+      s->counters[C_HANDLER_ERRORS]++;
+      break;
+    }
+    if (napi_get_value_uint32(env, result, &replies) != napi_ok) replies = 0;
+    if (s->closing) break;  /* closed by the handler: the fd is gone, drop the replies */
+    if (replies > 0) send_batch(s, s->tx_data, s->tx_len, s->tx_addrs, replies < s->cap ? replies : s->cap);
+    if ((uint32_t)n < s->cap) break;  /* drained: don't pay for a recvmmsg that returns EAGAIN */
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void free_if_done(sock_t *s) {
+  if (s->poll_closed && s->finalized) free(s);
+}
+
+static void on_closed(uv_handle_t *h) {
+  sock_t *s = h->data;
+  napi_env env = s->env;
+  if (s->cleanup) napi_remove_async_cleanup_hook(s->cleanup);
+  s->cleanup = NULL;
+  napi_async_destroy(env, s->actx);
+  napi_delete_reference(env, s->state_ref);
+  s->poll_closed = 1;
+  napi_ref self = s->self_ref;
+  napi_delete_reference(env, self);  /* may finalize the handle, which may free s: last */
+}
+
+static void do_close(sock_t *s) {
+  if (s->closing) return;
+  s->closing = 1;
+  uv_close((uv_handle_t *)&s->poll, on_closed);
+  /* uv_close stops the poll (EPOLL_CTL_DEL) at once, so the port is free when close() returns */
+  close(s->fd);
+  s->fd = -1;
+}
+
+/* The environment (a worker thread, or the main thread at exit) is going away while the
+ * socket is open: close it, or libuv would find an open handle on a closing loop. */
+static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  sock_t *s = arg;
+  (void)handle;
+  do_close(s);  /* on_closed removes the hook, which lets the teardown continue */
+}
+
+static void on_finalize(napi_env env, void *data, void *hint) {
+  sock_t *s = data;
+  (void)env; (void)hint;
+  s->finalized = 1;
+  free_if_done(s);
+}
+
+static int get_array(napi_env env, napi_value obj, const char *name, napi_typedarray_type want, size_t min_bytes, void **out) {
+  napi_value v;
+  napi_typedarray_type type;
+  size_t length, offset;
+  napi_value ab;
+  void *data;
+  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return 0;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok) return 0;
+  size_t elem = type == napi_int32_array ? 4 : type == napi_float64_array ? 8 : 1;
+  if (type != want || length * elem < min_bytes) return 0;
+  *out = data;
+  return 1;
+}
+
+static sock_t *get_sock(napi_env env, napi_value v) {
+  void *p = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  napi_get_value_external(env, v, &p);
+  return p;
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6], handle;
+  char host[128];
+  int32_t port, flags, rcvbuf, sndbuf;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 6 || napi_get_value_string_utf8(env, argv[0], host, sizeof host, NULL) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &port) != napi_ok || napi_get_value_int32(env, argv[2], &flags) != napi_ok ||
+      napi_get_value_int32(env, argv[3], &rcvbuf) != napi_ok || napi_get_value_int32(env, argv[4], &sndbuf) != napi_ok ||
+      port < 0 || port > 65535) {
+    napi_throw_type_error(env, NULL, "open(host, port, flags, rcvbuf, sndbuf, state)");
+    return NULL;
+  }
+  /* Batches: all six arrays must agree on one capacity. */
+  uint32_t cap = 0;
+  napi_value lv;
+  if (napi_get_named_property(env, argv[5], "rxLengths", &lv) == napi_ok) {
+    napi_typedarray_type t; size_t len; void *d; napi_value ab; size_t off;
+    if (napi_get_typedarray_info(env, lv, &t, &len, &d, &ab, &off) == napi_ok && t == napi_int32_array) cap = (uint32_t)len;
+  }
+  void *rx_data, *rx_len, *rx_addrs, *tx_data, *tx_len, *tx_addrs, *counters;
+  napi_value cb;
+  napi_valuetype cbt = napi_undefined;
+  if (napi_get_named_property(env, argv[5], "onBatch", &cb) == napi_ok) napi_typeof(env, cb, &cbt);
+  if (cap == 0 || cap > 1024 || cbt != napi_function ||
+      !get_array(env, argv[5], "rxData", napi_uint8_array, (size_t)cap * SLOT_SIZE, &rx_data) ||
+      !get_array(env, argv[5], "rxLengths", napi_int32_array, (size_t)cap * 4, &rx_len) ||
+      !get_array(env, argv[5], "rxAddrs", napi_uint8_array, (size_t)cap * ADDR_SIZE, &rx_addrs) ||
+      !get_array(env, argv[5], "txData", napi_uint8_array, (size_t)cap * SLOT_SIZE, &tx_data) ||
+      !get_array(env, argv[5], "txLengths", napi_int32_array, (size_t)cap * 4, &tx_len) ||
+      !get_array(env, argv[5], "txAddrs", napi_uint8_array, (size_t)cap * ADDR_SIZE, &tx_addrs) ||
+      !get_array(env, argv[5], "counters", napi_float64_array, C_COUNT * 8, &counters)) {
+    napi_throw_type_error(env, NULL, "open: bad batch state");
+    return NULL;
+  }
+
+  struct addrinfo hints, *ai = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;  /* literal addresses only (with %scope): no DNS here */
+  if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai) {
+    napi_throw_error(env, "EINVAL", "open: host must be a numeric IPv4 or IPv6 address");
+    return NULL;
+  }
+  struct sockaddr_storage ss;
+  socklen_t sl = ai->ai_addrlen;
+  memcpy(&ss, ai->ai_addr, sl);
+  freeaddrinfo(ai);
+  int family = ss.ss_family;
+  if (family == AF_INET) ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+  else ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", host, port, errno);
+  int one = 1, v6only = (flags & 2) ? 1 : 0;
+  if ((flags & 1) && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+    int e = errno; close(fd);
+    return throw_errno(env, "setsockopt(SO_REUSEPORT)", host, port, e);
+  }
+  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+  /* Best effort: the *FORCE variants pass net.core.[rw]mem_max when we may (CAP_NET_ADMIN). */
+  if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  if (sndbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+    int e = errno; close(fd);
+    return throw_errno(env, "bind", host, port, e);
+  }
+
+  /* One allocation: the struct, then the rx and tx message headers, iovecs and addresses. */
+  size_t per = sizeof(struct mmsghdr) + sizeof(struct iovec) + sizeof(struct sockaddr_storage);
+  sock_t *s = calloc(1, sizeof *s + 2 * cap * per);
+  if (!s) { close(fd); napi_throw_error(env, "ENOMEM", "open: out of memory"); return NULL; }
+  s->env = env; s->fd = fd; s->family = family; s->cap = cap;
+  s->rx_data = rx_data; s->rx_len = rx_len; s->rx_addrs = rx_addrs;
+  s->tx_data = tx_data; s->tx_len = tx_len; s->tx_addrs = tx_addrs;
+  s->counters = counters;
+  s->rx_names = (struct sockaddr_storage *)(s + 1);  /* storage first: best alignment */
+  s->tx_names = s->rx_names + cap;
+  s->rx_msgs = (struct mmsghdr *)(s->tx_names + cap);
+  s->tx_msgs = s->rx_msgs + cap;
+  s->rx_iov = (struct iovec *)(s->tx_msgs + cap);
+  s->tx_iov = s->rx_iov + cap;
+  for (uint32_t i = 0; i < cap; i++) {
+    /* rx headers point at the JS batch's slots once and for all; that memory never moves */
+    s->rx_iov[i].iov_base = s->rx_data + (size_t)i * SLOT_SIZE;
+    s->rx_iov[i].iov_len = SLOT_SIZE;
+    s->rx_msgs[i].msg_hdr.msg_iov = &s->rx_iov[i];
+    s->rx_msgs[i].msg_hdr.msg_iovlen = 1;
+    s->rx_msgs[i].msg_hdr.msg_name = &s->rx_names[i];
+    s->tx_msgs[i].msg_hdr.msg_iov = &s->tx_iov[i];
+    s->tx_msgs[i].msg_hdr.msg_iovlen = 1;
+    s->tx_msgs[i].msg_hdr.msg_name = &s->tx_names[i];
+  }
+
+  uv_loop_t *loop;
+  napi_value name;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &s->poll, fd) != 0) {
+    close(fd); free(s);
+    napi_throw_error(env, NULL, "open: uv_poll_init_socket failed");
+    return NULL;
+  }
+  s->poll.data = s;
+  napi_create_string_utf8(env, "swarmd:udp", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, argv[5], name, &s->actx);
+  napi_create_reference(env, argv[5], 1, &s->state_ref);
+  napi_create_external(env, s, on_finalize, NULL, &handle);
+  napi_create_reference(env, handle, 1, &s->self_ref);
+  napi_add_async_cleanup_hook(env, on_env_cleanup, s, &s->cleanup);
+  int r = uv_poll_start(&s->poll, UV_READABLE, on_readable);
+  if (r != 0) {
+    do_close(s);
+    napi_throw_error(env, NULL, uv_strerror(r));
+    return NULL;
+  }
+  return handle;
+}
+
+static napi_value js_address(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out, v;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  sock_t *s = argc ? get_sock(env, argv[0]) : NULL;
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (!s || s->closing || getsockname(s->fd, (struct sockaddr *)&ss, &sl) < 0) {
+    napi_throw_error(env, "EBADF", "address: socket is closed");
+    return NULL;
+  }
+  char text[INET6_ADDRSTRLEN];
+  int port;
+  if (ss.ss_family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+    port = ntohs(a->sin_port);
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+    port = ntohs(a->sin6_port);
+  }
+  napi_create_array_with_length(env, 3, &out);
+  napi_create_int32(env, ss.ss_family == AF_INET ? 4 : 6, &v);
+  napi_set_element(env, out, 0, v);
+  napi_create_int32(env, port, &v);
+  napi_set_element(env, out, 1, v);
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &v);
+  napi_set_element(env, out, 2, v);
+  return out;
+}
+
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5], out;
+  napi_typedarray_type t1, t2, t3;
+  size_t n1, n2, n3, off;
+  void *data, *len, *addrs;
+  napi_value ab;
+  uint32_t count;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  sock_t *s = argc == 5 ? get_sock(env, argv[0]) : NULL;
+  if (!s || napi_get_typedarray_info(env, argv[1], &t1, &n1, &data, &ab, &off) != napi_ok ||
+      napi_get_typedarray_info(env, argv[2], &t2, &n2, &len, &ab, &off) != napi_ok ||
+      napi_get_typedarray_info(env, argv[3], &t3, &n3, &addrs, &ab, &off) != napi_ok ||
+      napi_get_value_uint32(env, argv[4], &count) != napi_ok || t1 != napi_uint8_array ||
+      t2 != napi_int32_array || t3 != napi_uint8_array || count > n2 ||
+      (size_t)count * SLOT_SIZE > n1 || (size_t)count * ADDR_SIZE > n3) {
+    napi_throw_type_error(env, NULL, "send(handle, data, lengths, addrs, count): count exceeds the batch");
+    return NULL;
+  }
+  uint32_t sent = s->closing ? 0 : send_batch(s, data, len, addrs, count);
+  napi_create_uint32(env, sent, &out);
+  return out;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  sock_t *s = argc ? get_sock(env, argv[0]) : NULL;
+  if (s) do_close(s);
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+    {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"address", NULL, js_address, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"send", NULL, js_send, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
