@@ -139,10 +139,15 @@ const T_X_GZIP = lit('x-gzip');
 const T_ZSTD = lit('zstd');
 const HTTP_SLASH = lit('HTTP/');
 
-/** buf[s, e) equals the lower-case literal l, ignoring ASCII case. */
+/**
+ * buf[s, e) equals the lower-case literal l, ignoring ASCII case. `| 0x20` is an exact case fold here: the
+ * literals hold only lower-case letters and '-', and the only other byte folding onto one of those is CR
+ * (onto '-'), which never occurs inside a header name or value.
+ */
 function eqNoCase(buf: Uint8Array, s: number, e: number, l: Uint8Array): boolean {
-  if (e - s !== l.length) return false;
-  for (let i = 0; i < l.length; i++) if (lower(buf[s + i]) !== l[i]) return false;
+  const n = l.length;
+  if (e - s !== n) return false;
+  for (let i = 0; i < n; i++) if ((buf[s + i] | 0x20) !== l[i]) return false;
   return true;
 }
 

@@ -491,8 +491,11 @@ export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: A
     let namePct = false;
     while (p < end) {
       c = buf[p];
-      if (c === EQ || c === AMP) break;
-      if (c === PCT) namePct = true;
+      if (c <= EQ) {
+        // '%' 0x25, '&' 0x26 and '=' 0x3d are all <= '=': letters and '_' skip these tests
+        if (c === EQ || c === AMP) break;
+        if (c === PCT) namePct = true;
+      }
       p++;
     }
     const ne = p;
@@ -519,6 +522,35 @@ export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: A
         q.noPeerId = true;
         p = skipValue(buf, p, end) + 1;
         continue;
+      case P_PORT:
+      case P_UPLOADED:
+      case P_DOWNLOADED:
+      case P_LEFT:
+      case P_NUMWANT:
+      case P_COMPACT: {
+        // fast path: plain digits up to '&' or the end
+        const ds = p;
+        let v = 0;
+        while (p < end) {
+          const d = buf[p] - 0x30;
+          if (d < 0 || d > 9) break;
+          v = v * 10 + d;
+          p++;
+        }
+        if (p > ds && (p === end || buf[p] === AMP)) {
+          p++;
+          if (id === P_PORT) {
+            if (v < 1 || v > 65535 || p - ds > 6) return QUERY_INVALID_PORT;
+            q.port = v;
+          } else if (id === P_LEFT) q.left = v > TWO_63 ? TWO_63 : v;
+          else if (id === P_UPLOADED) q.uploaded = v > TWO_63 ? TWO_63 : v;
+          else if (id === P_DOWNLOADED) q.downloaded = v > TWO_63 ? TWO_63 : v;
+          else if (id === P_NUMWANT) q.numwant = v > 0x7fffffff ? 0x7fffffff : v;
+          else q.compact = v === 0 ? 0 : 1;
+          continue;
+        }
+        p = ds; // anything else: the general path below
+      }
     }
 
     // The rest look at a decoded value: in place when it has no '%', else in scratch.
@@ -526,8 +558,10 @@ export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: A
     let valuePct = false;
     while (p < end) {
       c = buf[p];
-      if (c === AMP) break;
-      if (c === PCT) valuePct = true;
+      if (c <= AMP) {
+        if (c === AMP) break;
+        if (c === PCT) valuePct = true;
+      }
       p++;
     }
     const ve = p;
@@ -643,8 +677,11 @@ export function parseScrapeQuery(buf: Buffer, start: number, end: number, q: Scr
     let namePct = false;
     while (p < end) {
       c = buf[p];
-      if (c === EQ || c === AMP) break;
-      if (c === PCT) namePct = true;
+      if (c <= EQ) {
+        // '%' 0x25, '&' 0x26 and '=' 0x3d are all <= '=': letters and '_' skip these tests
+        if (c === EQ || c === AMP) break;
+        if (c === PCT) namePct = true;
+      }
       p++;
     }
     const ne = p;
