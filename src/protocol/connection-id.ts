@@ -58,21 +58,39 @@ export class ConnectionIds {
   private readonly msg = new Uint8Array(20);
   private k0 = 0;
   private k1 = 0;
+  /** Per slot: the key last read and the (even) sequence number it was read under; -1 = none. */
+  private readonly cache = new Int32Array([0, 0, -1, 0, 0, -1]);
 
   constructor(keys: SharedArrayBuffer, lifetimeSeconds: number) {
     this.w = new Int32Array(keys);
     this.lifetime = lifetimeSeconds;
   }
 
-  /** Loads slot's key into k0/k1 without ever mixing two keys; false if the main thread keeps writing it. */
+  /**
+   * Loads slot's key into k0/k1 without ever mixing two keys (seqlock); false if the main thread keeps
+   * writing it. While the slot's sequence number is the one a cached copy was read under, the key has not
+   * changed, so the common case costs one atomic load.
+   */
   private loadKey(slot: number): boolean {
     const w = this.w;
+    const c = this.cache;
+    const at = slot * 3;
+    const seq = Atomics.load(w, SEQ + slot);
+    if (seq === c[at + 2]) {
+      this.k0 = c[at];
+      this.k1 = c[at + 1];
+      return true;
+    }
     for (let tries = 0; tries < 100; tries++) {
       const s1 = Atomics.load(w, SEQ + slot);
       if ((s1 & 1) !== 0) continue;
-      this.k0 = Atomics.load(w, KEY + 2 * slot);
-      this.k1 = Atomics.load(w, KEY + 2 * slot + 1);
-      if (Atomics.load(w, SEQ + slot) === s1) return true;
+      const k0 = Atomics.load(w, KEY + 2 * slot);
+      const k1 = Atomics.load(w, KEY + 2 * slot + 1);
+      if (Atomics.load(w, SEQ + slot) !== s1) continue;
+      this.k0 = c[at] = k0;
+      this.k1 = c[at + 1] = k1;
+      c[at + 2] = s1;
+      return true;
     }
     return false;
   }

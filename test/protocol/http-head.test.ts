@@ -234,3 +234,46 @@ test('property: garbage never throws; results are in range and consistent', () =
     { numRuns: 20000 },
   );
 });
+
+test('property: generated requests round trip (CRLF or LF, any header case, pipelined)', () => {
+  const tokenChar = fc.constantFrom(...'abcXYZ019-_.!#$%&\'*+^`|~'.split(''));
+  const visible = fc.constantFrom(...'abc/?=&%+-._~:@!$\'()*,;'.split(''));
+  fc.assert(
+    fc.property(
+      fc.record({
+        method: fc.constantFrom('GET', 'HEAD', 'POST', 'OPTIONS'),
+        path: fc.array(visible, { maxLength: 40 }).map((a) => '/' + a.join('')),
+        minor: fc.nat(1),
+        headers: fc.array(
+          fc.tuple(fc.array(tokenChar, { minLength: 1, maxLength: 12 }).map((a) => a.join('')), fc.string({ maxLength: 20 }).map((v) => v.replace(/[\x00-\x1f\x7f]/g, '').trim())),
+          { maxLength: 10 },
+        ),
+        lf: fc.boolean(),
+        close: fc.option(fc.constantFrom('close', 'keep-alive', 'Close', 'KEEP-ALIVE')),
+      }),
+      (r) => {
+        const eol = r.lf ? '\n' : '\r\n';
+        const headers = r.headers.filter(([k]) => !['content-length', 'transfer-encoding', 'connection', 'upgrade', 'accept-encoding'].includes(k.toLowerCase()));
+        if (r.close) headers.push(['Connection', r.close]);
+        const text = `${r.method} ${r.path} HTTP/1.${r.minor}${eol}` + headers.map(([k, v]) => `${k}: ${v}${eol}`).join('') + eol;
+        const b = Buffer.from(text + 'GET /again HTTP/1.1\r\n\r\n', 'latin1');
+        const n = parseHttpHead(b, b.length, head, 4096);
+        assert.equal(n, Buffer.byteLength(text, 'latin1'), JSON.stringify(text));
+        assert.equal(head.method, r.method === 'GET' ? METHOD_GET : r.method === 'HEAD' ? METHOD_HEAD : METHOD_OTHER);
+        assert.equal(str(b, head.targetStart, head.targetEnd), r.path);
+        const qm = r.path.indexOf('?');
+        assert.equal(head.pathEnd, head.targetStart + (qm < 0 ? r.path.length : qm));
+        assert.equal(head.versionMinor, r.minor);
+        const close = r.close?.toLowerCase();
+        assert.equal(head.keepAlive, close === 'close' ? false : r.minor === 1 ? true : close === 'keep-alive');
+        assert.equal(head.headerCount, headers.length);
+        headers.forEach(([k, v], i) => {
+          assert.equal(str(b, head.headerNameStart[i], head.headerNameEnd[i]), k);
+          assert.equal(str(b, head.headerValueStart[i], head.headerValueEnd[i]), v);
+        });
+        for (const [k] of headers) assert.ok(head.findHeader(b, k.toLowerCase()) >= 0);
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});

@@ -335,3 +335,76 @@ test('property: any 20-byte hash, escaped in any mix, round trips', () => {
     { numRuns: 3000 },
   );
 });
+
+test('property: a whole announce round trips through its query string (any order, any escaping, noise params)', () => {
+  const escapeSome = (bytes: Uint8Array, mask: number) =>
+    [...bytes]
+      .map((b, i) => {
+        const ch = String.fromCharCode(b);
+        const plain = b > 0x20 && b < 0x7f && !'&=%#'.includes(ch);
+        return plain && ((mask >>> (i % 31)) & 1) === 0 ? ch : '%' + b.toString(16).padStart(2, (mask & 1) === 0 ? '0' : '0').toUpperCase();
+      })
+      .join('');
+  const events = ['', 'started', 'completed', 'stopped', 'paused'];
+  const eventCodes = [EVENT_NONE, EVENT_STARTED, EVENT_COMPLETED, EVENT_STOPPED, EVENT_PAUSED];
+  fc.assert(
+    fc.property(
+      fc.record({
+        hash: fc.uint8Array({ minLength: 20, maxLength: 20 }),
+        peer: fc.option(fc.uint8Array({ minLength: 20, maxLength: 20 })),
+        port: fc.option(fc.integer({ min: 1, max: 65535 })),
+        uploaded: fc.option(fc.maxSafeNat()),
+        downloaded: fc.option(fc.maxSafeNat()),
+        left: fc.option(fc.maxSafeNat()),
+        event: fc.option(fc.nat(4)),
+        numwant: fc.option(fc.integer({ min: -5, max: 100000 })),
+        compact: fc.option(fc.nat(1)),
+        noPeerId: fc.boolean(),
+        ip: fc.option(fc.oneof(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.uint8Array({ minLength: 16, maxLength: 16 }))),
+        noise: fc.array(fc.tuple(fc.constantFrom('key', 'corrupt', 'x', 'supportcrypto', 'info_hashx', 'por'), fc.string({ maxLength: 8 })), { maxLength: 4 }),
+        mask: fc.integer(),
+        order: fc.array(fc.nat(), { minLength: 20, maxLength: 20 }),
+      }),
+      (r) => {
+        const params: string[] = [`info_hash=${escapeSome(r.hash, r.mask)}`];
+        if (r.peer) params.push(`peer_id=${escapeSome(r.peer, r.mask >>> 3)}`);
+        if (r.port !== null) params.push(`port=${r.port}`);
+        if (r.uploaded !== null) params.push(`uploaded=${r.uploaded}`);
+        if (r.downloaded !== null) params.push(`downloaded=${r.downloaded}`);
+        if (r.left !== null) params.push(`l%65ft=${r.left}`);
+        if (r.event !== null) params.push(`event=${events[r.event]}`);
+        if (r.numwant !== null) params.push(`numwant=${r.numwant}`);
+        if (r.compact !== null) params.push(`compact=${r.compact}`);
+        if (r.noPeerId) params.push('no_peer_id=1');
+        let ipText = '';
+        if (r.ip) {
+          ipText = r.ip.length === 4 ? r.ip.join('.') : new URL(`http://[${Buffer.from(r.ip).toString('hex').replace(/(.{4})(?!$)/g, '$1:')}]/`).hostname.slice(1, -1);
+          params.push(`ip=${encodeURIComponent(ipText)}`);
+        }
+        for (const [k, v] of r.noise) params.push(`${k}=${encodeURIComponent(v)}`);
+        const shuffled = params.map((p, i) => [r.order[i % 20] + i / 100, p] as const).sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+        assert.equal(announce(shuffled.join('&')), QUERY_OK, shuffled.join('&'));
+        assert.ok(q.infoHash.equals(r.hash));
+        assert.equal(q.hasPeerId, r.peer !== null);
+        if (r.peer) assert.ok(q.peerId.equals(r.peer));
+        assert.equal(q.port, r.port ?? -1);
+        assert.equal(q.uploaded, r.uploaded ?? 0);
+        assert.equal(q.downloaded, r.downloaded ?? 0);
+        assert.equal(q.left, r.left ?? -1);
+        assert.equal(q.event, r.event === null ? EVENT_NONE : eventCodes[r.event]);
+        assert.equal(q.numwant, r.numwant === null || r.numwant < 0 ? -1 : r.numwant);
+        assert.equal(q.compact, r.compact ?? -1);
+        assert.equal(q.noPeerId, r.noPeerId);
+        if (r.ip) {
+          const mapped = r.ip.length === 16 && r.ip.subarray(0, 10).every((b) => b === 0) && r.ip[10] === 0xff && r.ip[11] === 0xff;
+          const fam = r.ip.length === 4 || mapped ? 4 : 6;
+          assert.equal(q.ipFamily, fam, ipText);
+          assert.ok(q.ip.subarray(0, fam === 4 ? 4 : 16).equals(fam === 4 && mapped ? r.ip.subarray(12) : r.ip), ipText);
+        } else {
+          assert.equal(q.ipFamily, 0);
+        }
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
