@@ -8,6 +8,7 @@
 // lists opentracker features not built yet. Supporting one later means moving its line from
 // UNSUPPORTED to SETTINGS.
 
+import { SLOT_SIZE } from '../io/udp-batch.ts';
 import fs from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
@@ -259,6 +260,11 @@ function text(
   };
 }
 
+// A UDP answer must fit one receive/send slot of the batched socket layer (2048 bytes, 20 of header).
+const UDP_MAX_PEERS4 = Math.floor((SLOT_SIZE - 20) / 6);
+const UDP_MAX_PEERS6 = Math.floor((SLOT_SIZE - 20) / 18);
+const HTTP_MAX_PEERS = 5000;
+
 export const SETTINGS: readonly Setting[] = [
   // opentracker's keys
   listen('listen.tcp_udp', 'listen-tcp-udp', ['tcp', 'udp'], 'HTTP (TCP) and UDP'),
@@ -317,13 +323,13 @@ export const SETTINGS: readonly Setting[] = [
     (c) => c.cleanInterval, (c, v) => (c.cleanInterval = v)),
   integer('tracker.numwant', 'numwant', 'peers returned when a client sends no numwant (HTTP and UDP)', MAX_INT,
     (c) => c.numwantDefault, (c, v) => (c.numwantDefault = v)),
-  integer('tracker.numwant_max', 'numwant-max', 'most peers returned in one HTTP answer', MAX_INT,
+  integer('tracker.numwant_max', 'numwant-max', 'most peers returned in one HTTP answer', HTTP_MAX_PEERS,
     (c) => c.numwantMax, (c, v) => (c.numwantMax = v)),
   integer('tracker.udp_numwant_max4', 'udp-numwant-max4', 'most peers in one UDP answer to IPv4 (6 bytes each)',
-    Math.floor((65507 - 20) / 6), (c) => c.udpNumwantMax4, (c, v) => (c.udpNumwantMax4 = v)),
+    UDP_MAX_PEERS4, (c) => c.udpNumwantMax4, (c, v) => (c.udpNumwantMax4 = v)),
   integer('tracker.udp_numwant_max6', 'udp-numwant-max6', 'most peers in one UDP answer to IPv6 (18 bytes each)',
-    Math.floor((65527 - 20) / 18), (c) => c.udpNumwantMax6, (c, v) => (c.udpNumwantMax6 = v)),
-  integer('tracker.max_scrape_hashes', 'max-scrape-hashes', 'most info hashes in one HTTP scrape', MAX_INT,
+    UDP_MAX_PEERS6, (c) => c.udpNumwantMax6, (c, v) => (c.udpNumwantMax6 = v)),
+  integer('tracker.max_scrape_hashes', 'max-scrape-hashes', 'most info hashes in one HTTP scrape', 1000,
     (c) => c.maxScrapeHashes, (c, v) => (c.maxScrapeHashes = v)),
   {
     key: 'tracker.ip_from_query',

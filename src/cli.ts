@@ -1,0 +1,73 @@
+// `swarmd`: parse the command line and config, start the tracker, stop cleanly on SIGTERM/SIGINT.
+
+import { readFileSync } from 'node:fs';
+import { parseCommandLine, helpText } from './config/command-line.ts';
+import { ConfigError } from './config/config.ts';
+import { createLogger } from './log.ts';
+import { startTracker } from './tracker.ts';
+import { nativeUdpStatus } from './io/udp-batch.ts';
+
+const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+async function main(): Promise<number> {
+  let cmd;
+  try {
+    cmd = parseCommandLine(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`swarmd: ${err.message}\nTry 'swarmd --help'.\n`);
+      return 1;
+    }
+    throw err;
+  }
+  if (cmd.action === 'help') {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  if (cmd.action === 'version') {
+    process.stdout.write(`swarmd ${VERSION} (Node.js ${process.versions.node})\n`);
+    return 0;
+  }
+  const config = cmd.config;
+  const log = createLogger(config.logLevel);
+  for (const w of cmd.warnings) log.warn(w);
+  if (config.rootdir !== null) process.chdir(config.rootdir);
+  const native = nativeUdpStatus();
+  let tracker;
+  try {
+    tracker = await startTracker(config, log);
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'could not start');
+    return 111; // opentracker's exit code for fatal errors
+  }
+  if (config.user !== null) dropPrivileges(config.user);
+  log.info(
+    {
+      version: VERSION,
+      workers: config.workers,
+      udpIo: native.available && config.udpIo !== 'dgram' ? 'recvmmsg' : `dgram${native.available ? '' : ` (${native.reason})`}`,
+      listening: tracker.listening.map((l) => `${l.proto}://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`),
+    },
+    'swarmd listening',
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await tracker.close();
+  log.info({ counters: tracker.counters(), store: tracker.totals() }, 'swarmd stopped');
+  return 0;
+}
+
+/** Drops root for `user` (and its group) once every socket is bound, as opentracker's -u does. */
+function dropPrivileges(user: string): void {
+  if (process.getuid?.() !== 0) return;
+  process.setgid!(user);
+  process.setuid!(user);
+}
+
+process.exitCode = await main();

@@ -1,0 +1,367 @@
+// The HTTP tracker (BEP 3, 23, 7, 48) on plain `net` sockets with swarmd's own request parser:
+// node:http costs about twice as much per request, and a tracker only needs GET with a query.
+// Keep-alive and pipelining work when the client asks; idle and slow connections are closed by one
+// sweep per second; every refusal is a clear status or failure reason, and counted.
+
+import net from 'node:net';
+import { HttpHead, parseHttpHead, METHOD_GET } from '../protocol/http-head.ts';
+import { AnnounceQuery, ScrapeQuery, parseAnnounceQuery, parseScrapeQuery, QUERY_ERROR_MESSAGES, EVENT_STOPPED } from '../protocol/query.ts';
+import { writeInt, writeBytes, writeDecimal } from '../protocol/bencode.ts';
+import { Announce, Counts, ANNOUNCE_OK } from '../store/swarm-store.ts';
+import type { SwarmStore } from '../store/swarm-store.ts';
+import { C } from '../stats/counters.ts';
+import type { Config } from '../config/config.ts';
+import type { TrackerPolicy } from './policy.ts';
+import { addressBytes, addressText } from './address.ts';
+
+const latin1 = (s: string) => Buffer.from(s, 'latin1');
+const K_COMPLETE = latin1('d8:completei');
+const K_DOWNLOADED = latin1('e10:downloadedi');
+const K_INCOMPLETE = latin1('e10:incompletei');
+const K_INTERVAL = latin1('e8:intervali');
+const K_MIN_INTERVAL = latin1('e12:min intervali');
+const K_PEERS = latin1('e5:peers');
+const K_PEERS6 = latin1('6:peers6');
+const K_FILES = latin1('d5:filesd');
+const K_SCRAPE_ENTRY = K_COMPLETE;
+const K_FAILURE = latin1('d14:failure reason');
+const OK_HEAD = latin1('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ');
+const CLOSE_TAIL = latin1('\r\nConnection: close\r\n\r\n');
+const KEEP_TAIL = latin1('\r\n\r\n');
+const KEEP_TAIL_10 = latin1('\r\nConnection: keep-alive\r\n\r\n');
+
+const MISSING_INFO_HASH = "Your client forgot to send your torrent's info_hash.";
+const MISSING_PORT = 'missing port';
+const TRACKER_FULL = 'tracker full, try later';
+const FULL_SCRAPE_OFF = 'full scrape is not available on this tracker';
+
+const WRITE_HIGH_WATER = 1 << 20;
+
+/** Per-connection state. Connections are JS objects anyway (the socket); this adds one. */
+class Connection {
+  readonly socket: net.Socket;
+  pending: Buffer | null = null;
+  deadline: number;
+  /** The client's address as bytes (IPv4-mapped addresses count as IPv4). */
+  readonly family: number;
+  readonly address: Buffer;
+  closing = false;
+
+  constructor(socket: net.Socket, deadline: number) {
+    this.socket = socket;
+    this.deadline = deadline;
+    this.address = Buffer.alloc(16);
+    this.family = addressBytes(socket.remoteAddress ?? '', this.address);
+  }
+}
+
+export class HttpTracker {
+  private readonly store: SwarmStore;
+  private readonly counters: Float64Array;
+  private readonly policy: TrackerPolicy;
+  private readonly config: Config;
+  private readonly head = new HttpHead();
+  private readonly query = new AnnounceQuery();
+  private readonly scrapeQuery: ScrapeQuery;
+  private readonly announce = new Announce();
+  private readonly counts = new Counts();
+  private readonly body: Buffer;
+  private readonly peers: Buffer;
+  private readonly connections = new Set<Connection>();
+  private readonly servers: net.Server[] = [];
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(store: SwarmStore, counters: Float64Array, policy: TrackerPolicy, config: Config) {
+    this.store = store;
+    this.counters = counters;
+    this.policy = policy;
+    this.config = config;
+    this.scrapeQuery = new ScrapeQuery(config.maxScrapeHashes);
+    this.peers = Buffer.alloc(config.numwantMax * 24);
+    // Room for the largest answer: peers in the dictionary model (~70 bytes each) or a full multi-scrape.
+    this.body = Buffer.alloc(4096 + Math.max(config.numwantMax * 70, config.maxScrapeHashes * 100));
+    this.sweeper = setInterval(() => this.sweep(), 1000);
+    this.sweeper.unref();
+  }
+
+  /** Listens on host:port (several workers share the port with SO_REUSEPORT). */
+  listen(host: string, port: number): Promise<net.Server> {
+    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, reusePort: true, ipv6Only: false, backlog: 4096 }, () => {
+        server.off('error', reject);
+        resolve(server);
+      });
+    });
+  }
+
+  /** Stops accepting, lets answers in flight finish, then closes what is left. */
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    for (const c of this.connections) c.socket.destroy();
+  }
+
+  private accept(socket: net.Socket): void {
+    this.counters[C.http_accepted]++;
+    if (this.connections.size >= this.config.http.maxConnections) {
+      this.counters[C.http_refused]++;
+      socket.destroy();
+      return;
+    }
+    const c = new Connection(socket, Date.now() + this.config.http.idleTimeout * 1000);
+    this.connections.add(c);
+    socket.on('data', (chunk: Buffer) => this.receive(c, chunk));
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.connections.delete(c));
+    socket.on('drain', () => socket.resume());
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of this.connections) {
+      if (c.deadline < now) {
+        this.counters[C.http_timeouts]++;
+        c.socket.destroy();
+        this.connections.delete(c);
+      }
+    }
+  }
+
+  private receive(c: Connection, chunk: Buffer): void {
+    if (c.closing) return;
+    let buf = chunk;
+    if (c.pending !== null) {
+      buf = Buffer.concat([c.pending, chunk]);
+      c.pending = null;
+    } else {
+      // The first bytes of a request: the whole head must now arrive within the header timeout.
+      c.deadline = Math.min(c.deadline, Date.now() + this.config.http.headerTimeout * 1000);
+    }
+    let start = 0;
+    const head = this.head;
+    const max = this.config.http.maxRequestBytes;
+    while (start < buf.length && !c.closing) {
+      const view = start === 0 ? buf : buf.subarray(start);
+      const n = parseHttpHead(view, view.length, head, max);
+      if (n === 0) {
+        if (view.length >= max) return this.fail(c, 431, 'Request Header Fields Too Large', C.http_too_large);
+        c.pending = Buffer.from(view); // copy: the chunk's memory is reused by nobody, but keep it small
+        return;
+      }
+      if (n < 0) {
+        if (view.length >= max) return this.fail(c, 431, 'Request Header Fields Too Large', C.http_too_large);
+        return this.fail(c, 400, 'Bad Request', C.http_malformed);
+      }
+      this.counters[C.http_requests]++;
+      this.handle(c, view);
+      start += n;
+      c.deadline = Date.now() + this.config.http.idleTimeout * 1000;
+    }
+    if (c.socket.writableLength > WRITE_HIGH_WATER) c.socket.pause(); // a client that doesn't read its answers
+  }
+
+  /** One complete request head at the start of `buf`. */
+  private handle(c: Connection, buf: Buffer): void {
+    const head = this.head;
+    if (head.method !== METHOD_GET) return this.fail(c, 405, 'Method Not Allowed', C.http_method);
+    if (head.contentLength > 0) return this.fail(c, 400, 'Bad Request', C.http_malformed); // a GET with a body
+    const keepAlive = head.keepAlive && this.config.http.keepAlive;
+    // Route like opentracker: after the slashes, 'a...' announces and 'sc...' scrapes.
+    let p = head.targetStart;
+    while (p < head.pathEnd && buf[p] === 0x2f) p++;
+    const hasQuery = head.pathEnd < head.targetEnd;
+    if (p === head.pathEnd) {
+      if (this.config.redirectUrl !== null && !hasQuery) return this.redirect(c, this.config.redirectUrl, keepAlive);
+      return this.fail(c, 404, 'Not Found', C.http_not_found, keepAlive);
+    }
+    if (buf[p] === 0x61 /* a */) return this.answerAnnounce(c, buf, hasQuery, keepAlive);
+    if (buf[p] === 0x73 /* s */ && buf[p + 1] === 0x63 /* c */) return this.answerScrape(c, buf, hasQuery, keepAlive);
+    return this.fail(c, 404, 'Not Found', C.http_not_found, keepAlive);
+  }
+
+  private answerAnnounce(c: Connection, buf: Buffer, hasQuery: boolean, keepAlive: boolean): void {
+    this.counters[C.http_announce]++;
+    const head = this.head;
+    const q = this.query;
+    if (!hasQuery) return this.failure(c, MISSING_INFO_HASH, keepAlive);
+    const err = parseAnnounceQuery(buf, head.pathEnd + 1, head.targetEnd, q);
+    if (err !== 0) return this.failure(c, QUERY_ERROR_MESSAGES[err], keepAlive);
+    if (q.port < 0) return this.failure(c, MISSING_PORT, keepAlive);
+    const policy = this.policy;
+    const a = this.announce;
+    a.hash = q.infoHash;
+    a.hashOffset = 0;
+    if (policy.ipFromQuery && q.ipFamily !== 0) {
+      a.family = q.ipFamily;
+      a.address = q.ip;
+    } else {
+      a.family = c.family;
+      a.address = c.address;
+    }
+    a.addressOffset = 0;
+    a.port = q.port;
+    a.event = q.event;
+    a.seeder = q.left === 0;
+    a.synced = false;
+    a.want = q.numwant < 0 ? policy.numwantDefault : Math.min(q.numwant, policy.numwantMax);
+    a.families = 3;
+    a.out = this.peers;
+    a.out4Offset = 0;
+    a.out6Offset = policy.numwantMax * 6;
+    this.store.now = Math.floor(Date.now() / 60000);
+    if (this.store.announce(a) !== ANNOUNCE_OK) {
+      this.counters[C.store_full]++;
+      return this.failure(c, TRACKER_FULL, keepAlive);
+    }
+    if (a.isNew) this.counters[C.peers_new]++;
+    if (a.completed) this.counters[C.completed]++;
+    if (q.event === EVENT_STOPPED) this.counters[C.peers_stopped]++;
+    const b = this.body;
+    const interval = policy.interval();
+    let o = put(b, 0, K_COMPLETE);
+    o = writeDecimal(b, o, a.seeders);
+    o = put(b, o, K_DOWNLOADED);
+    o = writeDecimal(b, o, a.downloaded);
+    o = put(b, o, K_INCOMPLETE);
+    o = writeDecimal(b, o, a.leechers);
+    o = put(b, o, K_INTERVAL);
+    o = writeDecimal(b, o, interval);
+    o = put(b, o, K_MIN_INTERVAL);
+    o = writeDecimal(b, o, interval >> 1);
+    o = put(b, o, K_PEERS);
+    if (q.compact === 0) o = this.writePeerDicts(b, o, a);
+    else {
+      o = writeBytes(b, o, this.peers, a.out4Offset, a.peers4 * 6);
+      if (a.peers6 > 0) {
+        o = put(b, o, K_PEERS6);
+        o = writeBytes(b, o, this.peers, a.out6Offset, a.peers6 * 18);
+      }
+    }
+    b[o++] = 0x65; // e
+    this.send(c, b, o, keepAlive);
+  }
+
+  /** BEP 3's original peer list: dictionaries of ip (text) and port, both families in one list. */
+  private writePeerDicts(b: Buffer, o: number, a: Announce): number {
+    b[o++] = 0x6c; // l
+    const peers = this.peers;
+    for (let i = 0; i < a.peers4; i++) {
+      const p = a.out4Offset + i * 6;
+      o = writePeerDict(b, o, addressText(peers, p, 4), (peers[p + 4] << 8) | peers[p + 5]);
+    }
+    for (let i = 0; i < a.peers6; i++) {
+      const p = a.out6Offset + i * 18;
+      o = writePeerDict(b, o, addressText(peers, p, 6), (peers[p + 16] << 8) | peers[p + 17]);
+    }
+    b[o++] = 0x65;
+    return o;
+  }
+
+  private answerScrape(c: Connection, buf: Buffer, hasQuery: boolean, keepAlive: boolean): void {
+    this.counters[C.http_scrape]++;
+    const head = this.head;
+    const q = this.scrapeQuery;
+    if (!hasQuery) return this.failure(c, FULL_SCRAPE_OFF, keepAlive);
+    const err = parseScrapeQuery(buf, head.pathEnd + 1, head.targetEnd, q);
+    if (err !== 0) return this.failure(c, QUERY_ERROR_MESSAGES[err], keepAlive);
+    if (q.count === 0) return this.failure(c, FULL_SCRAPE_OFF, keepAlive);
+    const order = sortHashes(q.hashes, q.count);
+    const b = this.body;
+    const counts = this.counts;
+    this.store.now = Math.floor(Date.now() / 60000);
+    let o = put(b, 0, K_FILES);
+    let previous = -1;
+    for (const i of order) {
+      if (previous >= 0 && q.hashes.compare(q.hashes, i * 20, i * 20 + 20, previous * 20, previous * 20 + 20) === 0) continue;
+      previous = i;
+      this.store.scrape(q.hashes, i * 20, counts);
+      o = writeBytes(b, o, q.hashes, i * 20, 20);
+      o = put(b, o, K_SCRAPE_ENTRY);
+      o = writeDecimal(b, o, counts.seeders);
+      o = put(b, o, K_DOWNLOADED);
+      o = writeDecimal(b, o, counts.downloaded);
+      o = put(b, o, K_INCOMPLETE);
+      o = writeDecimal(b, o, counts.leechers);
+      b[o++] = 0x65;
+      b[o++] = 0x65;
+    }
+    b[o++] = 0x65;
+    b[o++] = 0x65;
+    this.send(c, b, o, keepAlive);
+  }
+
+  /** A BEP 3 failure: status 200 with a bencoded reason. */
+  private failure(c: Connection, reason: string, keepAlive: boolean): void {
+    this.counters[C.http_invalid]++;
+    const b = this.body;
+    let o = put(b, 0, K_FAILURE);
+    o = writeDecimal(b, o, reason.length);
+    b[o++] = 0x3a;
+    o += b.write(reason, o, 'latin1');
+    b[o++] = 0x65;
+    this.send(c, b, o, keepAlive);
+  }
+
+  private send(c: Connection, body: Buffer, length: number, keepAlive: boolean): void {
+    const tail = !keepAlive ? CLOSE_TAIL : this.head.versionMinor === 0 ? KEEP_TAIL_10 : KEEP_TAIL;
+    const digits = String(length).length;
+    const out = Buffer.allocUnsafe(OK_HEAD.length + digits + tail.length + length);
+    let o = put(out, 0, OK_HEAD);
+    o = writeDecimal(out, o, length);
+    o = put(out, o, tail);
+    body.copy(out, o, 0, length);
+    if (keepAlive) c.socket.write(out);
+    else this.end(c, out);
+  }
+
+  private redirect(c: Connection, url: string, keepAlive: boolean): void {
+    this.counters[C.http_redirect]++;
+    const text = `HTTP/1.1 302 Found\r\nLocation: ${url}\r\nContent-Length: 0\r\n${keepAlive ? '' : 'Connection: close\r\n'}\r\n`;
+    if (keepAlive) c.socket.write(text, 'latin1');
+    else this.end(c, Buffer.from(text, 'latin1'));
+  }
+
+  /** An HTTP error status; the connection closes unless the request was well-formed and asked to stay. */
+  private fail(c: Connection, status: number, text: string, counter: number, keepAlive = false): void {
+    this.counters[counter]++;
+    const body = `${status} ${text}\n`;
+    const allow = status === 405 ? 'Allow: GET\r\n' : '';
+    const response = `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n${allow}${keepAlive ? '' : 'Connection: close\r\n'}\r\n${body}`;
+    if (keepAlive) c.socket.write(response, 'latin1');
+    else this.end(c, Buffer.from(response, 'latin1'));
+  }
+
+  private end(c: Connection, out: Buffer): void {
+    c.closing = true;
+    c.pending = null;
+    c.socket.end(out);
+  }
+}
+
+function put(buf: Buffer, off: number, bytes: Buffer): number {
+  bytes.copy(buf, off);
+  return off + bytes.length;
+}
+
+function writePeerDict(b: Buffer, o: number, ip: string, port: number): number {
+  o = put(b, o, K_IP);
+  o = writeDecimal(b, o, ip.length);
+  b[o++] = 0x3a;
+  o += b.write(ip, o, 'latin1');
+  o = put(b, o, K_PORT);
+  o = writeInt(b, o, port);
+  b[o++] = 0x65;
+  return o;
+}
+const K_IP = latin1('d2:ip');
+const K_PORT = latin1('4:port');
+
+/** Indexes of the `count` 20-byte hashes in ascending byte order (bencode wants sorted keys). */
+function sortHashes(hashes: Buffer, count: number): number[] {
+  const order = Array.from({ length: count }, (_, i) => i);
+  order.sort((x, y) => hashes.compare(hashes, y * 20, y * 20 + 20, x * 20, x * 20 + 20));
+  return order;
+}

@@ -1,0 +1,16 @@
+// What the main thread and the workers share and say to each other.
+
+import type { StoreShared } from '../store/swarm-store.ts';
+
+export type SharedState = {
+  store: StoreShared;
+  connectionIdKeys: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+};
+
+export type ListeningSocket = { proto: 'tcp' | 'udp'; host: string; port: number; io: 'net' | 'recvmmsg' | 'dgram' };
+
+export type WorkerMessage =
+  | { type: 'ready'; listening: ListeningSocket[] }
+  | { type: 'failed'; message: string; code: string }
+  | { type: 'closed' };

@@ -1,0 +1,61 @@
+// A worker thread: attaches to the shared store and counters, opens its own UDP sockets and TCP
+// listeners on the configured addresses (SO_REUSEPORT, so every worker shares each port) and
+// answers until the main thread says stop.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from '../config/config.ts';
+import { SwarmStore } from '../store/swarm-store.ts';
+import { ConnectionIds } from '../protocol/connection-id.ts';
+import { openUdpBatchSocket } from '../io/udp-batch.ts';
+import type { UdpBatchSocket } from '../io/udp-batch.ts';
+import { counterRow } from '../stats/counters.ts';
+import { UdpTracker } from './udp-server.ts';
+import { HttpTracker } from './http-server.ts';
+import { TrackerPolicy, storeSettings } from './policy.ts';
+import type { SharedState, WorkerMessage, ListeningSocket } from './messages.ts';
+
+const { config, shared, row } = workerData as { config: Config; shared: SharedState; row: number };
+const port = parentPort!;
+
+const store = new SwarmStore(shared.store, storeSettings(config));
+const counters = counterRow(shared.counters, row);
+const policy = new TrackerPolicy(config);
+const udp = new UdpTracker(store, new ConnectionIds(shared.connectionIdKeys, config.connectionIdLifetime), counters, policy);
+const http = new HttpTracker(store, counters, policy, config);
+const udpSockets: UdpBatchSocket[] = [];
+
+function post(message: WorkerMessage): void {
+  port.postMessage(message);
+}
+
+async function open(): Promise<ListeningSocket[]> {
+  const listening: ListeningSocket[] = [];
+  for (const l of config.listeners) {
+    if (l.proto === 'tcp') {
+      const server = await http.listen(l.host, l.port);
+      const a = server.address() as { address: string; port: number };
+      listening.push({ proto: 'tcp', host: a.address, port: a.port, io: 'net' });
+    } else {
+      const socket = await openUdpBatchSocket(
+        { host: l.host, port: l.port, reusePort: true, io: config.udpIo, batchSize: config.udpBatchSize },
+        udp.onBatch,
+      );
+      udpSockets.push(socket);
+      const a = socket.address();
+      listening.push({ proto: 'udp', host: a.address, port: a.port, io: socket.io });
+    }
+  }
+  return listening;
+}
+
+port.on('message', async (message: { type: string }) => {
+  if (message.type !== 'close') return;
+  await Promise.all([http.close(), ...udpSockets.map((s) => s.close())]);
+  post({ type: 'closed' });
+  port.close();
+});
+
+open().then(
+  (listening) => post({ type: 'ready', listening }),
+  (err: NodeJS.ErrnoException) => post({ type: 'failed', message: err.message, code: err.code ?? '' }),
+);

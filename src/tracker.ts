@@ -1,0 +1,154 @@
+// The main thread: creates the shared state, runs the workers (restarting any that dies), cleans
+// the store stripe by stripe, rotates UDP connection-ID keys, and shuts everything down.
+
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Config, Listener } from './config/config.ts';
+import { SwarmStore, createStoreShared, STRIPES } from './store/swarm-store.ts';
+import type { StoreTotals } from './store/swarm-store.ts';
+import { createConnectionIdKeys, rotateConnectionIdKey } from './protocol/connection-id.ts';
+import { createCounters, readCounters } from './stats/counters.ts';
+import type { CounterName } from './stats/counters.ts';
+import { storeSettings } from './server/policy.ts';
+import type { SharedState, WorkerMessage, ListeningSocket } from './server/messages.ts';
+
+const WORKER_URL = new URL('./server/worker.ts', import.meta.url);
+const CLEAN_TICK_MS = 250;
+const RESTART_DELAY_MS = 1000;
+
+export interface RunningTracker {
+  /** Every socket of the first worker (the others share the same ports). */
+  readonly listening: ListeningSocket[];
+  readonly store: SwarmStore;
+  counters(): Record<CounterName, number>;
+  totals(): StoreTotals;
+  /** How many workers have been restarted after dying. */
+  readonly restarts: number;
+  /** Kills one worker as a crash would (for fault tests); it is restarted like any dead worker. */
+  terminateWorker(index: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+class Tracker implements RunningTracker {
+  listening: ListeningSocket[] = [];
+  restarts = 0;
+  readonly store: SwarmStore;
+  private readonly config: Config;
+  private readonly log: Logger;
+  private readonly shared: SharedState;
+  private readonly workers: (Worker | null)[];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private closing = false;
+  private nextStripe = 0;
+
+  constructor(config: Config, log: Logger) {
+    this.config = config;
+    this.log = log;
+    this.shared = {
+      store: createStoreShared(config.memoryLimit),
+      connectionIdKeys: createConnectionIdKeys(),
+      counters: createCounters(config.workers + 1), // row 0 is the main thread's
+    };
+    this.store = new SwarmStore(this.shared.store, storeSettings(config));
+    this.workers = new Array(config.workers).fill(null);
+  }
+
+  async start(): Promise<void> {
+    // The first worker binds first: a port 0 then becomes a real port that the others share.
+    this.listening = await this.startWorker(0, this.config.listeners);
+    const listeners: Listener[] = this.config.listeners.map((l, i) => ({ ...l, port: this.listening[i].port }));
+    await Promise.all(this.workers.slice(1).map((_, i) => this.startWorker(i + 1, listeners)));
+    const stripesPerTick = Math.ceil((STRIPES * CLEAN_TICK_MS) / (this.config.cleanInterval * 1000));
+    this.timers.push(setInterval(() => this.clean(stripesPerTick), CLEAN_TICK_MS));
+    this.timers.push(setInterval(() => rotateConnectionIdKey(this.shared.connectionIdKeys), this.config.connectionIdLifetime * 1000));
+    for (const t of this.timers) t.unref();
+  }
+
+  private startWorker(index: number, listeners: Listener[]): Promise<ListeningSocket[]> {
+    const worker = new Worker(WORKER_URL, {
+      workerData: { config: { ...this.config, listeners }, shared: this.shared, row: index + 1 },
+    });
+    this.workers[index] = worker;
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.type === 'ready') {
+          ready = true;
+          resolve(m.listening);
+        } else if (m.type === 'failed') {
+          reject(new Error(`worker ${index} could not listen: ${m.message}`));
+          void worker.terminate();
+        }
+      });
+      worker.on('error', (err) => {
+        this.log.error({ worker: index, err }, 'worker crashed');
+        if (!ready) reject(err);
+      });
+      worker.on('exit', (code) => {
+        this.workers[index] = null;
+        if (this.closing || !ready) return;
+        this.log.error({ worker: index, code }, 'worker exited; restarting it');
+        const timer = setTimeout(() => {
+          if (this.closing) return;
+          this.restarts++;
+          this.startWorker(index, listeners).then(
+            () => this.log.info({ worker: index }, 'worker restarted'),
+            (err: Error) => this.log.error({ worker: index, err: err.message }, 'worker restart failed'),
+          );
+        }, RESTART_DELAY_MS);
+        timer.unref();
+      });
+    });
+  }
+
+  /** Cleans the next few stripes, so that a whole pass takes the clean interval. */
+  private clean(stripes: number): void {
+    this.store.now = Math.floor(Date.now() / 60000);
+    for (let i = 0; i < stripes; i++) {
+      this.store.cleanStripe(this.nextStripe);
+      this.nextStripe = (this.nextStripe + 1) % STRIPES;
+    }
+  }
+
+  counters(): Record<CounterName, number> {
+    return readCounters(this.shared.counters);
+  }
+
+  totals(): StoreTotals {
+    return this.store.totals();
+  }
+
+  async terminateWorker(index: number): Promise<void> {
+    await this.workers[index]?.terminate();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const t of this.timers) clearInterval(t);
+    await Promise.all(
+      this.workers.map((w) => {
+        if (w === null) return undefined;
+        return new Promise<void>((resolve) => {
+          const force = setTimeout(() => void w.terminate(), 5000);
+          w.once('exit', () => {
+            clearTimeout(force);
+            resolve();
+          });
+          w.postMessage({ type: 'close' });
+        });
+      }),
+    );
+  }
+}
+
+/** Starts the workers and resolves once every one of them listens. */
+export async function startTracker(config: Config, log: Logger): Promise<RunningTracker> {
+  const tracker = new Tracker(config, log);
+  try {
+    await tracker.start();
+  } catch (err) {
+    await tracker.close();
+    throw err;
+  }
+  return tracker;
+}

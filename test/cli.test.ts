@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+import { get } from './helpers/http-client.ts';
+
+const BIN = new URL('../bin/swarmd.js', import.meta.url).pathname;
+
+/** A port free for both TCP and UDP right now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+test('--help lists the switches and long options', () => {
+  const r = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
+  assert.equal(r.status, 0);
+  for (const s of ['-i', '-p', '-P', '-f', '-d', '-u', '-r', '--workers', '--log-level']) assert.ok(r.stdout.includes(s), s);
+});
+
+test('a bad config line is an error naming the file and line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'swarmd-cli-'));
+  const file = join(dir, 'bad.conf');
+  writeFileSync(file, '# comment\nlisten.tcp 127.0.0.1:6969\nno.such.key 1\n');
+  const r = spawnSync(process.execPath, [BIN, '-f', file], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`${file}:3`));
+});
+
+test('an unsupported Node.js is refused with a clear message', { skip: !spawnSync('/usr/bin/node', ['--version']).stdout?.toString().startsWith('v2') }, () => {
+  const r = spawnSync('/usr/bin/node', [BIN, '--help'], { encoding: 'utf8' });
+  if (Number(process.versions.node.split('.')[0]) >= 24 && r.status === 0) return; // the system node is new enough
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /needs Node\.js 24/);
+});
+
+test('starts, logs its sockets, answers, and stops cleanly on SIGTERM', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, '-i', '127.0.0.1', '-p', String(port), '-P', String(port), '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Record<string, unknown>[] = [];
+  const rl = createInterface({ input: child.stdout! });
+  const listening = new Promise<Record<string, unknown>>((resolve, reject) => {
+    rl.on('line', (line) => {
+      const entry = JSON.parse(line);
+      lines.push(entry);
+      if (entry.msg === 'swarmd listening') resolve(entry);
+    });
+    child.once('exit', (code) => reject(new Error(`exited early with ${code}`)));
+  });
+  const start = await listening;
+  assert.deepEqual(start.listening, [`tcp://127.0.0.1:${port}`, `udp://127.0.0.1:${port}`]);
+  assert.match(String(start.udpIo), /recvmmsg|dgram/);
+  const r = await get('127.0.0.1', port, `/announce?info_hash=${'%61'.repeat(20)}&port=1&left=0`);
+  assert.equal(r.status, 200);
+  const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  assert.equal(await exit, 0);
+  assert.ok(lines.some((l) => l.msg === 'swarmd stopped'));
+});
