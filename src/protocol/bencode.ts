@@ -79,13 +79,16 @@ export function writeInt(buf: Uint8Array, off: number, n: number): number {
 export function writeBytes(buf: Uint8Array, off: number, src: Uint8Array, srcOff: number, len: number): number {
   off = writeDecimal(buf, off, len);
   buf[off++] = CH_COLON;
-  if (len <= 64) {
+  if (len <= 32) {
     for (let i = 0; i < len; i++) buf[off + i] = src[srcOff + i];
   } else {
-    buf.set(src.subarray(srcOff, srcOff + len), off);
+    // Buffer#copy is a native fast call that allocates nothing (unlike set(subarray)).
+    bufferCopy.call(src, buf, off, srcOff, srcOff + len);
   }
   return off + len;
 }
+
+const bufferCopy = Buffer.prototype.copy;
 
 /**
  * Writes the characters of str as single bytes (char code & 0xff), with no length prefix: for ASCII keys and

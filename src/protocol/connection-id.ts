@@ -113,7 +113,7 @@ export class ConnectionIds {
       slot ^= 1;
       this.loadKey(slot);
     }
-    const word = (((nowSeconds & 0x7fffffff) << 1) | slot) >>> 0;
+    const word = ((nowSeconds & 0x7fffffff) << 1) | slot; // int32 (no boxing if passed on)
     const mac = this.mac(word, ip, ipOff, ipLen);
     out[off] = word >>> 24;
     out[off + 1] = word >>> 16;
@@ -131,11 +131,11 @@ export class ConnectionIds {
    * IDs whose key slot has since been rotated out twice.
    */
   check(buf: Buffer, off: number, ip: Uint8Array, ipOff: number, ipLen: 4 | 16, nowSeconds: number): boolean {
-    const word = ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0;
+    const word = (buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]; // int32
     const age = ((nowSeconds & 0x7fffffff) - (word >>> 1)) & 0x7fffffff; // mod 2^31
     if (age > this.lifetime && age < 0x80000000 - MAX_SKEW) return false;
     if (!this.loadKey(word & 1)) return false;
-    const mac = ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0;
+    const mac = (buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]; // int32, as mac()
     return this.mac(word, ip, ipOff, ipLen) === mac;
   }
 }

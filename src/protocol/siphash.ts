@@ -4,12 +4,15 @@
  *
  * halfSipHash / hashInfoHash are HalfSipHash-1-3 (one compression round, three finalisation rounds: the
  * variant Linux uses as "hsiphash" for hash tables). halfSipHashRounds takes the round counts, so the
- * reference HalfSipHash-2-4 test vectors can check the same code. All results are unsigned 32-bit numbers.
+ * reference HalfSipHash-2-4 test vectors can check the same code.
  *
- * No allocation; the state lives in four int32 locals (V8 keeps them in registers).
+ * Results are the 32 hash bits as a SIGNED int32 (use '>>> 0' for the unsigned value, '& mask' to index a
+ * table). Signed on purpose: these functions are too big for V8 to inline, so a result above 2^31 - 1 would
+ * come back boxed in a freshly allocated HeapNumber; an int32 is always a Smi (no pointer compression in
+ * Node), so calls allocate nothing. The state lives in four int32 locals.
  */
 
-/** HalfSipHash-c-d over buf[off, off+len), key (k0, k1). Unsigned 32-bit result. */
+/** HalfSipHash-c-d over buf[off, off+len), key (k0, k1). The 32 result bits as an int32. */
 export function halfSipHashRounds(
   cRounds: number,
   dRounds: number,
@@ -57,10 +60,10 @@ export function halfSipHashRounds(
     v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
     v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
   }
-  return (v1 ^ v3) >>> 0;
+  return v1 ^ v3;
 }
 
-/** HalfSipHash-1-3 over buf[off, off+len), key (k0, k1). Unsigned 32-bit result. */
+/** HalfSipHash-1-3 over buf[off, off+len), key (k0, k1). The 32 result bits as an int32. */
 export function halfSipHash(k0: number, k1: number, buf: Uint8Array, off: number, len: number): number {
   let v0 = k0 | 0;
   let v1 = k1 | 0;
@@ -102,12 +105,12 @@ export function halfSipHash(k0: number, k1: number, buf: Uint8Array, off: number
   v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
   v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
   v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
-  return (v1 ^ v3) >>> 0;
+  return v1 ^ v3;
 }
 
 /**
  * HalfSipHash-1-3 of exactly the 20 bytes buf[off, off+20) (an info hash), fully unrolled.
- * Equal to halfSipHash(k0, k1, buf, off, 20).
+ * Equal to halfSipHash(k0, k1, buf, off, 20). The 32 result bits as an int32.
  */
 export function hashInfoHash(k0: number, k1: number, buf: Uint8Array, off: number): number {
   let v0 = k0 | 0;
@@ -170,5 +173,5 @@ export function hashInfoHash(k0: number, k1: number, buf: Uint8Array, off: numbe
   v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
   v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
   v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
-  return (v1 ^ v3) >>> 0;
+  return v1 ^ v3;
 }

@@ -39,7 +39,7 @@ test('HalfSipHash-2-4 reference vectors (at several buffer offsets)', () => {
   for (const shift of [0, 1, 3, 7]) {
     for (let i = 0; i < 64; i++) input[shift + i] = i;
     for (let n = 0; n < 64; n++) {
-      assert.equal(halfSipHashRounds(2, 4, K0, K1, input, shift, n), HSIP24[n], `len ${n} offset ${shift}`);
+      assert.equal(halfSipHashRounds(2, 4, K0, K1, input, shift, n) >>> 0, HSIP24[n], `len ${n} offset ${shift}`);
     }
   }
 });
@@ -49,10 +49,10 @@ test('HalfSipHash-1-3 reference vectors, generic and specialised', () => {
     input.fill(0xaa);
     for (let i = 0; i < 64; i++) input[shift + i] = i;
     for (let n = 0; n < 64; n++) {
-      assert.equal(halfSipHashRounds(1, 3, K0, K1, input, shift, n), HSIP13[n], `rounds len ${n}`);
-      assert.equal(halfSipHash(K0, K1, input, shift, n), HSIP13[n], `len ${n} offset ${shift}`);
+      assert.equal(halfSipHashRounds(1, 3, K0, K1, input, shift, n) >>> 0, HSIP13[n], `rounds len ${n}`);
+      assert.equal(halfSipHash(K0, K1, input, shift, n) >>> 0, HSIP13[n], `len ${n} offset ${shift}`);
     }
-    assert.equal(hashInfoHash(K0, K1, input, shift), HSIP13[20]);
+    assert.equal(hashInfoHash(K0, K1, input, shift) >>> 0, HSIP13[20]);
   }
 });
 
@@ -67,11 +67,23 @@ test('hashInfoHash equals halfSipHash over 20 bytes for any key and bytes', () =
         const off = Math.min(o, bytes.length - 20);
         const h = hashInfoHash(k0, k1, bytes, off);
         assert.equal(h, halfSipHash(k0, k1, bytes, off, 20));
-        assert.ok(h >= 0 && h <= 0xffffffff && Number.isInteger(h));
+        assert.ok(h === (h | 0), 'an int32');
       },
     ),
     { numRuns: 2000 },
   );
+});
+
+test('results are int32 (Smi), never boxed: the sign bit shows as a negative number', () => {
+  let negative = 0;
+  const b = Buffer.alloc(20);
+  for (let i = 0; i < 1000; i++) {
+    b.writeUInt32LE(i, 0);
+    const h = hashInfoHash(K0, K1, b, 0);
+    assert.equal(h, h | 0);
+    if (h < 0) negative++;
+  }
+  assert.ok(negative > 400 && negative < 600);
 });
 
 test('keys given as signed int32 hash the same as unsigned', () => {
