@@ -53,7 +53,10 @@ const OPT_URLDATA = 2;
 
 export class UdpRequest {
   action = -1;
-  /** u32 */
+  /**
+   * The 32 bits as an int32 (so are ip and key): int32s are Smis, so passing them on to a function V8 doesn't
+   * inline never boxes a HeapNumber. Use `>>> 0` for the unsigned value; the writers take either form.
+   */
   transactionId = 0;
   // announce (offsets relative to the datagram start `off`)
   infoHashOffset = 16;
@@ -64,9 +67,9 @@ export class UdpRequest {
   uploaded = 0;
   /** BEP 15: 0 none, 1 completed, 2 started, 3 stopped (same numbering as query.ts EVENT_*); others -> 0. */
   event = 0;
-  /** u32; 0 = use the source address. */
+  /** IPv4 address bits as an int32 (`>>> 0` for the u32); 0 = use the source address. */
   ip = 0;
-  /** u32 */
+  /** int32 bits. */
   key = 0;
   /** i32; -1 = default. */
   numwant = -1;
@@ -115,7 +118,7 @@ export function parseUdpRequest(buf: Buffer, off: number, len: number, req: UdpR
   req.reset();
   if (len < 16) return DROP_TOO_SHORT;
   const action = u32(buf, off + 8);
-  req.transactionId = u32(buf, off + 12);
+  req.transactionId = i32(buf, off + 12);
   if (action === ACTION_CONNECT) {
     if (i32(buf, off) !== MAGIC_HI || i32(buf, off + 4) !== MAGIC_LO) return DROP_BAD_MAGIC;
     req.action = ACTION_CONNECT;
@@ -129,8 +132,8 @@ export function parseUdpRequest(buf: Buffer, off: number, len: number, req: UdpR
     req.uploaded = u64(buf, off + 72);
     const event = u32(buf, off + 80);
     req.event = event <= 3 ? event : 0;
-    req.ip = u32(buf, off + 84);
-    req.key = u32(buf, off + 88);
+    req.ip = i32(buf, off + 84);
+    req.key = i32(buf, off + 88);
     req.numwant = i32(buf, off + 92);
     req.port = (buf[off + 96] << 8) | buf[off + 97];
     if (len > UDP_ANNOUNCE_SIZE) parseOptions(buf, off + UDP_ANNOUNCE_SIZE, off + len, req);

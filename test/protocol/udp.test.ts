@@ -74,7 +74,8 @@ function parseAt(d: Buffer, slot = 3): number {
 test('connect', () => {
   assert.equal(parseAt(connect(0xcafebabe)), 0);
   assert.equal(req.action, ACTION_CONNECT);
-  assert.equal(req.transactionId, 0xcafebabe);
+  assert.equal(req.transactionId >>> 0, 0xcafebabe);
+  assert.equal(req.transactionId, req.transactionId | 0, 'an int32');
   const bad = connect(1);
   bad[7] ^= 1;
   assert.equal(parseAt(bad), DROP_BAD_MAGIC);
@@ -96,8 +97,8 @@ test('announce fields', () => {
   assert.equal(req.left, 0);
   assert.equal(req.uploaded, 2 ** 64);
   assert.equal(req.event, 3);
-  assert.equal(req.ip, 0xc0a80001);
-  assert.equal(req.key, 0xffffffff);
+  assert.equal(req.ip >>> 0, 0xc0a80001);
+  assert.equal(req.key, -1);
   assert.equal(req.numwant, 50);
   assert.equal(req.port, 65535);
   assert.equal(req.urlDataLength, 0);
@@ -199,12 +200,12 @@ test('property: announce round trip', () => {
       }),
       (a) => {
         assert.equal(parseAt(announce(a), 1), 0);
-        assert.equal(req.transactionId, a.tid);
+        assert.equal(req.transactionId >>> 0, a.tid);
         assert.equal(req.left, Number(a.left));
         assert.equal(req.event, a.event);
         assert.equal(req.numwant, a.numwant);
         assert.equal(req.port, a.port);
-        assert.equal(req.ip, a.ip);
+        assert.equal(req.ip >>> 0, a.ip);
       },
     ),
   );
