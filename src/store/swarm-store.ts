@@ -140,6 +140,37 @@ export class Counts {
   found = false;
 }
 
+/** A stripe's torrents, copied out by `snapshotStripe()`; reused from stripe to stripe. */
+export class TorrentRows {
+  count = 0;
+  hashes = new Uint8Array(0);
+  seeders = new Uint32Array(0);
+  leechers = new Uint32Array(0);
+  downloaded = new Uint32Array(0);
+  /** Minute (Unix time / 60) of the last announce. */
+  active = new Uint32Array(0);
+  /** Row indexes in info-hash order, valid after a snapshot. */
+  order = new Uint32Array(0);
+
+  reserve(n: number): void {
+    if (n <= this.seeders.length) return;
+    const cap = Math.max(n, this.seeders.length * 2, 64);
+    this.hashes = new Uint8Array(cap * 20);
+    this.seeders = new Uint32Array(cap);
+    this.leechers = new Uint32Array(cap);
+    this.downloaded = new Uint32Array(cap);
+    this.active = new Uint32Array(cap);
+    this.order = new Uint32Array(cap);
+  }
+
+  sort(): void {
+    const h = Buffer.from(this.hashes.buffer, this.hashes.byteOffset, this.count * 20);
+    const order = Array.from({ length: this.count }, (_, i) => i);
+    order.sort((x, y) => h.compare(h, y * 20, y * 20 + 20, x * 20, x * 20 + 20));
+    this.order.set(order);
+  }
+}
+
 export interface StoreTotals {
   torrents: number;
   peers4: number;
@@ -274,6 +305,88 @@ export class SwarmStore {
 
   cleanAll(): void {
     for (let i = 0; i < STRIPES; i++) this.cleanStripe(i);
+  }
+
+  /**
+   * Copies one stripe's torrents into `rows`, sorted by info hash, under the stripe's lock; the
+   * caller then formats them without holding it. Walking stripes 0..STRIPES-1 visits every torrent
+   * in info-hash order (full scrapes, state dumps, top lists), one short lock at a time.
+   */
+  snapshotStripe(index: number, rows: TorrentRows): number {
+    const stripe = HEADER_WORDS + index * STRIPE_WORDS;
+    const S = this.stripes;
+    lock(S, stripe + S_LOCK);
+    let n = 0;
+    try {
+      this.arena.refresh();
+      const table = S[stripe + S_TABLE] >>> 0;
+      if (table === 0) return (rows.count = 0);
+      rows.reserve(S[stripe + S_LIVE]);
+      const cap = S[stripe + S_CAP];
+      for (let i = 0; i < cap; i++) {
+        const t = table + i * TORRENT_WORDS;
+        if (this.arena.words[t + T_STATE] !== LIVE) continue;
+        this.expirePeers(stripe, t);
+        const W = this.arena.words;
+        rows.hashes.set(this.arena.bytes.subarray(t * 4, t * 4 + 20), n * 20);
+        const seeders = W[t + T_SEEDERS];
+        rows.seeders[n] = seeders;
+        rows.leechers[n] = W[t + T_COUNT4] + W[t + T_COUNT6] - seeders;
+        rows.downloaded[n] = W[t + T_DOWNLOADED];
+        rows.active[n] = W[t + T_ACTIVE];
+        n++;
+      }
+    } finally {
+      unlock(S, stripe + S_LOCK);
+    }
+    rows.count = n;
+    rows.sort();
+    return n;
+  }
+
+  /**
+   * Recreates a torrent from a state dump: no peers, its completion count and last-activity
+   * minute. An existing torrent keeps its peers and takes the larger count (never the sum, which
+   * is how opentracker doubles counts on every reload). Returns false when memory ran out.
+   */
+  restoreTorrent(hash: Uint8Array, offset: number, downloaded: number, activeMinute: number): boolean {
+    const stripe = HEADER_WORDS + ((hash[offset] << 4) | (hash[offset + 1] >> 4)) * STRIPE_WORDS;
+    const S = this.stripes;
+    lock(S, stripe + S_LOCK);
+    try {
+      this.arena.refresh();
+      let t = this.findTorrent(stripe, hash, offset);
+      if (t < 0) {
+        t = this.insertTorrent(stripe, hash, offset);
+        if (t < 0) return false;
+      }
+      const W = this.arena.words;
+      if (downloaded > W[t + T_DOWNLOADED]) W[t + T_DOWNLOADED] = downloaded;
+      if (activeMinute > W[t + T_ACTIVE] || W[t + T_COUNT4] + W[t + T_COUNT6] === 0) W[t + T_ACTIVE] = activeMinute;
+      return true;
+    } finally {
+      unlock(S, stripe + S_LOCK);
+    }
+  }
+
+  /** Drops a torrent and its peers (a takedown). Returns whether it existed. */
+  removeTorrent(hash: Uint8Array, offset: number): boolean {
+    const stripe = HEADER_WORDS + ((hash[offset] << 4) | (hash[offset + 1] >> 4)) * STRIPE_WORDS;
+    const S = this.stripes;
+    lock(S, stripe + S_LOCK);
+    try {
+      this.arena.refresh();
+      const t = this.findTorrent(stripe, hash, offset);
+      if (t < 0) return false;
+      const W = this.arena.words;
+      S[stripe + S_PEERS4] -= W[t + T_COUNT4];
+      S[stripe + S_PEERS6] -= W[t + T_COUNT6];
+      S[stripe + S_SEEDERS] -= W[t + T_SEEDERS];
+      this.deleteTorrent(stripe, t);
+      return true;
+    } finally {
+      unlock(S, stripe + S_LOCK);
+    }
   }
 
   totals(): StoreTotals {

@@ -283,3 +283,38 @@ test('worker threads share one store without losing updates', async () => {
   assert.deepEqual(store.totals(), { torrents: 4096, peers4: 3 * 3 * 20000, peers6: 0, seeders: 0, completed: 0 });
   assert.ok(STRIPES === 4096);
 });
+
+test('stripe snapshots list every torrent once, in info-hash order', async () => {
+  const { TorrentRows } = await import('../../src/store/swarm-store.ts');
+  const store = newStore();
+  const hashes = Array.from({ length: 3000 }, (_, i) => hashOf(i + 100));
+  hashes.forEach((h, i) => announce(store, h, 1, { seeder: i % 2 === 0, want: 0 }));
+  const rows = new TorrentRows();
+  const seen: string[] = [];
+  for (let s = 0; s < STRIPES; s++) {
+    store.snapshotStripe(s, rows);
+    for (let k = 0; k < rows.count; k++) {
+      const r = rows.order[k];
+      seen.push(Buffer.from(rows.hashes.subarray(r * 20, r * 20 + 20)).toString('hex'));
+      assert.equal(rows.seeders[r] + rows.leechers[r], 1);
+    }
+  }
+  const expected = hashes.map((h) => Buffer.from(h).toString('hex')).sort();
+  assert.deepEqual(seen, expected);
+});
+
+test('restoring a torrent sets its completions without doubling them; removing drops its peers', () => {
+  const store = newStore();
+  const h = hashOf(77);
+  assert.equal(store.restoreTorrent(h, 0, 5, store.now - 10), true);
+  assert.equal(store.restoreTorrent(h, 0, 5, store.now - 10), true);
+  const c = new Counts();
+  store.scrape(h, 0, c);
+  assert.deepEqual([c.found, c.downloaded, c.seeders], [true, 5, 0]);
+  announce(store, h, 1, { seeder: true });
+  assert.equal(store.removeTorrent(h, 0), true);
+  store.scrape(h, 0, c);
+  assert.equal(c.found, false);
+  assert.deepEqual(store.totals(), { torrents: 0, peers4: 0, peers6: 0, seeders: 0, completed: 0 });
+  assert.equal(store.removeTorrent(h, 0), false);
+});
