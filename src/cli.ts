@@ -1,13 +1,10 @@
 // `swarmd`: parse the command line and config, start the tracker, stop cleanly on SIGTERM/SIGINT.
 
-import { readFileSync } from 'node:fs';
 import { parseCommandLine, helpText } from './config/command-line.ts';
 import { ConfigError } from './config/config.ts';
 import { createLogger } from './log.ts';
-import { startTracker } from './tracker.ts';
+import { startTracker, VERSION } from './tracker.ts';
 import { nativeUdpStatus } from './io/udp-batch.ts';
-
-const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
 async function main(): Promise<number> {
   let cmd;

@@ -7,12 +7,17 @@ import type { Config, Listener } from './config/config.ts';
 import { SwarmStore, createStoreShared, STRIPES } from './store/swarm-store.ts';
 import type { StoreTotals } from './store/swarm-store.ts';
 import { createConnectionIdKeys, rotateConnectionIdKey } from './protocol/connection-id.ts';
-import { createCounters, readCounters } from './stats/counters.ts';
+import { readFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { createCounters, readCounters, counterRow } from './stats/counters.ts';
+import { trackEventLoop } from './stats/event-loop.ts';
+import { Woodpeckers } from './stats/woodpeckers.ts';
 import type { CounterName } from './stats/counters.ts';
 import { storeSettings } from './server/policy.ts';
 import type { SharedState, WorkerMessage, ListeningSocket } from './server/messages.ts';
 
 const WORKER_URL = new URL('./server/worker.ts', import.meta.url);
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 const CLEAN_TICK_MS = 250;
 const RESTART_DELAY_MS = 1000;
 
@@ -48,6 +53,10 @@ class Tracker implements RunningTracker {
       store: createStoreShared(config.memoryLimit),
       connectionIdKeys: createConnectionIdKeys(),
       counters: createCounters(config.workers + 1), // row 0 is the main thread's
+      woodpeckers: Woodpeckers.create(config.workers + 1),
+      startedAt: Date.now(),
+      trackerId: randomInt(2 ** 31),
+      version: VERSION,
     };
     this.store = new SwarmStore(this.shared.store, storeSettings(config));
     this.workers = new Array(config.workers).fill(null);
@@ -62,7 +71,10 @@ class Tracker implements RunningTracker {
     this.timers.push(setInterval(() => this.clean(stripesPerTick), CLEAN_TICK_MS));
     this.timers.push(setInterval(() => rotateConnectionIdKey(this.shared.connectionIdKeys), this.config.connectionIdLifetime * 1000));
     for (const t of this.timers) t.unref();
+    this.stopTracking = trackEventLoop(counterRow(this.shared.counters, 0));
   }
+
+  private stopTracking = () => {};
 
   private startWorker(index: number, listeners: Listener[]): Promise<ListeningSocket[]> {
     const worker = new Worker(WORKER_URL, {
@@ -125,6 +137,7 @@ class Tracker implements RunningTracker {
   async close(): Promise<void> {
     this.closing = true;
     for (const t of this.timers) clearInterval(t);
+    this.stopTracking();
     await Promise.all(
       this.workers.map((w) => {
         if (w === null) return undefined;

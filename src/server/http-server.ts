@@ -9,7 +9,10 @@ import { AnnounceQuery, ScrapeQuery, parseAnnounceQuery, parseScrapeQuery, QUERY
 import { writeInt, writeBytes, writeDecimal } from '../protocol/bencode.ts';
 import { Announce, Counts, ANNOUNCE_OK } from '../store/swarm-store.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
-import { C } from '../stats/counters.ts';
+import { C, G, NUMWANT, NUMWANT_BUCKETS } from '../stats/counters.ts';
+import { opentrackerStats, STREAMED_MODES } from '../stats/opentracker-stats.ts';
+import type { StatsSource } from '../stats/opentracker-stats.ts';
+import { noteRenewal } from './policy.ts';
 import type { Config } from '../config/config.ts';
 import type { TrackerPolicy } from './policy.ts';
 import { addressBytes, addressText } from './address.ts';
@@ -71,7 +74,10 @@ export class HttpTracker {
   private readonly servers: net.Server[] = [];
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(store: SwarmStore, counters: Float64Array, policy: TrackerPolicy, config: Config) {
+  private readonly stats: StatsSource;
+
+  constructor(store: SwarmStore, counters: Float64Array, policy: TrackerPolicy, config: Config, stats: StatsSource) {
+    this.stats = stats;
     this.store = store;
     this.counters = counters;
     this.policy = policy;
@@ -113,9 +119,13 @@ export class HttpTracker {
     }
     const c = new Connection(socket, Date.now() + this.config.http.idleTimeout * 1000);
     this.connections.add(c);
+    this.counters[G.http_open_connections] = this.connections.size;
     socket.on('data', (chunk: Buffer) => this.receive(c, chunk));
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.connections.delete(c));
+    socket.on('close', () => {
+      this.connections.delete(c);
+      this.counters[G.http_open_connections] = this.connections.size;
+    });
     socket.on('drain', () => socket.resume());
   }
 
@@ -179,6 +189,7 @@ export class HttpTracker {
     }
     if (buf[p] === 0x61 /* a */) return this.answerAnnounce(c, buf, hasQuery, keepAlive);
     if (buf[p] === 0x73 /* s */ && buf[p + 1] === 0x63 /* c */) return this.answerScrape(c, buf, hasQuery, keepAlive);
+    if (buf.toString('latin1', p, head.pathEnd) === this.config.statsPath) return this.answerStats(c, buf);
     return this.fail(c, 404, 'Not Found', C.http_not_found, keepAlive);
   }
 
@@ -219,6 +230,8 @@ export class HttpTracker {
     if (a.isNew) this.counters[C.peers_new]++;
     if (a.completed) this.counters[C.completed]++;
     if (q.event === EVENT_STOPPED) this.counters[C.peers_stopped]++;
+    else noteRenewal(this.counters, policy, this.stats.woodpeckers, a);
+    this.counters[NUMWANT + Math.min(a.want, NUMWANT_BUCKETS - 1)]++;
     const b = this.body;
     const interval = policy.interval();
     let o = put(b, 0, K_COMPLETE);
@@ -291,6 +304,30 @@ export class HttpTracker {
     b[o++] = 0x65;
     b[o++] = 0x65;
     this.send(c, b, o, keepAlive);
+  }
+
+  /**
+   * opentracker's /stats modes. The answer may take a store walk, so the connection is answered
+   * once and closed (as opentracker does), whatever comes after the request.
+   */
+  private answerStats(c: Connection, buf: Buffer): void {
+    const head = this.head;
+    const params = new URLSearchParams(buf.toString('latin1', Math.min(head.pathEnd + 1, head.targetEnd), head.targetEnd));
+    // A client using the stats URL as its announce URL gets a clear error (opentracker HEAD).
+    if (params.has('info_hash')) return this.fail(c, 400, 'Bad Request', C.http_invalid);
+    const mode = params.get('mode') ?? 'peer';
+    if (STREAMED_MODES.has(mode)) return this.fail(c, 404, 'Not Found', C.http_not_found);
+    this.counters[C.http_stats]++;
+    c.closing = true;
+    c.pending = null;
+    opentrackerStats(mode, this.stats).then(
+      (answer) => {
+        const body = Buffer.from(answer.body, 'utf8');
+        const head = `HTTP/1.1 ${answer.status} ${answer.status === 200 ? 'OK' : 'Bad Request'}\r\nContent-Type: ${answer.contentType}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+        c.socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+      },
+      () => c.socket.destroy(),
+    );
   }
 
   /** A BEP 3 failure: status 200 with a bencoded reason. */

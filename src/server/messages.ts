@@ -6,6 +6,12 @@ export type SharedState = {
   store: StoreShared;
   connectionIdKeys: SharedArrayBuffer;
   counters: SharedArrayBuffer;
+  woodpeckers: SharedArrayBuffer;
+  /** Unix time (ms) the tracker started. */
+  startedAt: number;
+  /** A random number naming this run, as opentracker's tracker id. */
+  trackerId: number;
+  version: string;
 };
 
 export type ListeningSocket = { proto: 'tcp' | 'udp'; host: string; port: number; io: 'net' | 'recvmmsg' | 'dgram' };

@@ -1,7 +1,9 @@
 // What both transports answer the same way: intervals, numwant limits, whose address counts.
 
 import type { Config } from '../config/config.ts';
-import type { StoreSettings } from '../store/swarm-store.ts';
+import type { StoreSettings, Announce } from '../store/swarm-store.ts';
+import { C, RENEW, RENEW_BUCKETS } from '../stats/counters.ts';
+import type { Woodpeckers } from '../stats/woodpeckers.ts';
 
 export class TrackerPolicy {
   readonly numwantDefault: number;
@@ -12,6 +14,8 @@ export class TrackerPolicy {
   readonly ipFromQuery: boolean;
   /** Room for an address taken from a request rather than the socket. */
   readonly scratchAddress = Buffer.alloc(16);
+  /** A re-announce younger than this many minutes is a woodpecker's (20 for the default 30-minute interval, as opentracker). */
+  readonly woodpeckerMinutes: number;
   private readonly base: number;
   private readonly variation: number;
 
@@ -24,6 +28,7 @@ export class TrackerPolicy {
     this.ipFromQuery = config.ipFromQuery;
     this.base = config.interval - (config.intervalVariation >> 1);
     this.variation = config.intervalVariation;
+    this.woodpeckerMinutes = Math.max(1, Math.floor(config.interval / 90));
   }
 
   /** The announce interval, jittered per answer so that clients don't come back in lockstep. */
@@ -38,4 +43,15 @@ export function storeSettings(config: Config): StoreSettings {
     peerTimeoutMinutes: Math.max(1, Math.ceil(config.peerTimeout / 60)),
     torrentTimeoutMinutes: Math.max(1, Math.ceil(config.torrentTimeout / 60)),
   };
+}
+
+/** Counts a renewal in the `renew` histogram, and as a woodpecker when it came far too soon. */
+export function noteRenewal(counters: Float64Array, policy: TrackerPolicy, woodpeckers: Woodpeckers, a: Announce): void {
+  const age = a.renewAge;
+  if (age < 0) return;
+  if (age < RENEW_BUCKETS) counters[RENEW + age]++;
+  if (age >= 1 && age < policy.woodpeckerMinutes) {
+    counters[C.woodpeckers]++;
+    woodpeckers.note(a.family, a.address, a.addressOffset);
+  }
 }

@@ -11,7 +11,9 @@ import { ConnectionIds } from '../protocol/connection-id.ts';
 import { Announce, Counts, ANNOUNCE_OK, EVENT_STOPPED } from '../store/swarm-store.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
 import { C } from '../stats/counters.ts';
+import { noteRenewal } from './policy.ts';
 import type { TrackerPolicy } from './policy.ts';
+import type { Woodpeckers } from '../stats/woodpeckers.ts';
 
 const BAD_CONNECTION_ID = Buffer.from('Connection ID missmatch.\0'); // opentracker's text, which clients may match on
 const INVALID_PORT = Buffer.from('invalid port');
@@ -26,7 +28,10 @@ export class UdpTracker {
   private readonly announce = new Announce();
   private readonly counts = new Counts();
 
-  constructor(store: SwarmStore, ids: ConnectionIds, counters: Float64Array, policy: TrackerPolicy) {
+  private readonly woodpeckers: Woodpeckers;
+
+  constructor(store: SwarmStore, ids: ConnectionIds, counters: Float64Array, policy: TrackerPolicy, woodpeckers: Woodpeckers) {
+    this.woodpeckers = woodpeckers;
     this.store = store;
     this.ids = ids;
     this.counters = counters;
@@ -120,6 +125,7 @@ export class UdpTracker {
     if (a.isNew) counters[C.peers_new]++;
     if (a.completed) counters[C.completed]++;
     if (req.event === EVENT_STOPPED) counters[C.peers_stopped]++;
+    else noteRenewal(counters, policy, this.woodpeckers, a);
     writeAnnounceReplyHeader(out, outOff, req.transactionId, policy.interval(), a.leechers, a.seeders);
     return 20 + a.peers4 * 6 + a.peers6 * 18;
   }

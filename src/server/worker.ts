@@ -9,6 +9,8 @@ import { ConnectionIds } from '../protocol/connection-id.ts';
 import { openUdpBatchSocket } from '../io/udp-batch.ts';
 import type { UdpBatchSocket } from '../io/udp-batch.ts';
 import { counterRow } from '../stats/counters.ts';
+import { trackEventLoop } from '../stats/event-loop.ts';
+import { Woodpeckers } from '../stats/woodpeckers.ts';
 import { UdpTracker } from './udp-server.ts';
 import { HttpTracker } from './http-server.ts';
 import { TrackerPolicy, storeSettings } from './policy.ts';
@@ -20,8 +22,13 @@ const port = parentPort!;
 const store = new SwarmStore(shared.store, storeSettings(config));
 const counters = counterRow(shared.counters, row);
 const policy = new TrackerPolicy(config);
-const udp = new UdpTracker(store, new ConnectionIds(shared.connectionIdKeys, config.connectionIdLifetime), counters, policy);
-const http = new HttpTracker(store, counters, policy, config);
+const woodpeckers = new Woodpeckers(shared.woodpeckers, row);
+const stats = { ...shared, store, woodpeckers };
+const udp = new UdpTracker(store, new ConnectionIds(shared.connectionIdKeys, config.connectionIdLifetime), counters, policy, woodpeckers);
+const http = new HttpTracker(store, counters, policy, config, stats);
+const stopTracking = trackEventLoop(counters);
+const decay = setInterval(() => woodpeckers.decay(), config.cleanInterval * 1000);
+decay.unref();
 const udpSockets: UdpBatchSocket[] = [];
 
 function post(message: WorkerMessage): void {
@@ -50,6 +57,8 @@ async function open(): Promise<ListeningSocket[]> {
 
 port.on('message', async (message: { type: string }) => {
   if (message.type !== 'close') return;
+  stopTracking();
+  clearInterval(decay);
   await Promise.all([http.close(), ...udpSockets.map((s) => s.close())]);
   post({ type: 'closed' });
   port.close();

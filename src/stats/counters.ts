@@ -1,5 +1,6 @@
-// Event counters. Each thread counts into its own row of one shared Float64Array (no atomics and
-// no shared cache lines on the hot path); readers add the rows up when someone asks.
+// Event counters, histograms and gauges. Each thread writes only its own row of one shared
+// Float64Array (no atomics, no shared cache lines on the hot path); readers add the rows up when
+// someone asks. Row 0 is the main thread's, row i the i-th worker's.
 
 export const COUNTER_NAMES = [
   'udp_received', // datagrams
@@ -22,21 +23,45 @@ export const COUNTER_NAMES = [
   'http_method', // 405
   'http_not_found', // 404
   'http_redirect', // 302
+  'http_forbidden', // 403: stats from an address not allowed to see them
   'http_timeouts', // connections closed for idleness or a slow request head
   'http_refused', // connections refused over the connection cap
+  'http_stats', // /stats requests answered
+  'http_full_scrape', // full scrapes answered
+  'http_full_scrape_bytes',
+  'http_rate_limited', // full scrapes refused by the per-address limit
   'store_full', // announces that could not be stored (memory limit)
   'completed', // completion events counted
   'peers_new',
   'peers_stopped',
+  'woodpeckers', // re-announces far sooner than the interval asks
+] as const;
+
+/** Per-thread values that are not added up: the latest reading of each thread. */
+export const GAUGE_NAMES = [
+  'event_loop_p50_ms',
+  'event_loop_p99_ms',
+  'event_loop_max_ms',
+  'heap_used_bytes',
+  'http_open_connections',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];
+export type GaugeName = (typeof GAUGE_NAMES)[number];
 
 /** Index of each counter in a row. */
 export const C = Object.fromEntries(COUNTER_NAMES.map((n, i) => [n, i])) as { readonly [K in CounterName]: number };
 
-const ROW = 32; // padded so rows of different threads never share a cache line
-if (COUNTER_NAMES.length > ROW) throw new Error('counter row too small');
+const GAUGES = 64;
+export const G = Object.fromEntries(GAUGE_NAMES.map((n, i) => [n, GAUGES + i])) as { readonly [K in GaugeName]: number };
+/** Re-announces by minutes since the previous announce (0..44), as opentracker's `renew`. */
+export const RENEW = 80;
+export const RENEW_BUCKETS = 45;
+/** HTTP numwant values after clamping (0..200, more counted at 200), as opentracker's `numwants`. */
+export const NUMWANT = RENEW + RENEW_BUCKETS;
+export const NUMWANT_BUCKETS = 201;
+const ROW = 384; // a multiple of 8 doubles: rows of different threads never share a cache line
+if (COUNTER_NAMES.length > GAUGES || NUMWANT + NUMWANT_BUCKETS > ROW) throw new Error('counter row layout');
 
 export function createCounters(rows: number): SharedArrayBuffer {
   return new SharedArrayBuffer(rows * ROW * 8);
@@ -47,14 +72,41 @@ export function counterRow(buffer: SharedArrayBuffer, row: number): Float64Array
   return new Float64Array(buffer, row * ROW * 8, ROW);
 }
 
-/** Sums every row: counter name -> total. */
-export function readCounters(buffer: SharedArrayBuffer): Record<CounterName, number> {
+export type CounterTotals = Record<CounterName, number>;
+
+export interface CounterSnapshot {
+  totals: CounterTotals;
+  renew: number[];
+  numwant: number[];
+  /** Gauges of each row (row 0: the main thread). */
+  gauges: Record<GaugeName, number>[];
+}
+
+/** Adds every row up. */
+export function readCounters(buffer: SharedArrayBuffer): CounterTotals {
+  return snapshotCounters(buffer).totals;
+}
+
+export function snapshotCounters(buffer: SharedArrayBuffer): CounterSnapshot {
   const all = new Float64Array(buffer);
-  const out = {} as Record<CounterName, number>;
-  COUNTER_NAMES.forEach((name, i) => {
-    let sum = 0;
-    for (let r = i; r < all.length; r += ROW) sum += all[r];
-    out[name] = sum;
-  });
-  return out;
+  const rows = all.length / ROW;
+  const sum = (i: number) => {
+    let s = 0;
+    for (let r = 0; r < rows; r++) s += all[r * ROW + i];
+    return s;
+  };
+  const totals = {} as CounterTotals;
+  COUNTER_NAMES.forEach((name, i) => (totals[name] = sum(i)));
+  const gauges: Record<GaugeName, number>[] = [];
+  for (let r = 0; r < rows; r++) {
+    const g = {} as Record<GaugeName, number>;
+    for (const name of GAUGE_NAMES) g[name] = all[r * ROW + G[name]];
+    gauges.push(g);
+  }
+  return {
+    totals,
+    renew: Array.from({ length: RENEW_BUCKETS }, (_, i) => sum(RENEW + i)),
+    numwant: Array.from({ length: NUMWANT_BUCKETS }, (_, i) => sum(NUMWANT + i)),
+    gauges,
+  };
 }

@@ -128,6 +128,8 @@ export class Announce {
   peers6 = 0;
   /** The announcing peer was new to the swarm (not a renewal). */
   isNew = false;
+  /** For a renewal: minutes since the peer's previous announce (-1 for a new peer). */
+  renewAge = -1;
   /** This announce counted a completion. */
   completed = false;
 }
@@ -215,6 +217,7 @@ export class SwarmStore {
       a.peers4 = 0;
       a.peers6 = 0;
       a.isNew = false;
+      a.renewAge = -1;
       a.completed = false;
       const stopped = a.event === EVENT_STOPPED;
       let t = this.findTorrent(stripe, hash, ho);
@@ -342,6 +345,33 @@ export class SwarmStore {
     rows.count = n;
     rows.sort();
     return n;
+  }
+
+  /** Copies the IPv4 addresses of one stripe's peers into `out.words` (grown as needed) and their number into `out.count`. */
+  stripeAddresses4(index: number, out: { words: Uint32Array; count: number }): void {
+    const stripe = HEADER_WORDS + index * STRIPE_WORDS;
+    const S = this.stripes;
+    lock(S, stripe + S_LOCK);
+    try {
+      this.arena.refresh();
+      out.count = 0;
+      const table = S[stripe + S_TABLE] >>> 0;
+      if (table === 0) return;
+      if (out.words.length < S[stripe + S_PEERS4]) out.words = new Uint32Array(S[stripe + S_PEERS4] * 2);
+      const W = this.arena.words;
+      const cap = S[stripe + S_CAP];
+      let n = 0;
+      for (let i = 0; i < cap; i++) {
+        const t = table + i * TORRENT_WORDS;
+        if (W[t + T_STATE] !== LIVE) continue;
+        const list = W[t + T_LIST4];
+        const count = W[t + T_COUNT4];
+        for (let k = 0; k < count && n < out.words.length; k++) out.words[n++] = W[list + k * STRIDE4];
+      }
+      out.count = n;
+    } finally {
+      unlock(S, stripe + S_LOCK);
+    }
   }
 
   /**
@@ -589,6 +619,7 @@ export class SwarmStore {
       const m = list + idx * stride + stride - 1;
       const old = W[m];
       const oldFlags = (old >>> 13) & 7;
+      a.renewAge = (minute - old) & MINUTE_MASK;
       if (oldFlags & PEER_COMPLETED) flags |= PEER_COMPLETED;
       // A renewal from this node makes the peer local again; a synced renewal of a local peer stays local.
       if (!a.synced) flags &= ~PEER_SYNCED;
@@ -629,6 +660,7 @@ export class SwarmStore {
         S[stripe + S_SEEDERS]++;
       }
       a.isNew = true;
+      a.renewAge = -1;
     }
     // A completion counts once per peer, and only when it is really done (opentracker's rule).
     if (a.event === EVENT_COMPLETED && a.seeder && !(flags & PEER_COMPLETED)) {
