@@ -260,6 +260,32 @@ function text(
   };
 }
 
+/** A repeatable `IP[/BITS]` setting; each value joins every list `lists` names. */
+function network(key: string, long: string, short: string | undefined, help: string, lists: (c: Config) => string[][]): Setting {
+  return {
+    key,
+    long,
+    ...(short ? { short } : {}),
+    arg: 'IP[/BITS]',
+    repeatable: true,
+    help,
+    show: () => '',
+    set: (b, v) => {
+      const net = parseNetwork(v);
+      for (const list of lists(b.config)) if (!list.includes(net)) list.push(net);
+    },
+  };
+}
+
+/** `IP` or `IP/BITS` (a v4 address takes 0..32 bits, v6 0..128), normalised. */
+export function parseNetwork(value: string): string {
+  const slash = value.indexOf('/');
+  const address = parseAddress(slash < 0 ? value : value.slice(0, slash));
+  const max = address.includes(':') ? 128 : 32;
+  const bits = slash < 0 ? max : parseInteger(value.slice(slash + 1), 0, max);
+  return `${address}/${bits}`;
+}
+
 // A UDP answer must fit one receive/send slot of the batched socket layer (2048 bytes, 20 of header).
 const UDP_MAX_PEERS4 = Math.floor((SLOT_SIZE - 20) / 6);
 const UDP_MAX_PEERS6 = Math.floor((SLOT_SIZE - 20) / 18);
@@ -396,6 +422,12 @@ export const SETTINGS: readonly Setting[] = [
     show: (c) => String(c.connectionIdLifetime),
     set: (b, v) => (b.config.connectionIdLifetime = parseSeconds(v, 60, 86400)),
   },
+  network('access.stats', 'access-stats', undefined, 'only these networks may read the stats pages (repeatable; none = everyone)',
+    (c) => [c.statsNetworks]),
+  network('access.proxy', 'access-proxy', undefined, 'trusted reverse proxies: their X-Forwarded-For / Forwarded / X-Real-IP names the client (repeatable)',
+    (c) => [c.proxyNetworks]),
+  network('access.admin', 'admin-ip', 'A', 'bless a network with every permission: stats and proxy (opentracker\'s -A; repeatable)',
+    (c) => [c.statsNetworks, c.proxyNetworks]),
   {
     key: 'log.level',
     long: 'log-level',
@@ -424,9 +456,6 @@ export const UNSUPPORTED: readonly Unsupported[] = [
   { key: 'access.blacklist', short: 'b', long: 'blacklist', arg: 'FILE', what: 'info-hash blacklist', kind: 'later' },
   { key: 'access.fifo_add', long: 'fifo-add', arg: 'FILE', what: 'dynamic whitelist/blacklist additions', kind: 'later' },
   { key: 'access.fifo_delete', long: 'fifo-delete', arg: 'FILE', what: 'dynamic whitelist/blacklist removals', kind: 'later' },
-  { key: 'access.stats', long: 'access-stats', arg: 'IP[/BITS]', what: 'networks allowed to read stats', kind: 'later' },
-  { key: 'access.proxy', long: 'access-proxy', arg: 'IP[/BITS]', what: 'trusted proxies (X-Forwarded-For)', kind: 'later' },
-  { short: 'A', long: 'admin-ip', arg: 'IP[/BITS]', what: 'blessing admin networks', kind: 'later' },
   { short: 'l', long: 'load-state', arg: 'FILE', what: 'loading a state dump', kind: 'later' },
   { key: 'livesync.cluster.listen', long: 'livesync-listen', arg: 'IP[:PORT]', what: 'live sync', kind: 'nats' },
   { key: 'livesync.cluster.node_ip', long: 'livesync-node-ip', arg: 'IP[/BITS]', what: 'live sync peers', kind: 'nats' },

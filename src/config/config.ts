@@ -40,6 +40,10 @@ export type Config = {
   redirectUrl: string | null;
   /** Path of the stats page without leading '/'. */
   statsPath: string;
+  /** Networks (`IP/BITS`) allowed to read the stats pages; empty = everyone. */
+  statsNetworks: string[];
+  /** Reverse proxies (`IP/BITS`) whose forwarded-for headers name the client. */
+  proxyNetworks: string[];
   /** Seconds. */
   interval: number;
   /** Seconds; answers carry interval - intervalVariation/2 + random(intervalVariation). */
@@ -104,6 +108,8 @@ export function defaultConfig(): Config {
     user: null,
     redirectUrl: null,
     statsPath: 'stats',
+    statsNetworks: [],
+    proxyNetworks: [],
     interval: 1800,
     intervalVariation: 360,
     peerTimeout: 2700,

@@ -225,7 +225,6 @@ test("-f with a file that can't be opened is an error", () => {
 test('unsupported switches and long options give the same error as their keys', () => {
   assert.deepEqual(errorsOf(['-w', 'list']), ['-w: access.whitelist is not supported yet']);
   assert.deepEqual(errorsOf(['-b', 'list']), ['-b: access.blacklist is not supported yet']);
-  assert.deepEqual(errorsOf(['-A', '10.0.0.1']), ['-A (blessing admin networks) is not supported yet']);
   assert.deepEqual(errorsOf(['-l', 'state']), ['-l (loading a state dump) is not supported yet']);
   assert.deepEqual(errorsOf(['-s', '9696']), ['-s (live sync) is not supported: swarmd clusters over NATS instead (settings to come)']);
   assert.deepEqual(errorsOf(['--fifo-add', 'f']), ['--fifo-add: access.fifo_add is not supported yet']);
@@ -233,6 +232,12 @@ test('unsupported switches and long options give the same error as their keys', 
     '--livesync-node-ip: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead (settings to come)',
   ]);
   assert.deepEqual(errorsOf(['-w']), ['-w needs a value']);
+});
+
+test('-A blesses a network for stats and proxying, as opentracker\'s', () => {
+  const { config } = parse('-A', '10.0.0.1', '-A', '::1');
+  assert.deepEqual(config.statsNetworks, ['10.0.0.1/32', '::1/128']);
+  assert.deepEqual(config.proxyNetworks, ['10.0.0.1/32', '::1/128']);
 });
 
 test('the same listener twice is kept once with a warning', () => {

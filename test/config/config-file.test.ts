@@ -121,7 +121,7 @@ test('every key in SETTINGS is covered by a test line above or below', () => {
     'tracker.numwant', 'tracker.numwant_max', 'tracker.udp_numwant_max4', 'tracker.udp_numwant_max6',
     'tracker.max_scrape_hashes', 'tracker.ip_from_query', 'tracker.memory_limit', 'listen.udp.io',
     'listen.udp.batch', 'http.idle_timeout', 'http.header_timeout', 'http.max_request_size', 'http.keepalive',
-    'http.max_connections', 'udp.connection_id_lifetime', 'log.level',
+    'http.max_connections', 'udp.connection_id_lifetime', 'log.level', 'access.stats', 'access.proxy', 'access.admin',
   ]);
   assert.deepEqual(new Set(SETTINGS.map((s) => s.key)), tested);
 });
@@ -240,7 +240,7 @@ test('unknown keys, keys without a value and bad values are errors; all of them 
     `FILE:17: access.stats_path: "st ats" is not a URL path (letters, digits and -._~!$&'()*+,;=:@%/ only) [line: "access.stats_path st ats"]`,
     'FILE:18: tracker.numwant: "0" is not a whole number from 1 to 2147483647 [line: "tracker.numwant 0"]',
     'FILE:19: listen.udp.batch: "2000" is not a whole number from 1 to 1024 [line: "listen.udp.batch 2000"]',
-    'FILE:20: tracker.udp_numwant_max4: "20000" is not a whole number from 1 to 10914 [line: "tracker.udp_numwant_max4 20000"]',
+    'FILE:20: tracker.udp_numwant_max4: "20000" is not a whole number from 1 to 338 [line: "tracker.udp_numwant_max4 20000"]',
     'FILE:21: tracker.interval_variation: "x" is not a whole number of seconds from 0 to 2147483 [line: "tracker.interval_variation x"]',
   ]);
 });
@@ -309,8 +309,6 @@ test('unsupported opentracker keys are errors saying so', () => {
     'access.blacklist ./blacklist',
     'access.fifo_add /run/add.fifo',
     'access.fifo_delete /run/del.fifo',
-    'access.stats 10.0.0.0/8',
-    'access.proxy 10.1.1.1',
     'livesync.cluster.listen 192.168.0.1:9696',
     'livesync.cluster.node_ip 192.168.0.4',
   ];
@@ -319,10 +317,8 @@ test('unsupported opentracker keys are errors saying so', () => {
     'FILE:2: access.blacklist is not supported yet [line: "access.blacklist ./blacklist"]',
     'FILE:3: access.fifo_add is not supported yet [line: "access.fifo_add /run/add.fifo"]',
     'FILE:4: access.fifo_delete is not supported yet [line: "access.fifo_delete /run/del.fifo"]',
-    'FILE:5: access.stats is not supported yet [line: "access.stats 10.0.0.0/8"]',
-    'FILE:6: access.proxy is not supported yet [line: "access.proxy 10.1.1.1"]',
-    'FILE:7: livesync.cluster.listen is not supported: swarmd clusters over NATS instead (settings to come) [line: "livesync.cluster.listen 192.168.0.1:9696"]',
-    'FILE:8: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead (settings to come) [line: "livesync.cluster.node_ip 192.168.0.4"]',
+    'FILE:5: livesync.cluster.listen is not supported: swarmd clusters over NATS instead (settings to come) [line: "livesync.cluster.listen 192.168.0.1:9696"]',
+    'FILE:6: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead (settings to come) [line: "livesync.cluster.node_ip 192.168.0.4"]',
   ]);
   // Unsupported even without a value.
   assert.deepEqual(errorsOf('access.whitelist'), ['FILE:1: access.whitelist is not supported yet [line: "access.whitelist"]']);
@@ -362,4 +358,14 @@ test('a byte-order mark at the start is skipped', () => {
 
 test('control characters in text values are refused', () => {
   assert.match(errorsOf('tracker.user a\u0001b')[0]!, /tracker\.user: "a\\u0001b" contains control characters/);
+});
+
+test('access.stats, access.proxy and access.admin collect networks; admin blesses both', () => {
+  const { config } = load('access.stats 10.0.0.0/8\naccess.stats 2001:db8::1\naccess.proxy 192.0.2.1\naccess.admin 127.0.0.1\naccess.stats 10.0.0.0/8');
+  assert.deepEqual(config.statsNetworks, ['10.0.0.0/8', '2001:db8::1/128', '127.0.0.1/32']);
+  assert.deepEqual(config.proxyNetworks, ['192.0.2.1/32', '127.0.0.1/32']);
+  assert.deepEqual(errorsOf('access.stats 10.0.0.0/33\naccess.proxy nonsense'), [
+    'FILE:1: access.stats: "33" is not a whole number from 0 to 32 [line: "access.stats 10.0.0.0/33"]',
+    'FILE:2: access.proxy: "nonsense" is not an IPv4 or IPv6 address [line: "access.proxy nonsense"]',
+  ]);
 });

@@ -59,11 +59,11 @@ const expectations: Record<string, { check?: (c: Config) => void; error?: string
   'access.blacklist ./blacklist': { error: later('access.blacklist') },
   'access.fifo_add /var/run/opentracker/adder.fifo': { error: later('access.fifo_add') },
   'access.fifo_delete /var/run/opentracker/deleter.fifo': { error: later('access.fifo_delete') },
-  'access.stats 192.168.0.23': { error: later('access.stats') },
-  'access.stats 10.1.1.23': { error: later('access.stats') },
+  'access.stats 192.168.0.23': { check: (c) => assert.deepEqual(c.statsNetworks, ['192.168.0.23/32']) },
+  'access.stats 10.1.1.23': { check: (c) => assert.deepEqual(c.statsNetworks, ['10.1.1.23/32']) },
   'access.stats_path stats': { check: (c) => assert.equal(c.statsPath, 'stats') },
-  'access.proxy 10.0.1.23': { error: later('access.proxy') },
-  'access.proxy 192.0.0.0/8': { error: later('access.proxy') },
+  'access.proxy 10.0.1.23': { check: (c) => assert.deepEqual(c.proxyNetworks, ['10.0.1.23/32']) },
+  'access.proxy 192.0.0.0/8': { check: (c) => assert.deepEqual(c.proxyNetworks, ['192.0.0.0/8']) },
   'livesync.cluster.listen 192.168.0.1:9696': { error: nats('livesync.cluster.listen') },
   'livesync.cluster.node_ip 192.168.0.4': { error: nats('livesync.cluster.node_ip') },
   'livesync.cluster.node_ip 192.168.0.5': { error: nats('livesync.cluster.node_ip') },
@@ -113,7 +113,7 @@ test('all supported example lines together load', () => {
   // 'listen.tcp 0.0.0.0' repeats the tcp half of 'listen.tcp_udp 0.0.0.0'; batchsync has no effect.
   assert.deepEqual(warnings, [
     `${file}:5: listen.tcp: tcp 0.0.0.0:6969 is already listed; ignored`,
-    `${file}:8: batchsync.cluster.admin_ip has no effect (opentracker never read it either); ignored`,
+    `${file}:12: batchsync.cluster.admin_ip has no effect (opentracker never read it either); ignored`,
   ]);
   assert.deepEqual(config.listeners.map((l) => `${l.proto} ${l.host}:${l.port}`), [
     'tcp 0.0.0.0:6969',
@@ -126,6 +126,8 @@ test('all supported example lines together load', () => {
   ]);
   assert.equal(config.workers, 4);
   assert.equal(config.user, 'nobody');
+  assert.deepEqual(config.statsNetworks, ['192.168.0.23/32', '10.1.1.23/32']);
+  assert.deepEqual(config.proxyNetworks, ['10.0.1.23/32', '192.0.0.0/8']);
 });
 
 test('all example lines together: every unsupported one is reported, each with its line', () => {
