@@ -1,0 +1,437 @@
+// Renders the bench's results (bench/out/results.json) as bench/report.md, and judges the
+// targets of issue 3 against them.
+
+export const LOAD_ROWS = ['udp-announce', 'udp-mixed', 'http-close', 'http-keepalive'] as const;
+export type LoadRow = (typeof LOAD_ROWS)[number];
+
+export interface LoadResult {
+  row: string;
+  tracker: string;
+  rep: number;
+  answers: number;
+  seconds: number;
+  rps: number;
+  cpuUsPerAnswer: number; // server utime+stime over the timed phase / answers in it
+  serverCpuPct: number; // of one core
+  serverUserShare?: number; // utime / (utime + stime) of the server
+  genCpuPct: number; // the load generator's, of one core
+  othersCpuPct: number; // everything else on the machine, of one core
+  errors: number;
+  timeouts: number;
+  readErrors: number; // wrk: connection closed or reset while reading
+  generator: string;
+  latP99Us: number;
+  avgPeers: number;
+  firstError: string;
+  monoStartUs?: number; // CLOCK_MONOTONIC µs at the timed phase's start and end
+  monoEndUs?: number;
+}
+
+export interface RssResult {
+  tracker: string;
+  torrents: number;
+  peersPerTorrent: number;
+  startRssKiB: number;
+  rssKiB: number;
+  hwmKiB: number;
+  bytesPerPeer: number;
+  addedBytesPerPeer: number;
+  fillSeconds: number;
+  fillRps: number;
+  fillCpuUsPerAnswer: number;
+  fillErrors: number;
+  fillTimeouts: number;
+  verifyChecked: number;
+  verifyMismatches: number;
+  verifyMeanPeers: number;
+}
+
+export interface CrossCheck {
+  tracker: string;
+  rep: number;
+  answers: number;
+  rps: number;
+  errors: number;
+  timeouts: number;
+  cpuUsPerAnswer: number;
+  firstError: string;
+}
+
+export interface ThreadSplit {
+  tracker: string;
+  rep: number;
+  threads: { name: string; ticks: number }[];
+}
+
+export interface Profile {
+  row: string;
+  threads: { file: string; samples: number; busyPct: number }[]; // one .cpuprofile per thread
+  busySamples: number; // non-idle samples of all threads in the timed phase
+  windowMs: number; // the timed phase the samples were taken from
+  top: { fn: string; selfPct: number }[]; // share of busySamples
+}
+
+export interface Results {
+  meta: {
+    date: string;
+    machine: { nproc: number; cpuModel: string; kernel: string; node: string; memGiB: number };
+    versions: { opentracker: string; wrk: string; bittorrentTracker: string; swarmdCommit: string };
+    config: {
+      quick: boolean;
+      reps: number;
+      warmupS: number;
+      durationS: number;
+      torrents: number;
+      peers: number;
+      rssTorrents: number;
+      rssPeers: number;
+      udpSockets: number;
+      udpWindow: number;
+      wrkConnections: number;
+      clkTck: number;
+      rows: string[];
+      trackers: string[];
+    };
+    swarmdUdpIo: string;
+    loadavgStart: number[];
+    loadavgEnd: number[];
+    elapsedS: number;
+  };
+  load: LoadResult[];
+  workers: LoadResult[];
+  threadSplit: ThreadSplit[];
+  rss: RssResult[];
+  crosscheck: CrossCheck[];
+  profiles: Profile[];
+  notes: string[];
+}
+
+const OT = 'opentracker';
+const BT = 'bittorrent-tracker';
+const SW = 'swarmd';
+
+// Issue 3's limits: swarmd / opentracker CPU per answer (keep-alive: against opentracker's
+// Connection: close figure), and swarmd / bittorrent-tracker.
+const LIMIT_VS_OT: Record<LoadRow, number> = { 'udp-announce': 0.8, 'udp-mixed': 0.9, 'http-close': 1.5, 'http-keepalive': 0.6 };
+const LIMIT_VS_BT = 1 / 8;
+const LIMIT_RSS = 1.5;
+const LIMIT_WORKERS = 1.15;
+const ERROR_BUDGET = 0.001; // a run with more errors+timeouts than this share of answers is not valid
+
+const TITLES: Record<LoadRow, string> = {
+  'udp-announce': 'UDP announce',
+  'udp-mixed': 'UDP mixed (announces + 25% scrapes of 1–10 hashes)',
+  'http-close': 'HTTP announce, `Connection: close`',
+  'http-keepalive': 'HTTP announce, keep-alive',
+};
+
+interface Agg {
+  tracker: string;
+  n: number;
+  us: number;
+  usAll: number[];
+  rps: number;
+  serverPct: number;
+  userShare: number;
+  genPct: number;
+  othersPct: number;
+  errors: number;
+  timeouts: number;
+  readErrors: number;
+  answers: number;
+  latP99Us: number;
+  avgPeers: number;
+  firstError: string;
+  generator: string;
+}
+
+function median(v: number[]): number {
+  const s = v.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function aggregate(list: LoadResult[]): Agg[] {
+  const by = new Map<string, LoadResult[]>();
+  for (const r of list) {
+    if (!by.has(r.tracker)) by.set(r.tracker, []);
+    by.get(r.tracker)!.push(r);
+  }
+  const out: Agg[] = [];
+  for (const [tracker, rs] of by) {
+    out.push({
+      tracker,
+      n: rs.length,
+      us: median(rs.map((r) => r.cpuUsPerAnswer)),
+      usAll: rs.map((r) => r.cpuUsPerAnswer),
+      rps: median(rs.map((r) => r.rps)),
+      serverPct: median(rs.map((r) => r.serverCpuPct)),
+      userShare: median(rs.map((r) => r.serverUserShare ?? NaN)),
+      genPct: median(rs.map((r) => r.genCpuPct)),
+      othersPct: median(rs.map((r) => r.othersCpuPct)),
+      errors: rs.reduce((a, r) => a + r.errors, 0),
+      timeouts: rs.reduce((a, r) => a + r.timeouts, 0),
+      readErrors: rs.reduce((a, r) => a + r.readErrors, 0),
+      answers: rs.reduce((a, r) => a + r.answers, 0),
+      latP99Us: median(rs.map((r) => r.latP99Us)),
+      avgPeers: median(rs.map((r) => r.avgPeers)),
+      firstError: rs.map((r) => r.firstError).find((e) => e) ?? '',
+      generator: rs[0]!.generator,
+    });
+  }
+  const order = (t: string) => (t.startsWith(SW) ? 0 : t === OT ? 1 : 2);
+  return out.sort((a, b) => order(a.tracker) - order(b.tracker) || a.tracker.localeCompare(b.tracker));
+}
+
+function f(v: number, d = 2): string {
+  return Number.isFinite(v) ? v.toFixed(d) : '–';
+}
+function int(v: number): string {
+  return Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–';
+}
+function passFail(ok: boolean | null): string {
+  return ok === null ? 'n/a' : ok ? '**pass**' : '**FAIL**';
+}
+
+export interface Target {
+  what: string;
+  row: string;
+  measured: string;
+  limit: string;
+  ok: boolean | null;
+}
+
+export function judge(r: Results): Target[] {
+  const targets: Target[] = [];
+  const rowAgg = (row: string) => aggregate(r.load.filter((x) => x.row === row));
+  const closeOt = rowAgg('http-close').find((a) => a.tracker === OT);
+  for (const row of LOAD_ROWS) {
+    const aggs = rowAgg(row);
+    const sw = aggs.find((a) => a.tracker === SW);
+    if (!sw) continue;
+    const ot = row === 'http-keepalive' ? closeOt : aggs.find((a) => a.tracker === OT);
+    const bt = aggs.find((a) => a.tracker === BT);
+    const valid = validity(sw);
+    if (ot) {
+      const ratio = sw.us / ot.us;
+      targets.push({
+        what: `${TITLES[row]}: swarmd CPU/answer vs opentracker${row === 'http-keepalive' ? "'s Connection: close figure" : ''}`,
+        row,
+        measured: `${f(sw.us)} / ${f(ot.us)} µs = ${f(ratio)}×${valid ? '' : ' (swarmd had errors: not valid)'}`,
+        limit: `≤ ${LIMIT_VS_OT[row]}×`,
+        ok: ratio <= LIMIT_VS_OT[row] && valid,
+      });
+    }
+    if (bt) {
+      const ratio = bt.us / sw.us;
+      targets.push({
+        what: `${TITLES[row]}: bittorrent-tracker CPU/answer ÷ swarmd's`,
+        row,
+        measured: `${f(bt.us)} / ${f(sw.us)} µs = ${f(ratio, 1)}×`,
+        limit: '≥ 8×',
+        ok: sw.us <= bt.us * LIMIT_VS_BT && valid,
+      });
+    }
+  }
+  const w = aggregate(r.workers);
+  const w1 = w.find((a) => a.tracker === 'swarmd 1 worker');
+  const w2 = w.find((a) => a.tracker === 'swarmd 2 workers');
+  if (w1 && w2) {
+    const ratio = w2.us / w1.us;
+    targets.push({
+      what: 'swarmd 2 workers vs 1 worker, CPU/answer (UDP announce, unpinned)',
+      row: 'workers',
+      measured: `${f(w2.us)} / ${f(w1.us)} µs = ${f(ratio)}×`,
+      limit: `≤ ${LIMIT_WORKERS}×`,
+      ok: ratio <= LIMIT_WORKERS && validity(w2) && validity(w1),
+    });
+  }
+  const rs = r.rss.find((x) => x.tracker === SW);
+  const ro = r.rss.find((x) => x.tracker === OT);
+  if (rs && ro) {
+    const ratio = rs.bytesPerPeer / ro.bytesPerPeer;
+    targets.push({
+      what: `RSS per peer, ${int(rs.torrents)} torrents × ${rs.peersPerTorrent} peers, vs opentracker`,
+      row: 'rss',
+      measured: `${f(rs.bytesPerPeer, 0)} / ${f(ro.bytesPerPeer, 0)} B = ${f(ratio)}×`,
+      limit: `≤ ${LIMIT_RSS}×`,
+      ok: ratio <= LIMIT_RSS && rs.verifyMismatches === 0,
+    });
+  }
+  return targets;
+}
+
+function validity(a: Agg): boolean {
+  return a.errors + a.timeouts <= ERROR_BUDGET * Math.max(1, a.answers);
+}
+
+function loadTable(aggs: Agg[], row: string, refUs: number | undefined, refLabel: string, limitOt: number | null, btUs: number | undefined): string[] {
+  const lines: string[] = [];
+  lines.push('| tracker | answers/s | server CPU µs/answer (median; runs) | server CPU (user share) | load generator CPU | others on the machine | errors / timeouts | ratio vs ' + refLabel + ' | target | pass/fail |');
+  lines.push('|---|---:|---|---:|---:|---:|---|---:|---|---|');
+  for (const a of aggs) {
+    const ratio = refUs ? a.us / refUs : NaN;
+    let target = '';
+    let pf = '';
+    if (a.tracker === SW && limitOt !== null) {
+      const okOt = refUs ? ratio <= limitOt : null;
+      const okBt = btUs ? a.us <= btUs * LIMIT_VS_BT : null;
+      target = `≤ ${limitOt}× opentracker${btUs ? '; ≥ 8× less than bittorrent-tracker' : ''}`;
+      const parts = [okOt, okBt].filter((x) => x !== null) as boolean[];
+      pf = parts.length ? passFail(parts.every((x) => x) && validity(a)) : 'n/a';
+    }
+    const genFlag = a.genPct >= 95 && a.serverPct < 90 ? ' ⚠ pegged' : '';
+    const read = a.readErrors ? ` (+${int(a.readErrors)} read errors)` : '';
+    lines.push(
+      `| ${a.tracker} | ${int(a.rps)} | **${f(a.us)}** (${a.usAll.map((x) => f(x)).join(', ')}) | ${f(a.serverPct, 0)}% (${Number.isFinite(a.userShare) ? f(a.userShare * 100, 0) + '% user' : '–'}) | ${f(a.genPct, 0)}%${genFlag} | ${f(a.othersPct, 0)}% | ${int(a.errors)} / ${int(a.timeouts)}${read} | ${refUs ? f(ratio) + '×' : '–'} | ${target} | ${pf} |`,
+    );
+  }
+  void row;
+  return lines;
+}
+
+export function renderReport(r: Results): { markdown: string; summary: string; missedRows: string[] } {
+  const m = r.meta;
+  const L: string[] = [];
+  const targets = judge(r);
+  const missedRows = [...new Set(targets.filter((t) => t.ok === false).map((t) => t.row))];
+  L.push('# swarmd benchmark report');
+  L.push('');
+  L.push(`Generated by \`npm run bench\` (bench/run.ts${m.config.quick ? ' --quick' : ''}) on ${m.date.slice(0, 19).replace('T', ' ')} UTC in ${Math.round(m.elapsedS / 60)} min. Raw figures: \`bench/out/results.json\` (not committed).`);
+  if (m.config.quick) L.push('\n**Quick run**: short phases, one repetition, smaller RSS fill — indicative only.');
+  L.push('');
+  L.push('## Machine and software');
+  L.push('');
+  L.push(`- ${m.machine.nproc} cores (${m.machine.cpuModel}), ${m.machine.memGiB} GiB, Linux ${m.machine.kernel}, Node.js ${m.machine.node}`);
+  L.push(`- load average at start ${m.loadavgStart.join(' / ')}, at end ${m.loadavgEnd.join(' / ')} (the machine is shared: the "others" column says how much else ran during each timed phase, in % of one core)`);
+  L.push(`- swarmd ${m.versions.swarmdCommit}; **UDP I/O path: ${m.swarmdUdpIo || '?'}** (from swarmd's "swarmd listening" log line)`);
+  L.push(`- Debian opentracker ${m.versions.opentracker} (whitelist build, IPv4 only; the torrent pool is its whitelist), npm bittorrent-tracker ${m.versions.bittorrentTracker}, Debian wrk ${m.versions.wrk}`);
+  const gen = r.load.find((x) => x.generator.startsWith('udp-load'))?.generator ?? 'udp-load';
+  L.push(`- Load: UDP rows use swarmd's own generator \`bench/udp-load.ts\` (${gen.replace('udp-load (', '').replace(')', '')} I/O, closed loop, ${m.config.udpSockets} sockets × ${m.config.udpWindow} requests in flight); HTTP rows use Debian's wrk (\`-t1 -c${m.config.wrkConnections}\`, \`bench/http-announce.lua\`), which is fine for HTTP — the project's own generator is the UDP one.`);
+  L.push('');
+  L.push('## Method');
+  L.push('');
+  L.push(`Server pinned to core 0 (\`taskset -c 0\`), load generator to core 1. Before the load rows every tracker is prefilled with ${int(m.config.torrents)} torrents × ${m.config.peers} peers (UDP announces, every answer checked, then a sample of 2,000 torrents is scraped to check the peer counts). Requests pick torrents with Zipf(1) popularity and one of the ${m.config.peers} fixed peer identities of the torrent (port 10000+k), numwant 50, events 10% started / 5% completed / rest none, so the swarms stay the same size. Each row: ${m.config.warmupS} s warm-up, then ${m.config.durationS} s timed, ${m.config.reps} repetition(s), trackers alternating. **Server CPU µs/answer** = the server's utime+stime (all threads, /proc/PID/stat, ${m.config.clkTck} ticks/s) over the timed phase ÷ valid answers received in it; the median over the repetitions is in bold, every run in brackets. CPU percentages are of one core; the server's "user share" is utime ÷ (utime + stime): the rest is kernel time (system calls and, on loopback, delivering the datagrams and segments it sends). "errors" counts invalid answers and error replies (UDP) or non-200 / failure bodies / connect and write errors (HTTP); "timeouts" are requests not answered within 1 s (UDP) or 2 s (wrk). A load generator at ≥ 95% of its core while the server is below 90% is flagged "pegged": then the generator, not the server, limited answers/s (CPU per answer stays valid).`);
+  L.push('');
+  L.push('## Targets (issue 3)');
+  L.push('');
+  if (targets.length === 0) L.push('No target could be judged (rows missing).');
+  else {
+    L.push('| target | measured | limit | result |');
+    L.push('|---|---|---|---|');
+    for (const t of targets) L.push(`| ${t.what} | ${t.measured} | ${t.limit} | ${passFail(t.ok)} |`);
+  }
+  L.push('');
+  L.push('Not measured by this bench: 30M peers / 5M torrents with p99 event-loop delay (issue 3, "Scale").');
+  L.push('');
+  L.push('## Load rows');
+  const closeOt = aggregate(r.load.filter((x) => x.row === 'http-close')).find((a) => a.tracker === OT);
+  for (const row of LOAD_ROWS) {
+    const aggs = aggregate(r.load.filter((x) => x.row === row));
+    if (aggs.length === 0) continue;
+    L.push('');
+    L.push(`### ${TITLES[row]}`);
+    L.push('');
+    const ot = row === 'http-keepalive' ? closeOt : aggs.find((a) => a.tracker === OT);
+    const bt = aggs.find((a) => a.tracker === BT);
+    L.push(...loadTable(aggs, row, ot?.us, row === 'http-keepalive' ? "opentracker's close figure" : 'opentracker', LIMIT_VS_OT[row], bt?.us));
+    const extra: string[] = [];
+    for (const a of aggs) {
+      if (a.firstError) extra.push(`${a.tracker}: first error: \`${a.firstError.replace(/`/g, "'")}\``);
+      if (row.startsWith('udp') && Number.isFinite(a.avgPeers)) extra.push(`${a.tracker}: ${f(a.avgPeers, 1)} peers per announce answer, p99 latency ${int(a.latP99Us)} µs`);
+    }
+    if (row.startsWith('http') && aggs.some((a) => a.readErrors > 0)) {
+      extra.push('read errors: wrk saw the connection closed after an answer it took as keep-alive (opentracker answers HTTP/1.1 without `Connection: close` and then closes; it never keeps connections alive); the request wrk had already written on it is lost, not counted as an answer.');
+    }
+    const swA = aggs.find((a) => a.tracker === SW);
+    const otA = aggs.find((a) => a.tracker === OT);
+    if (row === 'udp-announce' && swA && otA && Number.isFinite(swA.avgPeers) && otA.avgPeers - swA.avgPeers > 0.5) {
+      extra.push(`peer lists differ: with ${m.config.peers} peers per torrent swarmd returns ${f(swA.avgPeers, 1)} peers per answer and opentracker ${f(otA.avgPeers, 1)}: swarmd leaves the announcing peer out of its answer, opentracker includes it (shared/reference/opentracker.md, section 14: "the client itself is included"). swarmd's answers are 6 bytes shorter.`);
+    }
+    if (row === 'http-keepalive' && ot) extra.push(`ratio column: against opentracker's \`Connection: close\` figure (${f(ot.us)} µs), as issue 3 sets the target.`);
+    if (extra.length) {
+      L.push('');
+      for (const e of extra) L.push(`- ${e}`);
+    }
+  }
+  const w = aggregate(r.workers);
+  if (w.length) {
+    L.push('');
+    L.push('### swarmd, 1 worker vs 2 workers (UDP announce)');
+    L.push('');
+    L.push('Pinning: a 2-worker swarmd needs both cores, so in this row **nothing is pinned**: the server (`taskset -c 0,1`) and the load generator (`taskset -c 0,1`) share the two cores, for 1 and 2 workers alike, so the two figures compare like with like (they are not comparable with the pinned rows above: the generator\'s work competes with the server\'s on the same cores, and caches are shared). The generator uses 8 sockets × 16 requests in flight so SO_REUSEPORT spreads the source ports over the workers.');
+    L.push('');
+    const w1 = w.find((a) => a.tracker === 'swarmd 1 worker');
+    L.push(...loadTable(w, 'workers', w1?.us, '1 worker', null, undefined));
+    const splits = r.threadSplit.filter((s) => s.rep === 0);
+    if (splits.length) {
+      L.push('');
+      L.push('CPU by thread over the whole generator run (warm-up included), first repetition:');
+      L.push('');
+      for (const s of splits) {
+        const total = s.threads.reduce((a, t) => a + t.ticks, 0);
+        L.push(`- ${s.tracker}: ${s.threads.map((t) => `${t.name} ${f((t.ticks / total) * 100, 0)}%`).join(', ')}`);
+      }
+    }
+  }
+  if (r.rss.length) {
+    L.push('');
+    L.push('## Memory: RSS per peer');
+    L.push('');
+    L.push('Each tracker is started fresh, filled by UDP announces (distinct port identities), then after 3 s VmRSS is read from /proc/PID/status. "per peer" = total RSS ÷ peers; "added per peer" = (RSS − RSS right after start) ÷ peers. opentracker\'s start RSS includes its whitelist (the whole pool).');
+    L.push('');
+    L.push('| tracker | torrents × peers | RSS at start | RSS filled (peak) | B/peer | added B/peer | ratio vs opentracker | target | pass/fail | fill: answers/s, µs/answer, errors/timeouts | peer counts checked |');
+    L.push('|---|---|---:|---:|---:|---:|---:|---|---|---|---|');
+    const ro = r.rss.find((x) => x.tracker === OT);
+    for (const x of r.rss) {
+      const ratio = ro ? x.bytesPerPeer / ro.bytesPerPeer : NaN;
+      const isSw = x.tracker === SW;
+      L.push(
+        `| ${x.tracker} | ${int(x.torrents)} × ${x.peersPerTorrent} | ${f(x.startRssKiB / 1024, 0)} MiB | ${f(x.rssKiB / 1024, 0)} MiB (${f(x.hwmKiB / 1024, 0)}) | **${f(x.bytesPerPeer, 0)}** | ${f(x.addedBytesPerPeer, 0)} | ${ro ? f(ratio) + '×' : '–'} | ${isSw ? `≤ ${LIMIT_RSS}× opentracker` : ''} | ${isSw && ro ? passFail(ratio <= LIMIT_RSS && x.verifyMismatches === 0) : ''} | ${int(x.fillRps)}/s, ${f(x.fillCpuUsPerAnswer)} µs, ${x.fillErrors}/${x.fillTimeouts} | ${x.verifyChecked} scraped, ${x.verifyMismatches} wrong (mean ${f(x.verifyMeanPeers, 2)}) |`,
+      );
+    }
+  }
+  if (r.crosscheck.length) {
+    L.push('');
+    L.push('## Cross-check with /work/shared/bench/udpload.c');
+    L.push('');
+    L.push(`The UDP announce row once more, driven by the independent C generator (built in a temporary directory; same hashes, Zipf(1), ${m.config.peers} identities per torrent, \`--max-swarm 0\`, ${m.config.udpSockets} × ${m.config.udpWindow}, pinned to core 1, no busy-poll), on the same prefilled servers. If swarmd's generator is sound, the CPU per answer agrees.`);
+    L.push('');
+    L.push('| tracker | udpload: µs/answer (runs) | answers/s | errors / timeouts | bench/udp-load.ts: µs/answer (same row) |');
+    L.push('|---|---|---:|---|---:|');
+    const ann = aggregate(r.load.filter((x) => x.row === 'udp-announce'));
+    const by = new Map<string, CrossCheck[]>();
+    for (const c of r.crosscheck) {
+      if (!by.has(c.tracker)) by.set(c.tracker, []);
+      by.get(c.tracker)!.push(c);
+    }
+    for (const [tracker, cs] of by) {
+      const own = ann.find((a) => a.tracker === tracker);
+      L.push(`| ${tracker} | **${f(median(cs.map((c) => c.cpuUsPerAnswer)))}** (${cs.map((c) => f(c.cpuUsPerAnswer)).join(', ')}) | ${int(median(cs.map((c) => c.rps)))} | ${cs.reduce((a, c) => a + c.errors, 0)} / ${cs.reduce((a, c) => a + c.timeouts, 0)} | ${own ? f(own.us) : '–'} |`);
+    }
+  }
+  if (r.profiles.length) {
+    L.push('');
+    L.push('## CPU profiles of the rows swarmd missed');
+    L.push('');
+    L.push('swarmd run once more under `node --cpu-prof` (profiling adds overhead, so its µs/answer is higher than above). Only the samples taken during the timed phase of the row count (not start-up or the prefill); self time is a share of the non-idle samples of all threads together (main thread and workers). `(program)` is native code outside JS functions (the addon, libuv, system calls made from JS), `(garbage collector)` is GC; native code run from libuv\'s poll phase (epoll, accept, and the addon\'s recvmmsg/sendmmsg with their kernel time) counts as idle for V8, so the profile shows the JavaScript share of the work, and "busy" can be well below the CPU% measured from /proc. The .cpuprofile files are in bench/out/profiles/.');
+    for (const p of r.profiles) {
+      L.push('');
+      L.push(`### ${p.row} (${(p.windowMs / 1000).toFixed(1)} s timed phase; threads: ${p.threads.map((t) => `thread ${t.file.split('.').slice(-3)[0]} busy ${f(t.busyPct, 0)}% of ${t.samples} samples`).join(', ')})`);
+      L.push('');
+      L.push('| self time | function |');
+      L.push('|---:|---|');
+      for (const t of p.top) L.push(`| ${f(t.selfPct, 1)}% | \`${t.fn}\` |`);
+    }
+  }
+  if (r.notes.length) {
+    L.push('');
+    L.push('## Notes');
+    L.push('');
+    for (const n of r.notes) L.push(`- ${n}`);
+  }
+  L.push('');
+  const summary = targets.map((t) => `${t.ok === null ? 'n/a ' : t.ok ? 'pass' : 'FAIL'}  ${t.what}: ${t.measured} (limit ${t.limit})`).join('\n');
+  return { markdown: L.join('\n'), summary, missedRows };
+}
