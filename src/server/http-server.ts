@@ -16,6 +16,8 @@ import { noteRenewal } from './policy.ts';
 import type { Config } from '../config/config.ts';
 import type { TrackerPolicy } from './policy.ts';
 import { addressBytes, addressText } from './address.ts';
+import { NetworkList } from './networks.ts';
+import { forwardedAddress } from './forwarded.ts';
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
 const K_COMPLETE = latin1('d8:completei');
@@ -49,12 +51,15 @@ class Connection {
   readonly family: number;
   readonly address: Buffer;
   closing = false;
+  /** The connection comes from a trusted reverse proxy: its forwarded-for headers count. */
+  readonly viaProxy: boolean;
 
-  constructor(socket: net.Socket, deadline: number) {
+  constructor(socket: net.Socket, deadline: number, proxies: NetworkList) {
     this.socket = socket;
     this.deadline = deadline;
     this.address = Buffer.alloc(16);
     this.family = addressBytes(socket.remoteAddress ?? '', this.address);
+    this.viaProxy = !proxies.empty && proxies.contains(this.family, this.address);
   }
 }
 
@@ -75,9 +80,15 @@ export class HttpTracker {
   private readonly sweeper: NodeJS.Timeout;
 
   private readonly stats: StatsSource;
+  private readonly proxies: NetworkList;
+  private readonly statsReaders: NetworkList;
+  /** The client address of the current request when a proxy forwarded it. */
+  private readonly forwarded = Buffer.alloc(16);
 
   constructor(store: SwarmStore, counters: Float64Array, policy: TrackerPolicy, config: Config, stats: StatsSource) {
     this.stats = stats;
+    this.proxies = new NetworkList(config.proxyNetworks);
+    this.statsReaders = new NetworkList(config.statsNetworks);
     this.store = store;
     this.counters = counters;
     this.policy = policy;
@@ -117,7 +128,7 @@ export class HttpTracker {
       socket.destroy();
       return;
     }
-    const c = new Connection(socket, Date.now() + this.config.http.idleTimeout * 1000);
+    const c = new Connection(socket, Date.now() + this.config.http.idleTimeout * 1000, this.proxies);
     this.connections.add(c);
     this.counters[G.http_open_connections] = this.connections.size;
     socket.on('data', (chunk: Buffer) => this.receive(c, chunk));
@@ -209,8 +220,7 @@ export class HttpTracker {
       a.family = q.ipFamily;
       a.address = q.ip;
     } else {
-      a.family = c.family;
-      a.address = c.address;
+      this.clientAddress(c, buf, a);
     }
     a.addressOffset = 0;
     a.port = q.port;
@@ -255,6 +265,13 @@ export class HttpTracker {
     }
     b[o++] = 0x65; // e
     this.send(c, b, o, keepAlive);
+  }
+
+  /** The socket's address, or the one a trusted proxy forwarded. */
+  private clientAddress(c: Connection, buf: Buffer, into: { family: number; address: Uint8Array }): void {
+    const family = c.viaProxy ? forwardedAddress(this.head, buf, this.proxies, this.forwarded) : 0;
+    into.family = family === 0 ? c.family : family;
+    into.address = family === 0 ? c.address : this.forwarded;
   }
 
   /** BEP 3's original peer list: dictionaries of ip (text) and port, both families in one list. */
@@ -315,6 +332,11 @@ export class HttpTracker {
     const params = new URLSearchParams(buf.toString('latin1', Math.min(head.pathEnd + 1, head.targetEnd), head.targetEnd));
     // A client using the stats URL as its announce URL gets a clear error (opentracker HEAD).
     if (params.has('info_hash')) return this.fail(c, 400, 'Bad Request', C.http_invalid);
+    if (!this.statsReaders.empty) {
+      const client = { family: 0, address: c.address as Uint8Array };
+      this.clientAddress(c, buf, client);
+      if (!this.statsReaders.contains(client.family, client.address)) return this.fail(c, 403, 'Forbidden', C.http_forbidden);
+    }
     const mode = params.get('mode') ?? 'peer';
     if (STREAMED_MODES.has(mode)) return this.fail(c, 404, 'Not Found', C.http_not_found);
     this.counters[C.http_stats]++;
