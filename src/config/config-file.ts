@@ -367,6 +367,19 @@ export const SETTINGS: readonly Setting[] = [
     set: (b, v) => (b.config.ipFromQuery = parseBoolean(v)),
   },
   {
+    key: 'tracker.deniability',
+    long: 'deniability',
+    arg: 'PERCENT',
+    help: 'share of each peer list made of addresses drawn from tracker.deniability_range, so that being listed proves nothing (0 = off)',
+    show: (c) => String(c.deniabilityPercent),
+    set: (b, v) => (b.config.deniabilityPercent = parseInteger(v, 0, 50)),
+  },
+  {
+    ...network('tracker.deniability_range', 'deniability-range', undefined,
+      'a network the deniability addresses are drawn from (repeatable; IPv4 ranges for IPv4 lists, IPv6 for IPv6)',
+      (c) => [c.deniabilityRanges]),
+  },
+  {
     key: 'tracker.memory_limit',
     long: 'memory-limit',
     arg: 'BYTES',
@@ -612,6 +625,9 @@ export class ConfigBuilder {
       }
       if (c.numwantDefault > c.numwantMax) {
         err(`tracker.numwant (${c.numwantDefault}) must not be more than tracker.numwant_max (${c.numwantMax})`);
+      }
+      if (c.deniabilityPercent > 0 && c.deniabilityRanges.length === 0) {
+        err('tracker.deniability needs at least one tracker.deniability_range to draw addresses from');
       }
     }
     if (this.errors.length > 0) throw new ConfigError(this.errors);

@@ -59,6 +59,10 @@ export type Config = {
   /** Most info hashes in one HTTP scrape. */
   maxScrapeHashes: number;
   ipFromQuery: boolean;
+  /** Percent of each peer list that is decoys (0 = off). */
+  deniabilityPercent: number;
+  /** Networks (`IP/BITS`) the decoy addresses come from. */
+  deniabilityRanges: string[];
   http: HttpConfig;
   /** Seconds a UDP connection ID stays valid. */
   connectionIdLifetime: number;
@@ -121,6 +125,8 @@ export function defaultConfig(): Config {
     udpNumwantMax6: 66,
     maxScrapeHashes: 64,
     ipFromQuery: false,
+    deniabilityPercent: 0,
+    deniabilityRanges: [],
     http: {
       idleTimeout: 30,
       headerTimeout: 10,

@@ -237,6 +237,10 @@ export class HttpTracker {
       this.counters[C.store_full]++;
       return this.failure(c, TRACKER_FULL, keepAlive);
     }
+    if (policy.deniability.enabled) {
+      a.peers4 = policy.deniability.mix(this.peers, a.out4Offset, a.peers4, a.want, 4);
+      a.peers6 = policy.deniability.mix(this.peers, a.out6Offset, a.peers6, a.want, 6);
+    }
     if (a.isNew) this.counters[C.peers_new]++;
     if (a.completed) this.counters[C.completed]++;
     if (q.event === EVENT_STOPPED) this.counters[C.peers_stopped]++;

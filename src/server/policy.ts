@@ -4,6 +4,7 @@ import type { Config } from '../config/config.ts';
 import type { StoreSettings, Announce } from '../store/swarm-store.ts';
 import { C, RENEW, RENEW_BUCKETS } from '../stats/counters.ts';
 import type { Woodpeckers } from '../stats/woodpeckers.ts';
+import { Deniability } from './deniability.ts';
 
 export class TrackerPolicy {
   readonly numwantDefault: number;
@@ -12,6 +13,7 @@ export class TrackerPolicy {
   readonly udpNumwantMax6: number;
   readonly maxScrapeHashes: number;
   readonly ipFromQuery: boolean;
+  readonly deniability: Deniability;
   /** Room for an address taken from a request rather than the socket. */
   readonly scratchAddress = Buffer.alloc(16);
   /** A re-announce younger than this many minutes is a woodpecker's (20 for the default 30-minute interval, as opentracker). */
@@ -28,6 +30,7 @@ export class TrackerPolicy {
     this.ipFromQuery = config.ipFromQuery;
     this.base = config.interval - (config.intervalVariation >> 1);
     this.variation = config.intervalVariation;
+    this.deniability = new Deniability(config.deniabilityPercent, config.deniabilityRanges);
     this.woodpeckerMinutes = Math.max(1, Math.floor(config.interval / 90));
   }
 

@@ -127,7 +127,9 @@ export class UdpTracker {
     if (req.event === EVENT_STOPPED) counters[C.peers_stopped]++;
     else noteRenewal(counters, policy, this.woodpeckers, a);
     writeAnnounceReplyHeader(out, outOff, req.transactionId, policy.interval(), a.leechers, a.seeders);
-    return 20 + a.peers4 * 6 + a.peers6 * 18;
+    let peers = a.peers4 + a.peers6; // only the client's own family
+    if (policy.deniability.enabled) peers = policy.deniability.mix(out, outOff + 20, peers, a.want, family);
+    return 20 + peers * (family === 4 ? 6 : 18);
   }
 
   private answerScrape(data: Buffer, off: number, out: Buffer, outOff: number): number {

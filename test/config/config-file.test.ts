@@ -122,6 +122,7 @@ test('every key in SETTINGS is covered by a test line above or below', () => {
     'tracker.max_scrape_hashes', 'tracker.ip_from_query', 'tracker.memory_limit', 'listen.udp.io',
     'listen.udp.batch', 'http.idle_timeout', 'http.header_timeout', 'http.max_request_size', 'http.keepalive',
     'http.max_connections', 'udp.connection_id_lifetime', 'log.level', 'access.stats', 'access.proxy', 'access.admin',
+    'tracker.deniability', 'tracker.deniability_range',
   ]);
   assert.deepEqual(new Set(SETTINGS.map((s) => s.key)), tested);
 });
@@ -368,4 +369,12 @@ test('access.stats, access.proxy and access.admin collect networks; admin blesse
     'FILE:1: access.stats: "33" is not a whole number from 0 to 32 [line: "access.stats 10.0.0.0/33"]',
     'FILE:2: access.proxy: "nonsense" is not an IPv4 or IPv6 address [line: "access.proxy nonsense"]',
   ]);
+});
+
+test('deniability: a percent up to 50 and the ranges to draw from; a percent without ranges is an error', () => {
+  const { config } = load('tracker.deniability 5\ntracker.deniability_range 198.18.0.0/15\ntracker.deniability_range 2001:db8::/32');
+  assert.equal(config.deniabilityPercent, 5);
+  assert.deepEqual(config.deniabilityRanges, ['198.18.0.0/15', '2001:db8::/32']);
+  assert.deepEqual(errorsOf('tracker.deniability 5'), ['tracker.deniability needs at least one tracker.deniability_range to draw addresses from']);
+  assert.match(errorsOf('tracker.deniability 60')[0]!, /from 0 to 50/);
 });
