@@ -1,5 +1,6 @@
 // `swarmd`: parse the command line and config, start the tracker, stop cleanly on SIGTERM/SIGINT.
 
+import { execFileSync } from 'node:child_process';
 import { parseCommandLine, helpText } from './config/command-line.ts';
 import { ConfigError } from './config/config.ts';
 import { createLogger } from './log.ts';
@@ -28,7 +29,12 @@ async function main(): Promise<number> {
   const config = cmd.config;
   const log = createLogger(config.logLevel);
   for (const w of cmd.warnings) log.warn(w);
-  if (config.rootdir !== null) process.chdir(config.rootdir);
+  if (config.rootdir !== null) {
+    process.chdir(config.rootdir);
+    if (process.getuid?.() === 0) {
+      log.warn({ rootdir: config.rootdir }, 'tracker.rootdir: changed directory only; swarmd cannot chroot (Node.js has no chroot): confine it with systemd (RootDirectory=, ProtectSystem=strict) or a container instead');
+    }
+  }
   const native = nativeUdpStatus();
   let tracker;
   try {
@@ -37,7 +43,18 @@ async function main(): Promise<number> {
     log.fatal({ err: (err as Error).message }, 'could not start');
     return 111; // opentracker's exit code for fatal errors
   }
-  if (config.user !== null) dropPrivileges(config.user);
+  if (config.user !== null) {
+    try {
+      dropPrivileges(config.user);
+      log.info({ user: config.user, uid: process.getuid?.(), gid: process.getgid?.() }, 'dropped privileges');
+    } catch (err) {
+      log.fatal({ user: config.user, err: (err as Error).message }, 'could not drop privileges');
+      await tracker.close();
+      return 111;
+    }
+  } else if (process.getuid?.() === 0) {
+    log.warn('running as root: give tracker.user (-u) to drop privileges once the sockets are bound');
+  }
   log.info(
     {
       version: VERSION,
@@ -60,11 +77,19 @@ async function main(): Promise<number> {
   return 0;
 }
 
-/** Drops root for `user` (and its group) once every socket is bound, as opentracker's -u does. */
+/**
+ * Drops root for `user` and its primary group (no supplementary groups), once every socket is
+ * bound, as opentracker's -u does. The ids come from `id`, which asks NSS like getpwnam would.
+ */
 function dropPrivileges(user: string): void {
   if (process.getuid?.() !== 0) return;
-  process.setgid!(user);
-  process.setuid!(user);
+  const id = (flag: string) => Number(execFileSync('id', [flag, user], { encoding: 'utf8' }).trim());
+  const uid = id('-u');
+  const gid = id('-g');
+  process.setgroups!([gid]); // no supplementary groups: only what the user itself is
+  process.setgid!(gid);
+  process.setuid!(uid);
+  if (process.getuid!() === 0 || process.getgid!() === 0) throw new Error(`still root after switching to ${user}`);
 }
 
 process.exitCode = await main();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -63,4 +63,28 @@ test('starts, logs its sockets, answers, and stops cleanly on SIGTERM', async ()
   child.kill('SIGTERM');
   assert.equal(await exit, 0);
   assert.ok(lines.some((l) => l.msg === 'swarmd stopped'));
+});
+
+test('-u drops root for that user once the sockets are bound; -d changes directory', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'swarmd-rootdir-'));
+  const child = spawn(process.execPath, [BIN, '-i', '127.0.0.1', '-p', String(port), '-P', String(port), '--workers', '1', '-u', 'nobody', '-d', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Record<string, unknown>[] = [];
+  const rl = createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    rl.on('line', (line) => {
+      lines.push(JSON.parse(line));
+      if (lines.at(-1)!.msg === 'dropped privileges') resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+  });
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  assert.match(status, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
+  assert.equal(realpathSync(`/proc/${child.pid}/cwd`), realpathSync(dir));
+  assert.ok(lines.some((l) => String(l.msg).includes('cannot chroot')));
+  const r = await get('127.0.0.1', port, `/announce?info_hash=${'%62'.repeat(20)}&port=1&left=0`);
+  assert.equal(r.status, 200);
+  const exit = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  assert.equal(await exit, 0);
 });
