@@ -8,6 +8,7 @@ import {
   ConfigBuilder,
   SETTINGS,
   UNSUPPORTED,
+  checkPath,
   parseAddress,
   parsePort,
   unsupportedMessage,
@@ -33,6 +34,12 @@ const SWITCHES: readonly Switch[] = [
   { long: 'ip', short: 'i', arg: 'ADDR', help: `address for the -p and -P that follow (default: ${DEFAULT_HOST})` },
   { long: 'tcp-port', short: 'p', arg: 'PORT', help: 'listen for HTTP (TCP) on the current -i address; repeatable' },
   { long: 'udp-port', short: 'P', arg: 'PORT', help: 'listen for UDP on the current -i address; repeatable' },
+  {
+    long: 'load-state',
+    short: 'l',
+    arg: 'FILE',
+    help: "load this state dump at start (opentracker's -l; plain or gzipped). Without tracker.state_file, dumps are also written to it",
+  },
   { long: 'help', short: 'h', help: 'show this help and exit' },
   { long: 'version', short: 'v', help: 'show the version and exit' },
 ];
@@ -147,6 +154,9 @@ function runSwitch(b: ConfigBuilder, name: string, raw: string, value: string): 
         b.addListener(proto, b.host, parsePort(value));
         break;
       }
+      case 'load-state':
+        b.config.loadState = checkPath(value);
+        break;
       default:
         throw new Error(`no handler for --${name}`);
     }
@@ -206,9 +216,9 @@ export function helpText(program = 'swarmd'): string {
   out.push('');
   out.push('Switches:');
   const byShort = (letter: string) => SETTINGS.find((s) => s.short === letter)!;
-  for (const sw of SWITCHES.slice(0, 4)) out.push(`${optionLine(sw.long, sw.arg, sw.short)}\n${wrap(`${sw.help}.`, '        ')}`);
+  for (const sw of SWITCHES.slice(0, 5)) out.push(`${optionLine(sw.long, sw.arg, sw.short)}\n${wrap(`${sw.help}.`, '        ')}`);
   for (const letter of ['r', 'd', 'u', 'A']) out.push(settingEntry(byShort(letter), defaults));
-  for (const sw of SWITCHES.slice(4)) out.push(`${optionLine(sw.long, sw.arg, sw.short)}\n${wrap(`${sw.help}.`, '        ')}`);
+  for (const sw of SWITCHES.slice(5)) out.push(`${optionLine(sw.long, sw.arg, sw.short)}\n${wrap(`${sw.help}.`, '        ')}`);
   out.push('');
   out.push('Settings (long option, then its config file key):');
   for (const s of SETTINGS) if (!s.short) out.push(settingEntry(s, defaults));

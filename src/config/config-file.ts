@@ -235,6 +235,12 @@ function integer(
   };
 }
 
+/** A file name: anything but control characters. */
+export function checkPath(value: string): string {
+  if (/[\x00-\x1f\x7f]/.test(value)) throw new BadValue(`${quote(value)} contains control characters`);
+  return value;
+}
+
 function text(
   key: string,
   long: string,
@@ -388,6 +394,29 @@ export const SETTINGS: readonly Setting[] = [
     set: (b, v) => (b.config.memoryLimit = parseSize(v, MIN_MEMORY_LIMIT, MAX_MEMORY_LIMIT)),
   },
   {
+    key: 'tracker.state_file',
+    long: 'state-file',
+    arg: 'FILE',
+    help: 'state dump (completion counts, opentracker\'s statedump format) loaded at start and written every tracker.state_interval and at shutdown',
+    show: (c) => c.stateFile ?? '',
+    set: (b, v) => (b.config.stateFile = checkPath(v)),
+  },
+  seconds('tracker.state_interval', 'state-interval',
+    'time between state dumps to tracker.state_file (or the -l file); 0 = never write (load only)',
+    (c) => c.stateInterval, (c, v) => (c.stateInterval = v), 0),
+  {
+    key: 'tracker.full_scrape',
+    long: 'full-scrape',
+    arg: 'yes|no',
+    flag: true,
+    help: 'answer /scrape without info_hash with every torrent (and /stats?mode=tpbs)',
+    show: (c) => (c.fullScrape ? 'yes' : 'no'),
+    set: (b, v) => (b.config.fullScrape = parseBoolean(v)),
+  },
+  seconds('tracker.full_scrape_interval', 'full-scrape-interval',
+    'one full scrape per client address (IPv6: per /64) per this many seconds, others get 429; 0 = no limit',
+    (c) => c.fullScrapeInterval, (c, v) => (c.fullScrapeInterval = v), 0),
+  {
     key: 'listen.udp.io',
     long: 'udp-io',
     arg: 'auto|native|dgram',
@@ -469,7 +498,6 @@ export const UNSUPPORTED: readonly Unsupported[] = [
   { key: 'access.blacklist', short: 'b', long: 'blacklist', arg: 'FILE', what: 'info-hash blacklist', kind: 'later' },
   { key: 'access.fifo_add', long: 'fifo-add', arg: 'FILE', what: 'dynamic whitelist/blacklist additions', kind: 'later' },
   { key: 'access.fifo_delete', long: 'fifo-delete', arg: 'FILE', what: 'dynamic whitelist/blacklist removals', kind: 'later' },
-  { short: 'l', long: 'load-state', arg: 'FILE', what: 'loading a state dump', kind: 'later' },
   { key: 'livesync.cluster.listen', long: 'livesync-listen', arg: 'IP[:PORT]', what: 'live sync', kind: 'nats' },
   { key: 'livesync.cluster.node_ip', long: 'livesync-node-ip', arg: 'IP[/BITS]', what: 'live sync peers', kind: 'nats' },
   { short: 's', long: 'livesync-port', arg: 'PORT', what: 'live sync', kind: 'nats' },

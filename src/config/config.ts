@@ -68,6 +68,16 @@ export type Config = {
   connectionIdLifetime: number;
   /** Bytes the swarm store arena may grow to. */
   memoryLimit: number;
+  /** State dump written every stateInterval seconds and loaded at start (tracker.state_file). */
+  stateFile: string | null;
+  /** A state dump loaded at start (opentracker's -l); also where dumps go when stateFile is null. */
+  loadState: string | null;
+  /** Seconds between state dumps; 0 = never write one (load only). */
+  stateInterval: number;
+  /** `GET /scrape` without info_hash answers every torrent. */
+  fullScrape: boolean;
+  /** Seconds between two full scrapes of one client address (IPv6: one /64); 0 = no limit. */
+  fullScrapeInterval: number;
   logLevel: LogLevel;
   /** Absolute path of the last config file read, or null. */
   configFile: string | null;
@@ -136,6 +146,11 @@ export function defaultConfig(): Config {
     },
     connectionIdLifetime: 120,
     memoryLimit: defaultMemoryLimit(),
+    stateFile: null,
+    loadState: null,
+    stateInterval: 300,
+    fullScrape: true,
+    fullScrapeInterval: 0,
     logLevel: 'info',
     configFile: null,
   };

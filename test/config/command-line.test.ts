@@ -225,7 +225,6 @@ test("-f with a file that can't be opened is an error", () => {
 test('unsupported switches and long options give the same error as their keys', () => {
   assert.deepEqual(errorsOf(['-w', 'list']), ['-w: access.whitelist is not supported yet']);
   assert.deepEqual(errorsOf(['-b', 'list']), ['-b: access.blacklist is not supported yet']);
-  assert.deepEqual(errorsOf(['-l', 'state']), ['-l (loading a state dump) is not supported yet']);
   assert.deepEqual(errorsOf(['-s', '9696']), ['-s (live sync) is not supported: swarmd clusters over NATS instead (settings to come)']);
   assert.deepEqual(errorsOf(['--fifo-add', 'f']), ['--fifo-add: access.fifo_add is not supported yet']);
   assert.deepEqual(errorsOf(['--livesync-node-ip', '10.0.0.1']), [
@@ -299,4 +298,22 @@ test('long options are unique and include the opentracker switches', () => {
   for (const l of ['config', 'ip', 'tcp-port', 'udp-port', 'help', 'version', 'listen-tcp-udp', 'workers', 'udp-io', 'log-level', 'interval']) {
     assert.ok(longs.includes(l), l);
   }
+});
+
+test('-l loads a state dump; the state and full-scrape settings have long options', () => {
+  const c = parse('-l', 'state.txt').config;
+  assert.equal(c.loadState, 'state.txt');
+  assert.equal(c.stateFile, null);
+  assert.equal(parse('--load-state=/var/lib/swarmd/state').config.loadState, '/var/lib/swarmd/state');
+  assert.equal(parse('-l', 'a', '-l', 'b').config.loadState, 'b'); // the last one wins, as opentracker
+  const d = parse('--state-file', '/var/lib/swarmd/state', '--state-interval', '0', '--no-full-scrape', '--full-scrape-interval', '300').config;
+  assert.equal(d.stateFile, '/var/lib/swarmd/state');
+  assert.equal(d.stateInterval, 0);
+  assert.equal(d.fullScrape, false);
+  assert.equal(d.fullScrapeInterval, 300);
+  assert.equal(parse('--full-scrape').config.fullScrape, true);
+  assert.deepEqual(errorsOf(['-l']), ['-l needs a value']);
+  assert.deepEqual(errorsOf(['-l', 'a\u0001b']), ['-l: "a\\u0001b" contains control characters']);
+  assert.deepEqual(errorsOf(['--state-interval', 'often']), ['--state-interval: "often" is not a whole number of seconds from 0 to 2147483']);
+  assert.match(helpText(), /^  -l, --load-state FILE$/m);
 });

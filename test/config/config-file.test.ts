@@ -123,6 +123,7 @@ test('every key in SETTINGS is covered by a test line above or below', () => {
     'listen.udp.batch', 'http.idle_timeout', 'http.header_timeout', 'http.max_request_size', 'http.keepalive',
     'http.max_connections', 'udp.connection_id_lifetime', 'log.level', 'access.stats', 'access.proxy', 'access.admin',
     'tracker.deniability', 'tracker.deniability_range',
+    'tracker.state_file', 'tracker.state_interval', 'tracker.full_scrape', 'tracker.full_scrape_interval',
   ]);
   assert.deepEqual(new Set(SETTINGS.map((s) => s.key)), tested);
 });
@@ -377,4 +378,24 @@ test('deniability: a percent up to 50 and the ranges to draw from; a percent wit
   assert.deepEqual(config.deniabilityRanges, ['198.18.0.0/15', '2001:db8::/32']);
   assert.deepEqual(errorsOf('tracker.deniability 5'), ['tracker.deniability needs at least one tracker.deniability_range to draw addresses from']);
   assert.match(errorsOf('tracker.deniability 60')[0]!, /from 0 to 50/);
+});
+
+test('state dumps and full scrapes: file, intervals (0 allowed), on/off', () => {
+  const { config, warnings } = load(
+    'tracker.state_file /var/lib/swarmd/state dump\ntracker.state_interval 60\ntracker.full_scrape no\ntracker.full_scrape_interval 300\n',
+  );
+  assert.deepEqual(warnings, []);
+  assert.equal(config.stateFile, '/var/lib/swarmd/state dump');
+  assert.equal(config.stateInterval, 60);
+  assert.equal(config.fullScrape, false);
+  assert.equal(config.fullScrapeInterval, 300);
+  const zero = load('tracker.state_interval 0\ntracker.full_scrape_interval 0\n').config;
+  assert.equal(zero.stateInterval, 0);
+  assert.equal(zero.fullScrapeInterval, 0);
+  assert.equal(zero.loadState, null);
+  assert.deepEqual(errorsOf('tracker.state_interval -1\ntracker.full_scrape maybe\ntracker.state_file'), [
+    'FILE:1: tracker.state_interval: "-1" is not a whole number of seconds from 0 to 2147483 [line: "tracker.state_interval -1"]',
+    'FILE:2: tracker.full_scrape: "maybe" is not yes/no/true/false/on/off/1/0 [line: "tracker.full_scrape maybe"]',
+    'FILE:3: tracker.state_file needs a value [line: "tracker.state_file"]',
+  ]);
 });

@@ -35,6 +35,11 @@ test('defaultConfig has every documented default', () => {
     maxConnections: 10000,
   });
   assert.equal(c.connectionIdLifetime, 120);
+  assert.equal(c.stateFile, null);
+  assert.equal(c.loadState, null);
+  assert.equal(c.stateInterval, 300);
+  assert.equal(c.fullScrape, true);
+  assert.equal(c.fullScrapeInterval, 0);
   assert.equal(c.logLevel, 'info');
   assert.equal(c.configFile, null);
 });
