@@ -25,6 +25,7 @@ export interface LoadResult {
   firstError: string;
   monoStartUs?: number; // CLOCK_MONOTONIC µs at the timed phase's start and end
   monoEndUs?: number;
+  tries?: number; // runs made to get one that other processes disturbed little
 }
 
 export interface RssResult {
@@ -312,7 +313,7 @@ export function renderReport(r: Results): { markdown: string; summary: string; m
   L.push('');
   L.push('## Method');
   L.push('');
-  L.push(`Server pinned to core 0 (\`taskset -c 0\`), load generator to core 1. Before the load rows every tracker is prefilled with ${int(m.config.torrents)} torrents × ${m.config.peers} peers (UDP announces, every answer checked, then a sample of 2,000 torrents is scraped to check the peer counts). Requests pick torrents with Zipf(1) popularity and one of the ${m.config.peers} fixed peer identities of the torrent (port 10000+k), numwant 50, events 10% started / 5% completed / rest none, so the swarms stay the same size. Each row: ${m.config.warmupS} s warm-up, then ${m.config.durationS} s timed, ${m.config.reps} repetition(s), trackers alternating. **Server CPU µs/answer** = the server's utime+stime (all threads, /proc/PID/stat, ${m.config.clkTck} ticks/s) over the timed phase ÷ valid answers received in it; the median over the repetitions is in bold, every run in brackets. CPU percentages are of one core; the server's "user share" is utime ÷ (utime + stime): the rest is kernel time (system calls and, on loopback, delivering the datagrams and segments it sends). "errors" counts invalid answers and error replies (UDP) or non-200 / failure bodies / connect and write errors (HTTP); "timeouts" are requests not answered within 1 s (UDP) or 2 s (wrk). A load generator at ≥ 95% of its core while the server is below 90% is flagged "pegged": then the generator, not the server, limited answers/s (CPU per answer stays valid).`);
+  L.push(`Server pinned to core 0 (\`taskset -c 0\`), load generator to core 1. Before the load rows every tracker is prefilled with ${int(m.config.torrents)} torrents × ${m.config.peers} peers (UDP announces, every answer checked, then a sample of 2,000 torrents is scraped to check the peer counts). Requests pick torrents with Zipf(1) popularity and one of the ${m.config.peers} fixed peer identities of the torrent (port 10000+k), numwant 50, events 10% started / 5% completed / rest none, so the swarms stay the same size. Each row: ${m.config.warmupS} s warm-up, then ${m.config.durationS} s timed, ${m.config.reps} repetition(s), trackers alternating. **Server CPU µs/answer** = the server's utime+stime (all threads, /proc/PID/stat, ${m.config.clkTck} ticks/s) over the timed phase ÷ valid answers received in it; the median over the repetitions is in bold, every run in brackets. CPU percentages are of one core; the server's "user share" is utime ÷ (utime + stime): the rest is kernel time (system calls and, on loopback, delivering the datagrams and segments it sends). "errors" counts invalid answers and error replies (UDP) or non-200 / failure bodies / connect and write errors (HTTP); "timeouts" are requests not answered within 1 s (UDP) or 2 s (wrk). The machine is shared with other work: a run during which other processes took more than 30% of a core was repeated (at most 3 tries) and the least disturbed try kept; the "others" column shows what remained. A load generator at ≥ 95% of its core while the server is below 90% is flagged "pegged": then the generator, not the server, limited answers/s (CPU per answer stays valid).`);
   L.push('');
   L.push('## Targets (issue 3)');
   L.push('');
@@ -340,6 +341,11 @@ export function renderReport(r: Results): { markdown: string; summary: string; m
     for (const a of aggs) {
       if (a.firstError) extra.push(`${a.tracker}: first error: \`${a.firstError.replace(/`/g, "'")}\``);
       if (row.startsWith('udp') && Number.isFinite(a.avgPeers)) extra.push(`${a.tracker}: ${f(a.avgPeers, 1)} peers per announce answer, p99 latency ${int(a.latP99Us)} µs`);
+    }
+    const rowRuns = r.load.filter((x) => x.row === row);
+    const repeated = rowRuns.filter((x) => (x.tries ?? 1) > 1);
+    if (repeated.length) {
+      extra.push(`${repeated.length} of ${rowRuns.length} runs were repeated because other processes took more than 30% of a core (${repeated.map((x) => `${x.tracker} run ${x.rep + 1}: ${x.tries} tries`).join(', ')}).`);
     }
     if (row.startsWith('http') && aggs.some((a) => a.readErrors > 0)) {
       extra.push('read errors: wrk saw the connection closed after an answer it took as keep-alive (opentracker answers HTTP/1.1 without `Connection: close` and then closes; it never keeps connections alive); the request wrk had already written on it is lost, not counted as an answer.');

@@ -344,6 +344,26 @@ const results: Results = {
   notes,
 };
 
+// The machine is shared: a run during which other processes took more than this share of a
+// core is repeated (at most MAX_TRIES in all), keeping the least disturbed one.
+const OTHERS_LIMIT_PCT = 30;
+const MAX_TRIES = 3;
+async function leastDisturbed(what: string, run: () => Promise<LoadResult>): Promise<LoadResult> {
+  let best: LoadResult | undefined;
+  let attempt = 1;
+  for (; attempt <= MAX_TRIES; attempt++) {
+    const r = await run();
+    if (!best || r.othersCpuPct < best.othersCpuPct) best = r;
+    if (r.othersCpuPct <= OTHERS_LIMIT_PCT) break;
+    if (attempt < MAX_TRIES) {
+      log(`${what}: other processes took ${r.othersCpuPct}% of a core during the run; repeating it`);
+      await sleep(5000);
+    }
+  }
+  best!.tries = Math.min(attempt, MAX_TRIES);
+  return best!;
+}
+
 function rotate<T>(list: T[], by: number): T[] {
   const k = by % list.length;
   return list.slice(k).concat(list.slice(0, k));
@@ -368,7 +388,9 @@ async function loadRows(): Promise<void> {
     for (const row of rows) {
       for (let rep = 0; rep < REPS; rep++) {
         for (const s of rotate(servers, rep)) {
-          const r = row === 'udp-announce' || row === 'udp-mixed' ? await udpRow(s, row, rep) : await httpRow(s, row, rep, pathsFile);
+          const r = await leastDisturbed(`${row} ${s.label}`, () =>
+            row === 'udp-announce' || row === 'udp-mixed' ? udpRow(s, row, rep) : httpRow(s, row, rep, pathsFile),
+          );
           results.load.push(r);
           writeResults();
         }
@@ -436,18 +458,24 @@ async function workersRow(): Promise<void> {
     }
     for (let rep = 0; rep < REPS; rep++) {
       for (const s of rotate(servers, rep)) {
-        const before = threadTicks(s.proc.pid);
-        const r = await udpRow(s, 'udp-announce', rep, { cpus: '0,1', sockets: 8, window: 16, label: s.label });
+        const splits = new Map<LoadResult, ThreadSplit>();
+        const r = await leastDisturbed(`workers ${s.label}`, async () => {
+          const before = threadTicks(s.proc.pid);
+          const res = await udpRow(s, 'udp-announce', rep, { cpus: '0,1', sockets: 8, window: 16, label: s.label });
+          const after = threadTicks(s.proc.pid);
+          const split: ThreadSplit = { tracker: s.label, rep, threads: [] };
+          for (const [name, t] of after) {
+            const d = t - (before.get(name) ?? 0);
+            if (d > 0) split.threads.push({ name, ticks: d });
+          }
+          split.threads.sort((a, b) => b.ticks - a.ticks);
+          split.threads = split.threads.slice(0, 6);
+          splits.set(res, split);
+          return res;
+        });
         r.row = 'workers';
-        const after = threadTicks(s.proc.pid);
         results.workers.push(r);
-        const split: ThreadSplit = { tracker: s.label, rep, threads: [] };
-        for (const [name, t] of after) {
-          const d = t - (before.get(name) ?? 0);
-          if (d > 0) split.threads.push({ name, ticks: d });
-        }
-        split.threads.sort((a, b) => b.ticks - a.ticks);
-        split.threads = split.threads.slice(0, 6);
+        const split = splits.get(r)!;
         results.threadSplit.push(split);
         writeResults();
       }
