@@ -217,7 +217,7 @@ export function helpText(program = 'swarmd'): string {
   out.push('Switches:');
   const byShort = (letter: string) => SETTINGS.find((s) => s.short === letter)!;
   for (const sw of SWITCHES.slice(0, 5)) out.push(`${optionLine(sw.long, sw.arg, sw.short)}\n${wrap(`${sw.help}.`, '        ')}`);
-  for (const letter of ['r', 'd', 'u', 'A']) out.push(settingEntry(byShort(letter), defaults));
+  for (const letter of ['r', 'd', 'u', 'A', 'w', 'b']) out.push(settingEntry(byShort(letter), defaults));
   for (const sw of SWITCHES.slice(5)) out.push(`${optionLine(sw.long, sw.arg, sw.short)}\n${wrap(`${sw.help}.`, '        ')}`);
   out.push('');
   out.push('Settings (long option, then its config file key):');

@@ -26,7 +26,7 @@ import {
   defaultListeners,
   defaultWorkers,
 } from './config.ts';
-import type { Config, LogLevel, Proto, UdpIo } from './config.ts';
+import type { AccessConfig, Config, LogLevel, Proto, UdpIo } from './config.ts';
 
 /** A value that can't be used; the message names the value, the caller adds where it came from. */
 export class BadValue extends Error {}
@@ -266,6 +266,26 @@ function text(
   };
 }
 
+/** A file or FIFO path of the access list (src/access/); relative paths are taken after tracker.rootdir. */
+function accessPath(
+  key: string,
+  long: string,
+  short: string | undefined,
+  arg: string,
+  help: string,
+  field: keyof AccessConfig,
+): Setting {
+  return {
+    key,
+    long,
+    ...(short ? { short } : {}),
+    arg,
+    help,
+    show: (c) => c.access[field] ?? '',
+    set: (b, v) => (b.config.access[field] = checkPath(v)),
+  };
+}
+
 /** A repeatable `IP[/BITS]` setting; each value joins every list `lists` names. */
 function network(key: string, long: string, short: string | undefined, help: string, lists: (c: Config) => string[][]): Setting {
   return {
@@ -333,6 +353,18 @@ export const SETTINGS: readonly Setting[] = [
       b.config.statsPath = p;
     },
   },
+  accessPath('access.whitelist', 'whitelist', 'w', 'FILE',
+    'info-hash whitelist: only the hashes listed (40 hex digits a line) may be announced; reread on SIGHUP',
+    'whitelist'),
+  accessPath('access.blacklist', 'blacklist', 'b', 'FILE',
+    'info-hash blacklist: the hashes listed (40 hex digits a line) may not be announced; reread on SIGHUP',
+    'blacklist'),
+  accessPath('access.fifo_add', 'fifo-add', undefined, 'FIFO',
+    'named pipe (made with mode 0600 if missing): each hash line written to it is added to the white/blacklist',
+    'fifoAdd'),
+  accessPath('access.fifo_delete', 'fifo-delete', undefined, 'FIFO',
+    'named pipe (made with mode 0600 if missing): each hash line written to it is taken off the white/blacklist',
+    'fifoDelete'),
   // swarmd's keys
   {
     key: 'tracker.workers',
@@ -470,6 +502,9 @@ export const SETTINGS: readonly Setting[] = [
     (c) => [c.proxyNetworks]),
   network('access.admin', 'admin-ip', 'A', 'bless a network with every permission: stats and proxy (opentracker\'s -A; repeatable)',
     (c) => [c.statsNetworks, c.proxyNetworks]),
+  accessPath('access.changes_file', 'access-changes-file', undefined, 'FILE',
+    'journal keeping the access.fifo_add/fifo_delete changes across restarts (default: the list file + .changes)',
+    'changesFile'),
   {
     key: 'log.level',
     long: 'log-level',
@@ -494,10 +529,6 @@ export type Unsupported = {
 
 /** opentracker features not built yet: one line each. */
 export const UNSUPPORTED: readonly Unsupported[] = [
-  { key: 'access.whitelist', short: 'w', long: 'whitelist', arg: 'FILE', what: 'info-hash whitelist', kind: 'later' },
-  { key: 'access.blacklist', short: 'b', long: 'blacklist', arg: 'FILE', what: 'info-hash blacklist', kind: 'later' },
-  { key: 'access.fifo_add', long: 'fifo-add', arg: 'FILE', what: 'dynamic whitelist/blacklist additions', kind: 'later' },
-  { key: 'access.fifo_delete', long: 'fifo-delete', arg: 'FILE', what: 'dynamic whitelist/blacklist removals', kind: 'later' },
   { key: 'livesync.cluster.listen', long: 'livesync-listen', arg: 'IP[:PORT]', what: 'live sync', kind: 'nats' },
   { key: 'livesync.cluster.node_ip', long: 'livesync-node-ip', arg: 'IP[/BITS]', what: 'live sync peers', kind: 'nats' },
   { short: 's', long: 'livesync-port', arg: 'PORT', what: 'live sync', kind: 'nats' },
@@ -656,6 +687,18 @@ export class ConfigBuilder {
       }
       if (c.deniabilityPercent > 0 && c.deniabilityRanges.length === 0) {
         err('tracker.deniability needs at least one tracker.deniability_range to draw addresses from');
+      }
+      const a = c.access;
+      if (a.whitelist !== null && a.blacklist !== null) {
+        err(`access.whitelist (${a.whitelist}) and access.blacklist (${a.blacklist}) can't be used together: choose one`);
+      }
+      if (a.whitelist === null && a.blacklist === null) {
+        for (const [key, value] of [['access.fifo_add', a.fifoAdd], ['access.fifo_delete', a.fifoDelete], ['access.changes_file', a.changesFile]]) {
+          if (value !== null) err(`${key} needs access.whitelist or access.blacklist (it changes that list)`);
+        }
+      }
+      if (a.fifoAdd !== null && a.fifoAdd === a.fifoDelete) {
+        err(`access.fifo_add and access.fifo_delete must be two different named pipes (both are ${a.fifoAdd})`);
       }
     }
     if (this.errors.length > 0) throw new ConfigError(this.errors);

@@ -30,6 +30,20 @@ export type HttpConfig = {
   maxConnections: number;
 };
 
+/** Info-hash access list (src/access/): at most one of whitelist and blacklist is set. */
+export type AccessConfig = {
+  /** List file: only the hashes it lists (with the FIFO changes) may be tracked. */
+  whitelist: string | null;
+  /** List file: the hashes it lists (with the FIFO changes) may not be tracked. */
+  blacklist: string | null;
+  /** Named pipe: each hash line written to it is added to the list. */
+  fifoAdd: string | null;
+  /** Named pipe: each hash line written to it is taken off the list. */
+  fifoDelete: string | null;
+  /** Journal of the FIFO changes; null: the list file's path + '.changes'. */
+  changesFile: string | null;
+};
+
 export type Config = {
   listeners: Listener[];
   workers: number;
@@ -44,6 +58,7 @@ export type Config = {
   statsNetworks: string[];
   /** Reverse proxies (`IP/BITS`) whose forwarded-for headers name the client. */
   proxyNetworks: string[];
+  access: AccessConfig;
   /** Seconds. */
   interval: number;
   /** Seconds; answers carry interval - intervalVariation/2 + random(intervalVariation). */
@@ -124,6 +139,7 @@ export function defaultConfig(): Config {
     statsPath: 'stats',
     statsNetworks: [],
     proxyNetworks: [],
+    access: { whitelist: null, blacklist: null, fifoAdd: null, fifoDelete: null, changesFile: null },
     interval: 1800,
     intervalVariation: 360,
     peerTimeout: 2700,

@@ -223,14 +223,36 @@ test("-f with a file that can't be opened is an error", () => {
 });
 
 test('unsupported switches and long options give the same error as their keys', () => {
-  assert.deepEqual(errorsOf(['-w', 'list']), ['-w: access.whitelist is not supported yet']);
-  assert.deepEqual(errorsOf(['-b', 'list']), ['-b: access.blacklist is not supported yet']);
   assert.deepEqual(errorsOf(['-s', '9696']), ['-s (live sync) is not supported: swarmd clusters over NATS instead (settings to come)']);
-  assert.deepEqual(errorsOf(['--fifo-add', 'f']), ['--fifo-add: access.fifo_add is not supported yet']);
   assert.deepEqual(errorsOf(['--livesync-node-ip', '10.0.0.1']), [
     '--livesync-node-ip: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead (settings to come)',
   ]);
+});
+
+test('-w and -b: whitelist or blacklist file, with the FIFO and journal options', () => {
+  assert.deepEqual(parse('-w', 'white.txt').config.access, {
+    whitelist: 'white.txt',
+    blacklist: null,
+    fifoAdd: null,
+    fifoDelete: null,
+    changesFile: null,
+  });
+  assert.deepEqual(
+    parse('-b', '/etc/black', '--fifo-add', '/run/a', '--fifo-delete=/run/d', '--access-changes-file', '/var/lib/c').config.access,
+    { whitelist: null, blacklist: '/etc/black', fifoAdd: '/run/a', fifoDelete: '/run/d', changesFile: '/var/lib/c' },
+  );
+  assert.equal(parse('--whitelist', 'a', '-w', 'b').config.access.whitelist, 'b');
+  assert.equal(parse('--blacklist=x').config.access.blacklist, 'x');
+  // A switch overrides the file read before it, and the other way round.
+  const file = write('access.whitelist /from/file\n');
+  assert.equal(parse('-f', file, '-w', 'switch').config.access.whitelist, 'switch');
+  assert.equal(parse('-w', 'switch', '-f', file).config.access.whitelist, '/from/file');
   assert.deepEqual(errorsOf(['-w']), ['-w needs a value']);
+  assert.deepEqual(errorsOf(['-w', 'a', '-b', 'b']), ["access.whitelist (a) and access.blacklist (b) can't be used together: choose one"]);
+  assert.deepEqual(errorsOf(['-b', 'b', '-f', file]), [
+    "access.whitelist (/from/file) and access.blacklist (b) can't be used together: choose one",
+  ]);
+  assert.deepEqual(errorsOf(['--fifo-add', 'f']), ['access.fifo_add needs access.whitelist or access.blacklist (it changes that list)']);
 });
 
 test('-A blesses a network for stats and proxying, as opentracker\'s', () => {
@@ -283,7 +305,7 @@ test('the help text lists every switch, long option and key, with defaults', () 
     if (u.short) assert.ok(help.includes(`-${u.short}, --${u.long}`), u.long);
     if (u.key) assert.ok(help.includes(u.key), u.key);
   }
-  for (const short of 'fipPrduhv') assert.match(help, new RegExp(`^  -${short}, --`, 'm'), short);
+  for (const short of 'fipPrduhvwb') assert.match(help, new RegExp(`^  -${short}, --`, 'm'), short);
   assert.match(flat, /--interval SECONDS announce interval handed to clients\. Key: tracker\.interval\. Default: 1800\./);
   assert.match(flat, /Default: 2700\./);
   assert.match(flat, /Default: auto\./);

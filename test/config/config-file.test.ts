@@ -124,6 +124,7 @@ test('every key in SETTINGS is covered by a test line above or below', () => {
     'http.max_connections', 'udp.connection_id_lifetime', 'log.level', 'access.stats', 'access.proxy', 'access.admin',
     'tracker.deniability', 'tracker.deniability_range',
     'tracker.state_file', 'tracker.state_interval', 'tracker.full_scrape', 'tracker.full_scrape_interval',
+    'access.whitelist', 'access.blacklist', 'access.fifo_add', 'access.fifo_delete', 'access.changes_file',
   ]);
   assert.deepEqual(new Set(SETTINGS.map((s) => s.key)), tested);
 });
@@ -307,23 +308,17 @@ test('settings checked together: variation < interval, peer timeout > longest in
 
 test('unsupported opentracker keys are errors saying so', () => {
   const lines = [
-    'access.whitelist /etc/opentracker/whitelist.txt',
-    'access.blacklist ./blacklist',
-    'access.fifo_add /run/add.fifo',
-    'access.fifo_delete /run/del.fifo',
     'livesync.cluster.listen 192.168.0.1:9696',
     'livesync.cluster.node_ip 192.168.0.4',
   ];
   assert.deepEqual(errorsOf(lines.join('\n')), [
-    'FILE:1: access.whitelist is not supported yet [line: "access.whitelist /etc/opentracker/whitelist.txt"]',
-    'FILE:2: access.blacklist is not supported yet [line: "access.blacklist ./blacklist"]',
-    'FILE:3: access.fifo_add is not supported yet [line: "access.fifo_add /run/add.fifo"]',
-    'FILE:4: access.fifo_delete is not supported yet [line: "access.fifo_delete /run/del.fifo"]',
-    'FILE:5: livesync.cluster.listen is not supported: swarmd clusters over NATS instead (settings to come) [line: "livesync.cluster.listen 192.168.0.1:9696"]',
-    'FILE:6: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead (settings to come) [line: "livesync.cluster.node_ip 192.168.0.4"]',
+    'FILE:1: livesync.cluster.listen is not supported: swarmd clusters over NATS instead (settings to come) [line: "livesync.cluster.listen 192.168.0.1:9696"]',
+    'FILE:2: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead (settings to come) [line: "livesync.cluster.node_ip 192.168.0.4"]',
   ]);
   // Unsupported even without a value.
-  assert.deepEqual(errorsOf('access.whitelist'), ['FILE:1: access.whitelist is not supported yet [line: "access.whitelist"]']);
+  assert.deepEqual(errorsOf('livesync.cluster.listen'), [
+    'FILE:1: livesync.cluster.listen is not supported: swarmd clusters over NATS instead (settings to come) [line: "livesync.cluster.listen"]',
+  ]);
   // The tables don't overlap.
   const keys = new Set(SETTINGS.map((s) => s.key));
   for (const u of UNSUPPORTED) if (u.key) assert.ok(!keys.has(u.key), u.key);
@@ -347,11 +342,59 @@ test("a file that can't be opened is an error", () => {
   assert.throws(() => parseConfigFile(dir), (e: unknown) => e instanceof ConfigError && /EISDIR/.test(e.message));
 });
 
-test("Debian's shipped /etc/opentracker/opentracker.conf fails only on its whitelist", () => {
-  assert.deepEqual(
-    errorsOf('access.whitelist /etc/opentracker/whitelist.txt\ntracker.rootdir /etc/opentracker\ntracker.user _opentracker\n'),
-    ['FILE:1: access.whitelist is not supported yet [line: "access.whitelist /etc/opentracker/whitelist.txt"]'],
+test("Debian's shipped /etc/opentracker/opentracker.conf loads", () => {
+  const { config, warnings } = load('access.whitelist /etc/opentracker/whitelist.txt\ntracker.rootdir /etc/opentracker\ntracker.user _opentracker\n');
+  assert.equal(config.access.whitelist, '/etc/opentracker/whitelist.txt');
+  assert.equal(config.rootdir, '/etc/opentracker');
+  assert.equal(config.user, '_opentracker');
+  assert.deepEqual(warnings, []);
+});
+
+test('access list keys: a whitelist or a blacklist, FIFOs and the changes journal', () => {
+  const { config } = load(
+    [
+      'access.whitelist /etc/swarmd/white list.txt',
+      'access.fifo_add /run/swarmd/add.fifo',
+      'access.fifo_delete ./del.fifo',
+      'access.changes_file /var/lib/swarmd/white.changes',
+    ].join('\n'),
   );
+  assert.deepEqual(config.access, {
+    whitelist: '/etc/swarmd/white list.txt', // the value is the rest of the line
+    blacklist: null,
+    fifoAdd: '/run/swarmd/add.fifo',
+    fifoDelete: './del.fifo', // relative paths are kept as written (taken after tracker.rootdir)
+    changesFile: '/var/lib/swarmd/white.changes',
+  });
+  assert.deepEqual(load('access.blacklist ./blacklist\n').config.access, {
+    whitelist: null,
+    blacklist: './blacklist',
+    fifoAdd: null,
+    fifoDelete: null,
+    changesFile: null,
+  });
+  // The last value of each key wins; the FIFOs work with a blacklist too.
+  const b = load('access.blacklist a\naccess.blacklist b\naccess.fifo_delete d\n').config.access;
+  assert.equal(b.blacklist, 'b');
+  assert.equal(b.fifoDelete, 'd');
+});
+
+test('access list keys: errors', () => {
+  assert.deepEqual(errorsOf('access.whitelist /a\naccess.blacklist /b\n'), [
+    "access.whitelist (/a) and access.blacklist (/b) can't be used together: choose one",
+  ]);
+  assert.deepEqual(errorsOf('access.fifo_add /run/a\naccess.fifo_delete /run/d\naccess.changes_file /x\n'), [
+    'access.fifo_add needs access.whitelist or access.blacklist (it changes that list)',
+    'access.fifo_delete needs access.whitelist or access.blacklist (it changes that list)',
+    'access.changes_file needs access.whitelist or access.blacklist (it changes that list)',
+  ]);
+  assert.deepEqual(errorsOf('access.whitelist /w\naccess.fifo_add /run/f\naccess.fifo_delete /run/f\n'), [
+    'access.fifo_add and access.fifo_delete must be two different named pipes (both are /run/f)',
+  ]);
+  assert.deepEqual(errorsOf('access.whitelist\n'), ['FILE:1: access.whitelist needs a value [line: "access.whitelist"]']);
+  assert.deepEqual(errorsOf('access.whitelist a\x01b\n'), [
+    'FILE:1: access.whitelist: "a\\u0001b" contains control characters [line: "access.whitelist a\\u0001b"]',
+  ]);
 });
 
 test('a byte-order mark at the start is skipped', () => {

@@ -30,11 +30,13 @@ const examples = sample
   .filter((e) => e.m !== null)
   .map((e) => ({ n: e.n, line: `${e.m![1]} ${e.m![2]}`, key: e.m![1]! }));
 
-const later = (key: string) => `${key} is not supported yet`;
 const nats = (key: string) => `${key} is not supported: swarmd clusters over NATS instead (settings to come)`;
 
 /** For each example: what it sets (checked on the Config), or the error or warning it gives. */
-const expectations: Record<string, { check?: (c: Config) => void; error?: string; warning?: string }> = {
+const expectations: Record<
+  string,
+  { check?: (c: Config) => void; error?: string; crossError?: string; warning?: string; conflicts?: boolean }
+> = {
   'listen.udp.workers 4': { check: (c) => assert.equal(c.workers, 4) },
   'listen.tcp_udp 0.0.0.0': {
     check: (c) => assert.deepEqual(c.listeners, [
@@ -55,10 +57,16 @@ const expectations: Record<string, { check?: (c: Config) => void; error?: string
   'listen.udp 192.168.0.1:6969': {
     check: (c) => assert.deepEqual(c.listeners, [{ proto: 'udp', host: '192.168.0.1', port: 6969 }]),
   },
-  'access.whitelist /path/to/whitelist': { error: later('access.whitelist') },
-  'access.blacklist ./blacklist': { error: later('access.blacklist') },
-  'access.fifo_add /var/run/opentracker/adder.fifo': { error: later('access.fifo_add') },
-  'access.fifo_delete /var/run/opentracker/deleter.fifo': { error: later('access.fifo_delete') },
+  'access.whitelist /path/to/whitelist': { check: (c) => assert.equal(c.access.whitelist, '/path/to/whitelist') },
+  // Together with the whitelist line: "can't be used together" (tested below).
+  'access.blacklist ./blacklist': { check: (c) => assert.equal(c.access.blacklist, './blacklist'), conflicts: true },
+  // Alone, without a list to change: an error from the checks across settings (no line number).
+  'access.fifo_add /var/run/opentracker/adder.fifo': {
+    crossError: 'access.fifo_add needs access.whitelist or access.blacklist (it changes that list)',
+  },
+  'access.fifo_delete /var/run/opentracker/deleter.fifo': {
+    crossError: 'access.fifo_delete needs access.whitelist or access.blacklist (it changes that list)',
+  },
   'access.stats 192.168.0.23': { check: (c) => assert.deepEqual(c.statsNetworks, ['192.168.0.23/32']) },
   'access.stats 10.1.1.23': { check: (c) => assert.deepEqual(c.statsNetworks, ['10.1.1.23/32']) },
   'access.stats_path stats': { check: (c) => assert.equal(c.statsPath, 'stats') },
@@ -97,6 +105,12 @@ for (const { n, line } of examples) {
         assert.deepEqual(e.errors, [`${file}:${n}: ${expected.error} [line: ${JSON.stringify(line)}]`]);
         return true;
       });
+    } else if (expected.crossError) {
+      assert.throws(() => parseConfigFile(file), (e: unknown) => {
+        assert.ok(e instanceof ConfigError);
+        assert.deepEqual(e.errors, [expected.crossError]);
+        return true;
+      });
     } else {
       const { config, warnings } = parseConfigFile(file);
       assert.deepEqual(warnings, expected.warning ? [`${file}:${n}: ${expected.warning}`] : []);
@@ -106,14 +120,19 @@ for (const { n, line } of examples) {
 }
 
 test('all supported example lines together load', () => {
-  const supported = examples.filter((e) => !expectations[e.line.replace(/\s+/g, ' ')]!.error);
+  // The access.fifo_* lines are fine next to access.whitelist; access.blacklist is left out (one list or the other).
+  const supported = examples.filter((e) => {
+    const x = expectations[e.line.replace(/\s+/g, ' ')]!;
+    return !x.error && !x.conflicts;
+  });
   const file = path.join(dir, 'supported.conf');
   fs.writeFileSync(file, supported.map((e) => e.line).join('\n') + '\n');
   const { config, warnings } = parseConfigFile(file);
   // 'listen.tcp 0.0.0.0' repeats the tcp half of 'listen.tcp_udp 0.0.0.0'; batchsync has no effect.
+  // (Line 15: the whitelist and FIFO lines come before it.)
   assert.deepEqual(warnings, [
     `${file}:5: listen.tcp: tcp 0.0.0.0:6969 is already listed; ignored`,
-    `${file}:12: batchsync.cluster.admin_ip has no effect (opentracker never read it either); ignored`,
+    `${file}:15: batchsync.cluster.admin_ip has no effect (opentracker never read it either); ignored`,
   ]);
   assert.deepEqual(config.listeners.map((l) => `${l.proto} ${l.host}:${l.port}`), [
     'tcp 0.0.0.0:6969',
@@ -128,6 +147,13 @@ test('all supported example lines together load', () => {
   assert.equal(config.user, 'nobody');
   assert.deepEqual(config.statsNetworks, ['192.168.0.23/32', '10.1.1.23/32']);
   assert.deepEqual(config.proxyNetworks, ['10.0.1.23/32', '192.0.0.0/8']);
+  assert.deepEqual(config.access, {
+    whitelist: '/path/to/whitelist',
+    blacklist: null,
+    fifoAdd: '/var/run/opentracker/adder.fifo',
+    fifoDelete: '/var/run/opentracker/deleter.fifo',
+    changesFile: null,
+  });
 });
 
 test('all example lines together: every unsupported one is reported, each with its line', () => {
@@ -137,9 +163,13 @@ test('all example lines together: every unsupported one is reported, each with i
     assert.ok(e instanceof ConfigError);
     const errorLines = examples.filter((x) => expectations[x.line.replace(/\s+/g, ' ')]!.error);
     assert.deepEqual(
-      e.errors.map((m) => m.split(': ')[0]),
+      e.errors.slice(0, -1).map((m) => m.split(': ')[0]),
       errorLines.map((x) => `${file}:${examples.indexOf(x) + 1}`),
     );
+    // Then the checks across settings: the sample shows both a whitelist and a blacklist.
+    assert.deepEqual(e.errors.slice(-1), [
+      "access.whitelist (/path/to/whitelist) and access.blacklist (./blacklist) can't be used together: choose one",
+    ]);
     return true;
   });
 });
