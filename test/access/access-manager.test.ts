@@ -455,3 +455,21 @@ test('close() keeps the lines already read (journal) even if not yet applied', a
   assert.equal(m2.allowsHex(h(1)), true);
   await m2.close();
 });
+
+test('the journal is compacted while running once it is much longer than the changes in force', async () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 'white.txt');
+  fs.writeFileSync(file, '');
+  const config = configWith({ whitelist: file, fifoAdd: path.join(dir, 'add'), fifoDelete: path.join(dir, 'del') });
+  const m = await open(config);
+  const hashes = Array.from({ length: 700 }, (_, i) => h(`c${i}`));
+  await writeFifo(config.access.fifoAdd!, [hashes.join('\n') + '\n']);
+  await waitFor('the adds', () => m.stats().added === 700);
+  await writeFifo(config.access.fifoDelete!, [hashes.slice(0, 650).join('\n') + '\n']);
+  await waitFor('the deletes', () => m.stats().added === 50);
+  await m.close();
+  // 1350 lines written for 50 changes in force: rewritten as those 50.
+  const lines = fs.readFileSync(`${file}.changes`, 'latin1').split('\n').filter((l) => l && !l.startsWith('#'));
+  assert.deepEqual(lines.sort(), hashes.slice(650).map((x) => `+${x}`).sort());
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['add', 'del', 'white.txt', 'white.txt.changes']);
+});
