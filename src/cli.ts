@@ -69,6 +69,11 @@ async function main(): Promise<number> {
       log.info({ signal }, 'shutting down');
       resolve();
     };
+    // opentracker re-reads its access list on SIGHUP (Node's default would end the process).
+    process.on('SIGHUP', () => {
+      log.info({ signal: 'SIGHUP' }, 'reloading the access list');
+      void tracker.reload();
+    });
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });

@@ -15,6 +15,7 @@ import { Woodpeckers } from './stats/woodpeckers.ts';
 import type { CounterName } from './stats/counters.ts';
 import { storeSettings } from './server/policy.ts';
 import type { SharedState, WorkerMessage, ListeningSocket } from './server/messages.ts';
+import { AccessManager } from './access/access-manager.ts';
 
 const WORKER_URL = new URL('./server/worker.ts', import.meta.url);
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -29,6 +30,8 @@ export interface RunningTracker {
   totals(): StoreTotals;
   /** How many workers have been restarted after dying. */
   readonly restarts: number;
+  /** SIGHUP: re-reads the access list. */
+  reload(): Promise<void>;
   /** Kills one worker as a crash would (for fault tests); it is restarted like any dead worker. */
   terminateWorker(index: number): Promise<void>;
   close(): Promise<void>;
@@ -45,6 +48,7 @@ class Tracker implements RunningTracker {
   private readonly timers: NodeJS.Timeout[] = [];
   private closing = false;
   private nextStripe = 0;
+  private access: AccessManager | null = null;
 
   constructor(config: Config, log: Logger) {
     this.config = config;
@@ -63,6 +67,11 @@ class Tracker implements RunningTracker {
   }
 
   async start(): Promise<void> {
+    // The access list comes first, so that nothing is ever answered without it.
+    this.access = await AccessManager.open(this.config, this.log);
+    this.access?.onChange((state) => {
+      for (const w of this.workers) w?.postMessage({ type: 'access', state });
+    });
     // The first worker binds first: a port 0 then becomes a real port that the others share.
     this.listening = await this.startWorker(0, this.config.listeners);
     const listeners: Listener[] = this.config.listeners.map((l, i) => ({ ...l, port: this.listening[i].port }));
@@ -78,7 +87,7 @@ class Tracker implements RunningTracker {
 
   private startWorker(index: number, listeners: Listener[]): Promise<ListeningSocket[]> {
     const worker = new Worker(WORKER_URL, {
-      workerData: { config: { ...this.config, listeners }, shared: this.shared, row: index + 1 },
+      workerData: { config: { ...this.config, listeners }, shared: this.shared, row: index + 1, access: this.access?.state ?? null },
     });
     this.workers[index] = worker;
     return new Promise((resolve, reject) => {
@@ -130,6 +139,10 @@ class Tracker implements RunningTracker {
     return this.store.totals();
   }
 
+  async reload(): Promise<void> {
+    await this.access?.reload();
+  }
+
   async terminateWorker(index: number): Promise<void> {
     await this.workers[index]?.terminate();
   }
@@ -151,6 +164,7 @@ class Tracker implements RunningTracker {
         });
       }),
     );
+    await this.access?.close();
   }
 }
 

@@ -88,3 +88,30 @@ test('-u drops root for that user once the sockets are bound; -d changes directo
   child.kill('SIGTERM');
   assert.equal(await exit, 0);
 });
+
+test('SIGHUP reloads the access list and the tracker keeps running', async () => {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'swarmd-hup-'));
+  const list = join(dir, 'whitelist.txt');
+  writeFileSync(list, `${'61'.repeat(20)}\n`);
+  const child = spawn(process.execPath, [BIN, '-i', '127.0.0.1', '-p', String(port), '--workers', '1', '-w', list], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Record<string, unknown>[] = [];
+  const seen = (msg: string) => lines.some((l) => String(l.msg).includes(msg));
+  createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line)));
+  const until = async (msg: string) => {
+    for (let i = 0; i < 100 && !seen(msg); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(seen(msg), `log line "${msg}"`);
+  };
+  await until('swarmd listening');
+  const announce = (byte: string) => get('127.0.0.1', port, `/announce?info_hash=${`%${byte}`.repeat(20)}&port=1&left=0`);
+  assert.match((await announce('62')).body.toString(), /not authorized/);
+  writeFileSync(list, `${'61'.repeat(20)}\n${'62'.repeat(20)}\n`);
+  child.kill('SIGHUP');
+  await until('reloading the access list');
+  let body = '';
+  for (let i = 0; i < 40 && /not authorized/.test((body = (await announce('62')).body.toString())); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.doesNotMatch(body, /not authorized/);
+  const exit = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  assert.equal(await exit, 0);
+});

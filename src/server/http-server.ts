@@ -18,6 +18,8 @@ import type { TrackerPolicy } from './policy.ts';
 import { addressBytes, addressText } from './address.ts';
 import { NetworkList } from './networks.ts';
 import { forwardedAddress } from './forwarded.ts';
+import type { AccessList } from '../access/access-list.ts';
+import { NOT_AUTHORIZED } from './udp-server.ts';
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
 const K_COMPLETE = latin1('d8:completei');
@@ -85,8 +87,11 @@ export class HttpTracker {
   /** The client address of the current request when a proxy forwarded it. */
   private readonly forwarded = Buffer.alloc(16);
 
-  constructor(store: SwarmStore, counters: Float64Array, policy: TrackerPolicy, config: Config, stats: StatsSource) {
+  private readonly access: AccessList;
+
+  constructor(store: SwarmStore, counters: Float64Array, policy: TrackerPolicy, config: Config, stats: StatsSource, access: AccessList) {
     this.stats = stats;
+    this.access = access;
     this.proxies = new NetworkList(config.proxyNetworks);
     this.statsReaders = new NetworkList(config.statsNetworks);
     this.store = store;
@@ -212,6 +217,10 @@ export class HttpTracker {
     const err = parseAnnounceQuery(buf, head.pathEnd + 1, head.targetEnd, q);
     if (err !== 0) return this.failure(c, QUERY_ERROR_MESSAGES[err], keepAlive);
     if (q.port < 0) return this.failure(c, MISSING_PORT, keepAlive);
+    if (q.event !== EVENT_STOPPED && !this.access.allows(q.infoHash, 0)) {
+      this.counters[C.http_announce_denied]++;
+      return this.failure(c, NOT_AUTHORIZED, keepAlive);
+    }
     const policy = this.policy;
     const a = this.announce;
     a.hash = q.infoHash;
@@ -311,7 +320,11 @@ export class HttpTracker {
     for (const i of order) {
       if (previous >= 0 && q.hashes.compare(q.hashes, i * 20, i * 20 + 20, previous * 20, previous * 20 + 20) === 0) continue;
       previous = i;
-      this.store.scrape(q.hashes, i * 20, counts);
+      if (this.access.allows(q.hashes, i * 20)) this.store.scrape(q.hashes, i * 20, counts);
+      else {
+        counts.seeders = counts.leechers = counts.downloaded = 0; // a refused torrent scrapes as an unknown one
+        this.counters[C.http_scrape_denied]++;
+      }
       o = writeBytes(b, o, q.hashes, i * 20, 20);
       o = put(b, o, K_SCRAPE_ENTRY);
       o = writeDecimal(b, o, counts.seeders);

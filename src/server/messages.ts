@@ -1,6 +1,7 @@
 // What the main thread and the workers share and say to each other.
 
 import type { StoreShared } from '../store/swarm-store.ts';
+import type { AccessState } from '../access/access-list.ts';
 
 export type SharedState = {
   store: StoreShared;
@@ -20,3 +21,6 @@ export type WorkerMessage =
   | { type: 'ready'; listening: ListeningSocket[] }
   | { type: 'failed'; message: string; code: string }
   | { type: 'closed' };
+
+/** What the main thread says to a worker. */
+export type MainMessage = { type: 'access'; state: AccessState } | { type: 'close' };

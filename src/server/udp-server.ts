@@ -14,10 +14,13 @@ import { C } from '../stats/counters.ts';
 import { noteRenewal } from './policy.ts';
 import type { TrackerPolicy } from './policy.ts';
 import type { Woodpeckers } from '../stats/woodpeckers.ts';
+import type { AccessList } from '../access/access-list.ts';
 
 const BAD_CONNECTION_ID = Buffer.from('Connection ID missmatch.\0'); // opentracker's text, which clients may match on
 const INVALID_PORT = Buffer.from('invalid port');
 const TRACKER_FULL = Buffer.from('tracker full, try later');
+export const NOT_AUTHORIZED = 'Requested download is not authorized for use with this tracker.'; // opentracker's text
+const NOT_AUTHORIZED_BYTES = Buffer.from(NOT_AUTHORIZED);
 
 export class UdpTracker {
   private readonly store: SwarmStore;
@@ -29,9 +32,11 @@ export class UdpTracker {
   private readonly counts = new Counts();
 
   private readonly woodpeckers: Woodpeckers;
+  private readonly access: AccessList;
 
-  constructor(store: SwarmStore, ids: ConnectionIds, counters: Float64Array, policy: TrackerPolicy, woodpeckers: Woodpeckers) {
+  constructor(store: SwarmStore, ids: ConnectionIds, counters: Float64Array, policy: TrackerPolicy, woodpeckers: Woodpeckers, access: AccessList) {
     this.woodpeckers = woodpeckers;
+    this.access = access;
     this.store = store;
     this.ids = ids;
     this.counters = counters;
@@ -95,6 +100,11 @@ export class UdpTracker {
       counters[C.udp_invalid]++;
       return writeErrorReply(out, outOff, req.transactionId, INVALID_PORT) - outOff;
     }
+    // Stops skip the list (as opentracker): they only ever remove a peer.
+    if (req.event !== EVENT_STOPPED && !this.access.allows(data, off + 16)) {
+      counters[C.udp_announce_denied]++;
+      return writeErrorReply(out, outOff, req.transactionId, NOT_AUTHORIZED_BYTES) - outOff;
+    }
     const a = this.announce;
     const policy = this.policy;
     a.hash = data;
@@ -138,7 +148,13 @@ export class UdpTracker {
     const c = this.counts;
     let o = writeScrapeReplyHeader(out, outOff, req.transactionId);
     for (let k = 0; k < req.scrapeCount; k++) {
-      this.store.scrape(data, off + 16 + k * 20, c);
+      const hashOff = off + 16 + k * 20;
+      // A refused torrent scrapes as an unknown one.
+      if (this.access.allows(data, hashOff)) this.store.scrape(data, hashOff, c);
+      else {
+        c.seeders = c.leechers = c.downloaded = 0;
+        this.counters[C.udp_scrape_denied]++;
+      }
       o = writeScrapeEntry(out, o, c.seeders, c.downloaded, c.leechers);
     }
     return o - outOff;

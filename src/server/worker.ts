@@ -14,18 +14,21 @@ import { Woodpeckers } from '../stats/woodpeckers.ts';
 import { UdpTracker } from './udp-server.ts';
 import { HttpTracker } from './http-server.ts';
 import { TrackerPolicy, storeSettings } from './policy.ts';
-import type { SharedState, WorkerMessage, ListeningSocket } from './messages.ts';
+import type { SharedState, WorkerMessage, ListeningSocket, MainMessage } from './messages.ts';
+import { AccessList } from '../access/access-list.ts';
+import type { AccessState } from '../access/access-list.ts';
 
-const { config, shared, row } = workerData as { config: Config; shared: SharedState; row: number };
+const { config, shared, row, access } = workerData as { config: Config; shared: SharedState; row: number; access: AccessState | null };
 const port = parentPort!;
 
 const store = new SwarmStore(shared.store, storeSettings(config));
 const counters = counterRow(shared.counters, row);
 const policy = new TrackerPolicy(config);
 const woodpeckers = new Woodpeckers(shared.woodpeckers, row);
+const accessList = new AccessList(access);
 const stats = { ...shared, store, woodpeckers };
-const udp = new UdpTracker(store, new ConnectionIds(shared.connectionIdKeys, config.connectionIdLifetime), counters, policy, woodpeckers);
-const http = new HttpTracker(store, counters, policy, config, stats);
+const udp = new UdpTracker(store, new ConnectionIds(shared.connectionIdKeys, config.connectionIdLifetime), counters, policy, woodpeckers, accessList);
+const http = new HttpTracker(store, counters, policy, config, stats, accessList);
 const stopTracking = trackEventLoop(counters);
 const decay = setInterval(() => woodpeckers.decay(), config.cleanInterval * 1000);
 decay.unref();
@@ -55,8 +58,11 @@ async function open(): Promise<ListeningSocket[]> {
   return listening;
 }
 
-port.on('message', async (message: { type: string }) => {
-  if (message.type !== 'close') return;
+port.on('message', async (message: MainMessage) => {
+  if (message.type === 'access') {
+    accessList.update(message.state); // between requests: a lookup never sees half a list
+    return;
+  }
   stopTracking();
   clearInterval(decay);
   await Promise.all([http.close(), ...udpSockets.map((s) => s.close())]);

@@ -35,6 +35,26 @@ export const COUNTER_NAMES = [
   'peers_new',
   'peers_stopped',
   'woodpeckers', // re-announces far sooner than the interval asks
+  // Appended for /metrics, /stats.json and the dashboard (src/stats/figures.ts derives the
+  // requests-by-outcome matrix from these and the ones above). Never reorder: append only.
+  'http_bytes_in', // bytes read from HTTP connections
+  'http_bytes_out', // bytes written to HTTP connections (answers, errors, full scrapes)
+  'udp_bytes_in', // datagram payload bytes received
+  'udp_bytes_out', // datagram payload bytes sent
+  'http_announce_invalid', // announces refused with a failure reason (a subset of http_invalid)
+  'http_scrape_invalid', // scrapes refused with a failure reason (a subset of http_invalid)
+  'http_announce_denied', // announces refused by the access list
+  'http_scrape_denied', // scrapes refused by the access list
+  'http_full_scrape_denied', // full scrapes asked for while tracker.full_scrape is off
+  'udp_announce_denied', // announces refused by the access list
+  'udp_scrape_denied', // scrapes refused by the access list
+  'udp_scrape_bad_connection_id', // the scrapes among udp_bad_connection_id
+  'udp_store_full', // the UDP announces among store_full
+  'worker_restarts', // main thread: workers restarted after dying
+  'state_dumps', // main thread: state dumps written
+  'state_dump_failures', // main thread: state dumps that failed
+  'log_requests', // request-log lines written (log.requests sampling)
+  'log_requests_dropped', // sampled request-log lines dropped by the per-second cap
 ] as const;
 
 /** Per-thread values that are not added up: the latest reading of each thread. */
@@ -44,6 +64,9 @@ export const GAUGE_NAMES = [
   'event_loop_max_ms',
   'heap_used_bytes',
   'http_open_connections',
+  // Appended (row 0, the main thread's, only):
+  'workers_running', // workers that are up now
+  'state_dump_at_ms', // Unix time (ms) the last good state dump finished; 0: none yet
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];
@@ -60,8 +83,10 @@ export const RENEW_BUCKETS = 45;
 /** HTTP numwant values after clamping (0..200, more counted at 200), as opentracker's `numwants`. */
 export const NUMWANT = RENEW + RENEW_BUCKETS;
 export const NUMWANT_BUCKETS = 201;
-const ROW = 384; // a multiple of 8 doubles: rows of different threads never share a cache line
-if (COUNTER_NAMES.length > GAUGES || NUMWANT + NUMWANT_BUCKETS > ROW) throw new Error('counter row layout');
+export const ROW = 384; // a multiple of 8 doubles: rows of different threads never share a cache line
+if (COUNTER_NAMES.length > GAUGES || GAUGES + GAUGE_NAMES.length > RENEW || NUMWANT + NUMWANT_BUCKETS > ROW) {
+  throw new Error('counter row layout');
+}
 
 export function createCounters(rows: number): SharedArrayBuffer {
   return new SharedArrayBuffer(rows * ROW * 8);
