@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond node_modules, from Debian's archive: chromium, which the
+# dashboard's browser test drives through playwright-core, and python3-prometheus-client, the
+# Prometheus text-format parser that checks /metrics. Idempotent: does nothing when both are
+# there; runs `apt-get update` only when the package lists can't supply them.
+# No browser is ever downloaded from anywhere but Debian's archive (playwright-core never
+# downloads one by itself).
+#
+# Outside CI a failure to install is a warning and the browser test skips itself, saying why.
+# In CI (CI=true) it is an error: the test run fails.
+
+set -u
+
+CHROMIUM=/usr/bin/chromium
+PYTHON=/usr/bin/python3 # Debian's, where apt installs modules (not a pyenv or venv one earlier on PATH)
+PACKAGES=()
+have_chromium() { [ -x "$CHROMIUM" ]; }
+have_parser() { [ -x "$PYTHON" ] && "$PYTHON" -c 'import prometheus_client.parser' >/dev/null 2>&1; }
+have_chromium || PACKAGES+=(chromium fonts-dejavu-core)
+have_parser || PACKAGES+=(python3 python3-prometheus-client)
+if [ ${#PACKAGES[@]} -eq 0 ]; then
+  exit 0
+fi
+
+fail() {
+  echo "test-setup: $*" >&2
+  if [ "${CI:-}" = "true" ]; then
+    echo "test-setup: CI=true: the tests need ${PACKAGES[*]}, failing the test run" >&2
+    exit 1
+  fi
+  echo "test-setup: the tests that need ${PACKAGES[*]} will be skipped" >&2
+  exit 0
+}
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  fail "no apt-get on this machine: install ${PACKAGES[*]} by hand"
+fi
+
+SUDO=()
+if [ "$(id -u)" != "0" ]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    SUDO=(sudo -n)
+  else
+    fail "not root and no password-less sudo: run 'apt-get install ${PACKAGES[*]}' as root"
+  fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+install() {
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" </dev/null
+}
+
+# The package lists may be missing or stale (an archive that dropped the version they name):
+# update them only then, and try once more.
+for p in "${PACKAGES[@]}"; do
+  candidate=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ { print $2 }')
+  if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
+    echo "test-setup: apt has no candidate for $p: apt-get update" >&2
+    "${SUDO[@]}" apt-get update -q </dev/null || fail "apt-get update failed"
+    break
+  fi
+done
+echo "test-setup: installing ${PACKAGES[*]} with apt-get" >&2
+if ! install; then
+  echo "test-setup: install failed: apt-get update, then once more" >&2
+  "${SUDO[@]}" apt-get update -q </dev/null || fail "apt-get update failed"
+  install || fail "apt-get install ${PACKAGES[*]} failed"
+fi
+
+have_chromium || fail "$CHROMIUM is still missing after the install"
+have_parser || fail "$PYTHON's prometheus_client is still missing after the install"
+exit 0

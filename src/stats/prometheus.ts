@@ -1,0 +1,163 @@
+// /metrics in the Prometheus text exposition format (version 0.0.4), written directly: every
+// figure comes from the shared counter rows and the store's per-stripe totals, read when scraped
+// and never touched on the hot path (the servers only bump their own Float64Array row). A scrape
+// costs tens of microseconds whatever the number of torrents (see docs/observability.md).
+//
+// prom-client is not used: its registry keeps its own counters, which the workers could only feed
+// by messages or by copying ours at every scrape; writing the format is a page of code.
+
+import { C } from './counters.ts';
+import type { CounterName } from './counters.ts';
+import {
+  REQUEST_CELLS, COUNTERS, sumCounters, requestCells, threadGauges, mainGauge, configuredWorkers, swarmFigures,
+} from './figures.ts';
+import type { SwarmStore } from '../store/swarm-store.ts';
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** What /metrics reads (the HTTP server's StatsSource has all of it). */
+export interface MetricsSource {
+  counters: SharedArrayBuffer;
+  store: SwarmStore;
+  /** Unix time (ms) the tracker started. */
+  startedAt: number;
+  version: string;
+}
+
+type Type = 'counter' | 'gauge';
+
+/** Metric names, types and help texts: the table in docs/observability.md. */
+export const METRICS: readonly { name: string; type: Type; help: string; labels: string }[] = [
+  { name: 'swarmd_info', type: 'gauge', help: 'Always 1; the version label names the running swarmd.', labels: 'version' },
+  { name: 'process_start_time_seconds', type: 'gauge', help: 'Unix time the tracker started, in seconds.', labels: '' },
+  { name: 'swarmd_requests_total', type: 'counter', help: 'Requests answered or dropped, by protocol, action and outcome.', labels: 'protocol, action, outcome' },
+  { name: 'swarmd_torrents', type: 'gauge', help: 'Torrents in the store.', labels: '' },
+  { name: 'swarmd_peers', type: 'gauge', help: 'Peers in the store, by address family.', labels: 'family' },
+  { name: 'swarmd_seeders', type: 'gauge', help: 'Peers that have the whole torrent.', labels: '' },
+  { name: 'swarmd_leechers', type: 'gauge', help: 'Peers still downloading.', labels: '' },
+  { name: 'swarmd_completed_total', type: 'counter', help: 'Downloads completed (counted once per peer).', labels: '' },
+  { name: 'swarmd_peers_joined_total', type: 'counter', help: 'Peers that announced for the first time.', labels: '' },
+  { name: 'swarmd_peers_stopped_total', type: 'counter', help: 'Peers that announced stopped.', labels: '' },
+  { name: 'swarmd_received_bytes_total', type: 'counter', help: 'Bytes received, by protocol.', labels: 'protocol' },
+  { name: 'swarmd_sent_bytes_total', type: 'counter', help: 'Bytes sent, by protocol.', labels: 'protocol' },
+  { name: 'swarmd_udp_datagrams_received_total', type: 'counter', help: 'UDP datagrams received.', labels: '' },
+  { name: 'swarmd_udp_datagrams_sent_total', type: 'counter', help: 'UDP datagrams sent.', labels: '' },
+  { name: 'swarmd_udp_send_errors_total', type: 'counter', help: 'UDP datagrams the kernel refused to send.', labels: '' },
+  { name: 'swarmd_http_connections_accepted_total', type: 'counter', help: 'TCP connections accepted (refused ones included).', labels: '' },
+  { name: 'swarmd_http_connections_refused_total', type: 'counter', help: 'TCP connections closed at once: over the connection cap.', labels: '' },
+  { name: 'swarmd_http_connections_timed_out_total', type: 'counter', help: 'TCP connections closed for idleness or a slow request head.', labels: '' },
+  { name: 'swarmd_http_requests_too_large_total', type: 'counter', help: 'HTTP requests refused for their size (413/431).', labels: '' },
+  { name: 'swarmd_http_open_connections', type: 'gauge', help: 'TCP connections open now.', labels: '' },
+  { name: 'swarmd_full_scrape_sent_bytes_total', type: 'counter', help: 'Bytes of full scrape answers.', labels: '' },
+  { name: 'swarmd_store_full_total', type: 'counter', help: 'Announces not stored because the memory limit was reached.', labels: '' },
+  { name: 'swarmd_woodpeckers_total', type: 'counter', help: 'Re-announces far sooner than the interval asks.', labels: '' },
+  { name: 'swarmd_workers', type: 'gauge', help: 'Worker threads configured.', labels: '' },
+  { name: 'swarmd_workers_running', type: 'gauge', help: 'Worker threads up now.', labels: '' },
+  { name: 'swarmd_worker_restarts_total', type: 'counter', help: 'Workers restarted after dying.', labels: '' },
+  { name: 'swarmd_event_loop_delay_seconds', type: 'gauge', help: 'Event-loop delay over the last ten seconds, by thread (quantile 1 is the maximum).', labels: 'thread, quantile' },
+  { name: 'swarmd_heap_used_bytes', type: 'gauge', help: 'V8 heap in use, by thread.', labels: 'thread' },
+  { name: 'process_resident_memory_bytes', type: 'gauge', help: 'Resident memory of the whole process (every thread and the shared store).', labels: '' },
+  { name: 'swarmd_state_dumps_total', type: 'counter', help: 'State dumps written.', labels: '' },
+  { name: 'swarmd_state_dump_failures_total', type: 'counter', help: 'State dumps that failed (the previous file was kept).', labels: '' },
+  { name: 'swarmd_state_dump_last_success_timestamp_seconds', type: 'gauge', help: 'Unix time of the last good state dump; 0 when none was written yet.', labels: '' },
+  { name: 'swarmd_state_dump_age_seconds', type: 'gauge', help: 'Seconds since the last good state dump (absent until one was written).', labels: '' },
+  { name: 'swarmd_log_requests_total', type: 'counter', help: 'Sampled request-log lines written.', labels: '' },
+  { name: 'swarmd_log_requests_dropped_total', type: 'counter', help: 'Sampled request-log lines dropped by the per-second cap.', labels: '' },
+];
+
+const HEAD = new Map(METRICS.map((m) => [m.name, `# HELP ${m.name} ${escapeHelp(m.help)}\n# TYPE ${m.name} ${m.type}\n`]));
+
+/** HELP text: backslash and newline escaped. */
+export function escapeHelp(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** A label value: backslash, double quote and newline escaped. */
+export function escapeLabel(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** A sample value as the format wants it (Go's ParseFloat syntax, +Inf/-Inf/NaN). */
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+// Label strings of the request cells, built once.
+const CELL_LABELS = REQUEST_CELLS.map((c) => `{protocol="${c.protocol}",action="${c.action}",outcome="${c.outcome}"}`);
+const QUANTILES: readonly ['0.5' | '0.99' | '1', 'eventLoopP50Ms' | 'eventLoopP99Ms' | 'eventLoopMaxMs'][] = [
+  ['0.5', 'eventLoopP50Ms'],
+  ['0.99', 'eventLoopP99Ms'],
+  ['1', 'eventLoopMaxMs'],
+];
+
+const totalsScratch = new Float64Array(COUNTERS);
+const cellsScratch = new Float64Array(REQUEST_CELLS.length);
+
+/** The whole /metrics answer. */
+export function metricsText(src: MetricsSource, now = Date.now()): string {
+  const t = sumCounters(src.counters, totalsScratch);
+  const cells = requestCells(t, cellsScratch);
+  const s = swarmFigures(src.store);
+  const threads = threadGauges(src.counters);
+  const c = (name: CounterName) => t[C[name]];
+  let out = '';
+  const family = (name: string, body: string) => {
+    out += HEAD.get(name)! + body;
+  };
+  const one = (name: string, v: number) => family(name, `${name} ${formatValue(v)}\n`);
+
+  family('swarmd_info', `swarmd_info{version="${escapeLabel(src.version)}"} 1\n`);
+  one('process_start_time_seconds', Math.floor(src.startedAt / 1000));
+  let req = '';
+  for (let k = 0; k < cells.length; k++) req += `swarmd_requests_total${CELL_LABELS[k]} ${formatValue(cells[k])}\n`;
+  family('swarmd_requests_total', req);
+  one('swarmd_torrents', s.torrents);
+  family('swarmd_peers', `swarmd_peers{family="ipv4"} ${s.peers4}\nswarmd_peers{family="ipv6"} ${s.peers6}\n`);
+  one('swarmd_seeders', s.seeders);
+  one('swarmd_leechers', s.leechers);
+  one('swarmd_completed_total', c('completed'));
+  one('swarmd_peers_joined_total', c('peers_new'));
+  one('swarmd_peers_stopped_total', c('peers_stopped'));
+  family('swarmd_received_bytes_total',
+    `swarmd_received_bytes_total{protocol="http"} ${c('http_bytes_in')}\nswarmd_received_bytes_total{protocol="udp"} ${c('udp_bytes_in')}\n`);
+  family('swarmd_sent_bytes_total',
+    `swarmd_sent_bytes_total{protocol="http"} ${c('http_bytes_out')}\nswarmd_sent_bytes_total{protocol="udp"} ${c('udp_bytes_out')}\n`);
+  one('swarmd_udp_datagrams_received_total', c('udp_received'));
+  one('swarmd_udp_datagrams_sent_total', c('udp_sent'));
+  one('swarmd_udp_send_errors_total', c('udp_send_errors'));
+  one('swarmd_http_connections_accepted_total', c('http_accepted'));
+  one('swarmd_http_connections_refused_total', c('http_refused'));
+  one('swarmd_http_connections_timed_out_total', c('http_timeouts'));
+  one('swarmd_http_requests_too_large_total', c('http_too_large'));
+  let open = 0;
+  for (const g of threads) open += g.httpOpenConnections;
+  one('swarmd_http_open_connections', open);
+  one('swarmd_full_scrape_sent_bytes_total', c('http_full_scrape_bytes'));
+  one('swarmd_store_full_total', c('store_full'));
+  one('swarmd_woodpeckers_total', c('woodpeckers'));
+  one('swarmd_workers', configuredWorkers(src.counters));
+  one('swarmd_workers_running', mainGauge(src.counters, 'workers_running'));
+  one('swarmd_worker_restarts_total', c('worker_restarts'));
+  let loop = '';
+  let heap = '';
+  for (const g of threads) {
+    const thread = `thread="${g.thread}"`;
+    for (const [q, key] of QUANTILES) loop += `swarmd_event_loop_delay_seconds{${thread},quantile="${q}"} ${formatValue(g[key] / 1000)}\n`;
+    heap += `swarmd_heap_used_bytes{${thread}} ${formatValue(g.heapUsedBytes)}\n`;
+  }
+  family('swarmd_event_loop_delay_seconds', loop);
+  family('swarmd_heap_used_bytes', heap);
+  one('process_resident_memory_bytes', process.memoryUsage.rss());
+  one('swarmd_state_dumps_total', c('state_dumps'));
+  one('swarmd_state_dump_failures_total', c('state_dump_failures'));
+  const dumpAt = mainGauge(src.counters, 'state_dump_at_ms');
+  one('swarmd_state_dump_last_success_timestamp_seconds', Math.floor(dumpAt / 1000));
+  if (dumpAt > 0) one('swarmd_state_dump_age_seconds', Math.max(0, Math.round((now - dumpAt) / 1000)));
+  else out += HEAD.get('swarmd_state_dump_age_seconds')!;
+  one('swarmd_log_requests_total', c('log_requests'));
+  one('swarmd_log_requests_dropped_total', c('log_requests_dropped'));
+  return out;
+}

@@ -1,0 +1,143 @@
+// The dashboard in a real browser: Debian's chromium (installed by scripts/test-setup.sh, never
+// downloaded by playwright) driven headless by playwright-core. After a burst of announces over
+// HTTP and UDP (IPv4 and IPv6, some with bad connection IDs), every chart must show non-zero
+// data; screenshots (desktop and phone) go to test-output/.
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { startHarness } from './harness.ts';
+import type { Harness } from './harness.ts';
+import { rawExchange } from '../helpers/http-client.ts';
+import { percentEncode, infoHash } from '../helpers/tracker.ts';
+import { UdpClient, announcePacket } from '../helpers/udp-client.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CI = process.env.CI === 'true';
+const OUTPUT = path.resolve(fileURLToPath(new URL('../../test-output/', import.meta.url)));
+const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+];
+// In CI a missing browser is a failure (scripts/test-setup.sh must have installed it), never a skip.
+const skip = !CI && !existsSync(CHROMIUM) ? `${CHROMIUM} missing (scripts/test-setup.sh installs Debian's chromium)` : false;
+
+/** A burst: `n` HTTP announces on one keep-alive connection over `torrents` torrents. */
+async function httpBurst(port: number, n: number, torrents: number): Promise<void> {
+  let requests = '';
+  for (let i = 0; i < n; i++) {
+    const hash = percentEncode(infoHash(`dash-${i % torrents}`));
+    requests += `GET /announce?info_hash=${hash}&port=${1000 + i}&left=${i % 4 === 0 ? 0 : 100} HTTP/1.1\r\nHost: x\r\n\r\n`;
+  }
+  const r = await rawExchange('127.0.0.1', port, requests, { untilResponses: n, timeoutMs: 10_000 });
+  assert.equal(r.responses.length, n);
+}
+
+async function udpBurst(host: string, port: number, n: number, torrents: number): Promise<void> {
+  const udp = await UdpClient.open(host, port);
+  const id = await udp.connect();
+  for (let i = 0; i < n; i++) {
+    await udp.request(announcePacket({ connectionId: id, transactionId: i + 1, infoHash: infoHash(`dash-${i % torrents}`), port: 2000 + i }));
+  }
+  for (let i = 0; i < 5; i++) await udp.request(announcePacket({ connectionId: Buffer.alloc(8, 7), transactionId: 900 + i, infoHash: infoHash('x'), port: 1 }));
+  udp.close();
+}
+
+describe('the live dashboard in headless chromium', { skip }, () => {
+  let h: Harness;
+  let context: BrowserContext;
+  let profile: string;
+  const problems: string[] = [];
+
+  before(async () => {
+    h = await startHarness({ historyIntervalMs: 500 });
+    profile = mkdtempSync(path.join(tmpdir(), 'swarmd-chromium-'));
+    // launchPersistentContext is how playwright takes a --user-data-dir: a fresh one per run.
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 1280, height: 900 },
+      timeout: 30_000,
+    });
+  });
+  after(async () => {
+    await context?.close();
+    await h?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  const open = async (viewport: { width: number; height: number }): Promise<Page> => {
+    const page = await context.newPage();
+    await page.setViewportSize(viewport);
+    page.on('console', (m) => (m.type() === 'error' || m.type() === 'warning') && problems.push(`console ${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    page.on('request', (r) => {
+      if (!r.url().startsWith(`http://127.0.0.1:${h.stats}/`)) problems.push(`request off the tracker: ${r.url()}`);
+    });
+    const response = await page.goto(`http://127.0.0.1:${h.stats}/stats`, { waitUntil: 'load' });
+    assert.equal(response?.status(), 200);
+    assert.match(response?.headers()['content-type'] ?? '', /^text\/html/);
+    return page;
+  };
+
+  test('after a burst of announces the charts show non-zero data', async () => {
+    const page = await open({ width: 1280, height: 900 });
+    await page.waitForFunction('Number(document.body.dataset.updates) >= 1', undefined, { timeout: 10_000 });
+    await Promise.all([
+      httpBurst(h.tcp, 300, 12),
+      udpBurst('127.0.0.1', h.udp, 120, 12),
+      udpBurst('::1', h.udp6, 60, 12),
+    ]);
+    const charts = ['answers', 'swarm', 'families', 'errors', 'bytes'];
+    // bytes stay at zero until the servers count them (docs/observability.md, "Wiring").
+    const mustMove = ['answers', 'swarm', 'families', 'errors'];
+    // (Page-side code as strings: the tests type-check without the DOM's types.)
+    await page.waitForFunction(
+      `${JSON.stringify(mustMove)}.every((n) => Number(document.querySelector('[data-chart="' + n + '"]')?.dataset.max) > 0)`,
+      undefined,
+      { timeout: 15_000, polling: 250 },
+    );
+    for (const name of charts) {
+      const el = page.locator(`[data-chart="${name}"]`);
+      assert.ok(Number(await el.getAttribute('data-points')) >= 2, `${name}: points`);
+      assert.equal(await el.locator('canvas').count(), 1, `${name}: drawn by uPlot`);
+    }
+    const families = (await page.evaluate('({ v4: swarmdDashboard.state.ipv4.at(-1), v6: swarmdDashboard.state.ipv6.at(-1) })')) as { v4: number; v6: number };
+    assert.ok(families.v4 > 0 && families.v6 > 0, JSON.stringify(families));
+    await page.waitForFunction("document.querySelectorAll('#top tbody td.hash').length === 10", undefined, { timeout: 10_000 });
+    assert.match(await page.locator('#top tbody td.hash').first().innerText(), /^[0-9a-f]{40}$/);
+    assert.notEqual(await page.locator('#t-torrents').innerText(), '–');
+    assert.match(await page.locator('#status').innerText(), /^updated /);
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: path.join(OUTPUT, 'dashboard.png'), fullPage: true });
+    console.log(`# screenshot: ${path.join(OUTPUT, 'dashboard.png')}`);
+    await page.close();
+  });
+
+  test('reads well on a phone: one column, nothing wider than the screen', async () => {
+    const page = await open({ width: 390, height: 844 });
+    await page.waitForFunction(`Number(document.querySelector('[data-chart="answers"]')?.dataset.max) > 0`, undefined, { timeout: 10_000 });
+    const layout = (await page.evaluate(`({
+      scroll: document.documentElement.scrollWidth,
+      width: window.innerWidth,
+      charts: [...document.querySelectorAll('.chart')].map((c) => c.getBoundingClientRect().width),
+      lefts: [...document.querySelectorAll('.charts .card')].map((c) => Math.round(c.getBoundingClientRect().left)),
+    })`)) as { scroll: number; width: number; charts: number[]; lefts: number[] };
+    assert.ok(layout.scroll <= layout.width, `page ${layout.scroll}px wide in a ${layout.width}px screen`);
+    assert.equal(new Set(layout.lefts).size, 1, 'charts stacked in one column');
+    for (const w of layout.charts) assert.ok(w > 300 && w <= layout.width, `chart ${w}px`);
+    await page.screenshot({ path: path.join(OUTPUT, 'dashboard-phone.png'), fullPage: true });
+    await page.close();
+  });
+
+  test('no errors in the page, and nothing loaded from anywhere but the tracker', () => {
+    assert.deepEqual(problems, []);
+  });
+});

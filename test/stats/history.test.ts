@@ -1,0 +1,117 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import { History, HISTORY_COLUMNS, historyJson, takeSample, startHistorySampler } from '../../src/stats/history.ts';
+import { REQUEST_CELLS } from '../../src/stats/figures.ts';
+import { createCounters, counterRow, C } from '../../src/stats/counters.ts';
+import { newStore, addPeer, hashOf } from './fill.ts';
+
+const WIDTH = HISTORY_COLUMNS.length;
+const col = (name: string) => HISTORY_COLUMNS.findIndex((c) => c.name === name);
+
+function row(t: number, fill: (r: Float64Array) => void = () => {}): Float64Array {
+  const r = new Float64Array(WIDTH);
+  r[0] = t;
+  fill(r);
+  return r;
+}
+
+describe('history: the last hour in a shared ring', () => {
+  test('an hour of 5-second samples; the oldest are overwritten', () => {
+    const h = new History(History.create(5000, 3600));
+    assert.equal(h.capacity, 721);
+    for (let i = 1; i <= 1000; i++) h.append(row(i * 1000, (r) => (r[1] = i)));
+    const r = h.read();
+    assert.equal(r.rows.length, 720);
+    assert.equal(r.rows[0][1], 281);
+    assert.equal(r.rows[719][1], 1000);
+    assert.equal(h.count, 1000);
+  });
+
+  test('read(since) returns the newer rows and the one before them', () => {
+    const h = new History(History.create(1000, 60));
+    for (let i = 1; i <= 10; i++) h.append(row(i * 1000));
+    const r = h.read(7000);
+    assert.deepEqual(r.rows.map((x) => x[0]), [8000, 9000, 10000]);
+    assert.equal(r.before?.[0], 7000);
+  });
+
+  test('rates are differences over time; the first one counts from the start', () => {
+    const buffer = History.create(1000, 60);
+    const h = new History(buffer);
+    const started = h.read().startedMs;
+    const okUdp = col('requests.udp.announce.ok');
+    const connect = col('requests.udp.connect.ok');
+    const bytes = col('bytes.udp.out');
+    h.append(row(started + 2000, (r) => { r[okUdp] = 20; r[connect] = 2; r[bytes] = 100; r[col('torrents')] = 3; }));
+    h.append(row(started + 4000, (r) => { r[okUdp] = 60; r[connect] = 2; r[bytes] = 300; r[col('torrents')] = 5; }));
+    const j = historyJson(h);
+    assert.deepEqual(j.requests_per_second.udp.ok, [11, 20]); // (20 + 2) / 2 s, then 40 / 2 s
+    assert.deepEqual(j.bytes_per_second.udp.out, [50, 100]);
+    assert.deepEqual(j.torrents, [3, 5]);
+    assert.equal(j.interval_seconds, 1);
+    const since = historyJson(h, started + 2000);
+    assert.deepEqual(since.requests_per_second.udp.ok, [20], 'the rate of the first new point uses the row before it');
+    assert.deepEqual(Object.keys(j.requests_per_second.http).sort(), [...new Set(REQUEST_CELLS.filter((c) => c.protocol === 'http').map((c) => c.outcome))].sort());
+  });
+
+  test('a sample reads the store and the counters', () => {
+    const counters = createCounters(2);
+    counterRow(counters, 1)[C.udp_connect] = 9;
+    counterRow(counters, 1)[C.completed] = 4;
+    const store = newStore();
+    addPeer(store, hashOf(1), 1, { seeder: true });
+    addPeer(store, hashOf(1), 2, { v6: true });
+    const s = takeSample({ counters, store }, undefined, 1234);
+    assert.equal(s[0], 1234);
+    assert.equal(s[col('torrents')], 1);
+    assert.equal(s[col('peers_ipv4')], 1);
+    assert.equal(s[col('peers_ipv6')], 1);
+    assert.equal(s[col('seeders')], 1);
+    assert.equal(s[col('requests.udp.connect.ok')], 9);
+    assert.equal(s[col('completed')], 4);
+    assert.ok(s[col('rss_bytes')] > 0);
+  });
+
+  test('the sampler samples at once and then every interval', async () => {
+    const buffer = History.create(100, 10);
+    const stop = startHistorySampler(buffer, { counters: createCounters(2), store: newStore() });
+    assert.equal(new History(buffer).count, 1);
+    await new Promise((r) => setTimeout(r, 350));
+    stop();
+    const n = new History(buffer).count;
+    assert.ok(n >= 3 && n <= 5, `${n} samples`);
+  });
+
+  test('a reader in another thread never sees a torn sample', async () => {
+    const buffer = History.create(100, 2); // a small ring, overwritten all the time
+    const h = new History(buffer);
+    // Every column of sample i holds i: a reader that mixed two samples would see two values.
+    const worker = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       import(workerData.module).then(({ History }) => {
+         const h = new History(workerData.buffer);
+         let reads = 0, torn = 0;
+         const end = Date.now() + 300;
+         while (Date.now() < end) {
+           const r = h.read();
+           reads++;
+           for (const row of r.rows) if (row.some((v) => v !== row[0])) torn++;
+         }
+         parentPort.postMessage({ reads, torn });
+       });`,
+      { eval: true, workerData: { buffer, module: new URL('../../src/stats/history.ts', import.meta.url).href } },
+    );
+    const result = new Promise<{ reads: number; torn: number }>((resolve) => worker.once('message', resolve));
+    let i = 1;
+    const end = Date.now() + 400;
+    while (Date.now() < end) {
+      for (let k = 0; k < 100; k++, i++) h.append(new Float64Array(WIDTH).fill(i));
+      await new Promise((r) => setImmediate(r));
+    }
+    const { reads, torn } = await result;
+    await worker.terminate();
+    assert.ok(reads > 0);
+    assert.equal(torn, 0);
+  });
+});
