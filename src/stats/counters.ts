@@ -44,10 +44,10 @@ export const COUNTER_NAMES = [
   'http_announce_invalid', // announces refused with a failure reason (a subset of http_invalid)
   'http_scrape_invalid', // scrapes refused with a failure reason (a subset of http_invalid)
   'http_announce_denied', // announces refused by the access list
-  'http_scrape_denied', // scrapes refused by the access list
+  'http_scrape_denied', // info hashes in scrapes that the access list refuses (answered as unknown torrents)
   'http_full_scrape_denied', // full scrapes asked for while tracker.full_scrape is off
   'udp_announce_denied', // announces refused by the access list
-  'udp_scrape_denied', // scrapes refused by the access list
+  'udp_scrape_denied', // info hashes in scrapes that the access list refuses (answered as unknown torrents)
   'udp_scrape_bad_connection_id', // the scrapes among udp_bad_connection_id
   'udp_store_full', // the UDP announces among store_full
   'worker_restarts', // main thread: workers restarted after dying

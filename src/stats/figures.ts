@@ -40,9 +40,10 @@ export const REQUEST_CELLS: readonly RequestCell[] = [
   cell('http', 'announce', 'denied', ['http_announce_denied']),
   cell('http', 'announce', 'malformed', ['http_announce_invalid']),
   cell('http', 'announce', 'full', ['store_full'], ['udp_store_full']),
-  cell('http', 'scrape', 'ok', ['http_scrape'],
-    ['http_scrape_invalid', 'http_scrape_denied', 'http_full_scrape', 'http_rate_limited', 'http_full_scrape_denied']),
-  cell('http', 'scrape', 'denied', ['http_scrape_denied']),
+  // A scrape naming torrents the access list refuses is still answered (they scrape as unknown
+  // torrents): http_scrape_denied and udp_scrape_denied count those info hashes, not requests
+  // (swarmd_scrape_denied_hashes_total), so they take nothing from `ok`.
+  cell('http', 'scrape', 'ok', ['http_scrape'], ['http_scrape_invalid', 'http_full_scrape', 'http_rate_limited', 'http_full_scrape_denied']),
   cell('http', 'scrape', 'malformed', ['http_scrape_invalid']),
   cell('http', 'full_scrape', 'ok', ['http_full_scrape']),
   cell('http', 'full_scrape', 'denied', ['http_full_scrape_denied']),
@@ -58,8 +59,7 @@ export const REQUEST_CELLS: readonly RequestCell[] = [
   cell('udp', 'announce', 'malformed', ['udp_invalid']),
   cell('udp', 'announce', 'full', ['udp_store_full']),
   cell('udp', 'announce', 'bad_connection_id', ['udp_bad_connection_id'], ['udp_scrape_bad_connection_id']),
-  cell('udp', 'scrape', 'ok', ['udp_scrape'], ['udp_scrape_denied']),
-  cell('udp', 'scrape', 'denied', ['udp_scrape_denied']),
+  cell('udp', 'scrape', 'ok', ['udp_scrape']),
   cell('udp', 'scrape', 'bad_connection_id', ['udp_scrape_bad_connection_id']),
   cell('udp', 'other', 'malformed', ['udp_malformed', 'udp_oversized']),
 ];

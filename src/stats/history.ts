@@ -43,6 +43,7 @@ const H_WIDTH = 3;
 const H_INTERVAL_MS = 4;
 const H_STARTED_S = 5; // Unix time (s) the history started: the baseline of the first rates
 const HEADER_BYTES = 64;
+const MAX_READ_ATTEMPTS = 10_000;
 
 export const DEFAULT_HISTORY_INTERVAL_MS = 5000;
 export const DEFAULT_HISTORY_SECONDS = 3600;
@@ -102,26 +103,36 @@ export class History {
     Atomics.add(h, H_SEQ, 1);
   }
 
-  /** The samples taken after `sinceMs` (all of them for 0), oldest first. */
+  /**
+   * The samples taken after `sinceMs` (all of them for 0), oldest first. Never a torn sample: a
+   * read that overlapped a write is retried; one that keeps losing the race (only a writer far
+   * faster than one sample a second could cause it) returns no rows rather than mixed ones.
+   */
   read(sinceMs = 0): HistoryRows {
     const h = this.header;
-    for (let attempt = 0; ; attempt++) {
+    const startedMs = h[H_STARTED_S] * 1000;
+    for (let attempt = 0; attempt < MAX_READ_ATTEMPTS; attempt++) {
       const seq = Atomics.load(h, H_SEQ);
-      if ((seq & 1) === 1 && attempt < 1000) continue; // a sample is being written: a few µs
+      if ((seq & 1) === 1) continue; // a sample is being written: a few µs
       const count = Atomics.load(h, H_COUNT);
       const first = Math.max(0, count - this.capacity + 1); // keep one spare: the slot being overwritten next
+      // Samples are in time order: walk back from the newest to the first one not after `sinceMs`,
+      // so an incremental read copies only the new rows.
+      let start = count;
+      while (start > first && this.data[((start - 1) % this.capacity) * WIDTH] > sinceMs) start--;
       const rows: Float64Array[] = [];
-      let before: Float64Array | null = null;
-      for (let i = first; i < count; i++) {
+      for (let i = start; i < count; i++) {
         const o = (i % this.capacity) * WIDTH;
-        const row = this.data.slice(o, o + WIDTH);
-        if (row[0] <= sinceMs) before = row;
-        else rows.push(row);
+        rows.push(this.data.slice(o, o + WIDTH));
       }
-      if (Atomics.load(h, H_SEQ) === seq || attempt >= 1000) {
-        return { intervalMs: this.intervalMs, rows, before, startedMs: h[H_STARTED_S] * 1000 };
+      let before: Float64Array | null = null;
+      if (start > first) {
+        const o = ((start - 1) % this.capacity) * WIDTH;
+        before = this.data.slice(o, o + WIDTH);
       }
+      if (Atomics.load(h, H_SEQ) === seq) return { intervalMs: this.intervalMs, rows, before, startedMs };
     }
+    return { intervalMs: this.intervalMs, rows: [], before: null, startedMs };
   }
 }
 

@@ -40,6 +40,7 @@ export const METRICS: readonly { name: string; type: Type; help: string; labels:
   { name: 'swarmd_peers_stopped_total', type: 'counter', help: 'Peers that announced stopped.', labels: '' },
   { name: 'swarmd_received_bytes_total', type: 'counter', help: 'Bytes received, by protocol.', labels: 'protocol' },
   { name: 'swarmd_sent_bytes_total', type: 'counter', help: 'Bytes sent, by protocol.', labels: 'protocol' },
+  { name: 'swarmd_scrape_denied_hashes_total', type: 'counter', help: 'Info hashes in scrapes that the access list refuses (answered as unknown torrents).', labels: 'protocol' },
   { name: 'swarmd_udp_datagrams_received_total', type: 'counter', help: 'UDP datagrams received.', labels: '' },
   { name: 'swarmd_udp_datagrams_sent_total', type: 'counter', help: 'UDP datagrams sent.', labels: '' },
   { name: 'swarmd_udp_send_errors_total', type: 'counter', help: 'UDP datagrams the kernel refused to send.', labels: '' },
@@ -125,6 +126,8 @@ export function metricsText(src: MetricsSource, now = Date.now()): string {
     `swarmd_received_bytes_total{protocol="http"} ${c('http_bytes_in')}\nswarmd_received_bytes_total{protocol="udp"} ${c('udp_bytes_in')}\n`);
   family('swarmd_sent_bytes_total',
     `swarmd_sent_bytes_total{protocol="http"} ${c('http_bytes_out')}\nswarmd_sent_bytes_total{protocol="udp"} ${c('udp_bytes_out')}\n`);
+  family('swarmd_scrape_denied_hashes_total',
+    `swarmd_scrape_denied_hashes_total{protocol="http"} ${c('http_scrape_denied')}\nswarmd_scrape_denied_hashes_total{protocol="udp"} ${c('udp_scrape_denied')}\n`);
   one('swarmd_udp_datagrams_received_total', c('udp_received'));
   one('swarmd_udp_datagrams_sent_total', c('udp_sent'));
   one('swarmd_udp_send_errors_total', c('udp_send_errors'));

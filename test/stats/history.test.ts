@@ -91,27 +91,28 @@ describe('history: the last hour in a shared ring', () => {
       `const { workerData, parentPort } = require('node:worker_threads');
        import(workerData.module).then(({ History }) => {
          const h = new History(workerData.buffer);
-         let reads = 0, torn = 0;
+         let reads = 0, torn = 0, rows = 0;
          const end = Date.now() + 300;
          while (Date.now() < end) {
            const r = h.read();
            reads++;
+           rows += r.rows.length;
            for (const row of r.rows) if (row.some((v) => v !== row[0])) torn++;
          }
-         parentPort.postMessage({ reads, torn });
+         parentPort.postMessage({ reads, torn, rows });
        });`,
       { eval: true, workerData: { buffer, module: new URL('../../src/stats/history.ts', import.meta.url).href } },
     );
-    const result = new Promise<{ reads: number; torn: number }>((resolve) => worker.once('message', resolve));
+    const result = new Promise<{ reads: number; torn: number; rows: number }>((resolve) => worker.once('message', resolve));
     let i = 1;
     const end = Date.now() + 400;
     while (Date.now() < end) {
       for (let k = 0; k < 100; k++, i++) h.append(new Float64Array(WIDTH).fill(i));
       await new Promise((r) => setImmediate(r));
     }
-    const { reads, torn } = await result;
+    const { reads, torn, rows } = await result;
     await worker.terminate();
-    assert.ok(reads > 0);
+    assert.ok(reads > 0 && rows > 0, `${reads} reads, ${rows} rows`);
     assert.equal(torn, 0);
   });
 });

@@ -42,8 +42,7 @@ describe('/metrics: the Prometheus text format', () => {
     assert.equal(r('http', 'announce', 'denied'), 5);
     assert.equal(r('http', 'announce', 'malformed'), 10);
     assert.equal(r('http', 'announce', 'full'), 4);
-    assert.equal(r('http', 'scrape', 'ok'), 500 - 4 - 2 - 6 - 8 - 9);
-    assert.equal(r('http', 'scrape', 'denied'), 2);
+    assert.equal(r('http', 'scrape', 'ok'), 500 - 4 - 6 - 8 - 9, 'refused hashes are answered: the scrape is ok');
     assert.equal(r('http', 'scrape', 'malformed'), 4);
     assert.equal(r('http', 'full_scrape', 'ok'), 6);
     assert.equal(r('http', 'full_scrape', 'denied'), 9);
@@ -59,8 +58,9 @@ describe('/metrics: the Prometheus text format', () => {
     assert.equal(r('udp', 'announce', 'malformed'), 21);
     assert.equal(r('udp', 'announce', 'full'), 3);
     assert.equal(r('udp', 'announce', 'bad_connection_id'), 30 - 12);
-    assert.equal(r('udp', 'scrape', 'ok'), 300 - 23);
-    assert.equal(r('udp', 'scrape', 'denied'), 23);
+    assert.equal(r('udp', 'scrape', 'ok'), 300);
+    assert.equal(value(m, 'swarmd_scrape_denied_hashes_total', { protocol: 'http' }), 2);
+    assert.equal(value(m, 'swarmd_scrape_denied_hashes_total', { protocol: 'udp' }), 23);
     assert.equal(r('udp', 'scrape', 'bad_connection_id'), 12);
     assert.equal(r('udp', 'other', 'malformed'), 24 + 25);
     assert.equal(m.get('swarmd_requests_total')!.samples.length, REQUEST_CELLS.length);

@@ -15,7 +15,7 @@ import { UdpClient, announcePacket } from '../helpers/udp-client.ts';
 /** The top-level keys docs/observability.md documents, in its order. */
 const KEYS = [
   'schema', 'version', 'tracker_id', 'time', 'started_at', 'uptime_seconds', 'torrents', 'peers', 'completed', 'requests', 'bytes',
-  'udp', 'http', 'full_scrape_bytes', 'store_full', 'woodpeckers', 'workers', 'threads', 'memory', 'state_dump', 'log',
+  'udp', 'http', 'full_scrape_bytes', 'scrape_denied_hashes', 'store_full', 'woodpeckers', 'workers', 'threads', 'memory', 'state_dump', 'log',
   'top_torrents', 'history',
 ];
 
