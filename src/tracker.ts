@@ -16,6 +16,9 @@ import type { CounterName } from './stats/counters.ts';
 import { storeSettings } from './server/policy.ts';
 import type { SharedState, WorkerMessage, ListeningSocket } from './server/messages.ts';
 import { AccessManager } from './access/access-manager.ts';
+import { AccessList } from './access/access-list.ts';
+import { StatePersistence } from './state/persistence.ts';
+import { FullScrapeLimiter } from './scrape/limiter.ts';
 
 const WORKER_URL = new URL('./server/worker.ts', import.meta.url);
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -49,6 +52,7 @@ class Tracker implements RunningTracker {
   private closing = false;
   private nextStripe = 0;
   private access: AccessManager | null = null;
+  private persistence: StatePersistence | null = null;
 
   constructor(config: Config, log: Logger) {
     this.config = config;
@@ -58,6 +62,7 @@ class Tracker implements RunningTracker {
       connectionIdKeys: createConnectionIdKeys(),
       counters: createCounters(config.workers + 1), // row 0 is the main thread's
       woodpeckers: Woodpeckers.create(config.workers + 1),
+      fullScrapeLimiter: FullScrapeLimiter.createShared(),
       startedAt: Date.now(),
       trackerId: randomInt(2 ** 31),
       version: VERSION,
@@ -72,6 +77,9 @@ class Tracker implements RunningTracker {
     this.access?.onChange((state) => {
       for (const w of this.workers) w?.postMessage({ type: 'access', state });
     });
+    // Completed counts are back before anyone is answered.
+    const list = this.access === null ? null : new AccessList(this.access.state);
+    this.persistence = await StatePersistence.start(this.config, this.store, this.log, list === null ? undefined : (h, o) => list.allows(h, o));
     // The first worker binds first: a port 0 then becomes a real port that the others share.
     this.listening = await this.startWorker(0, this.config.listeners);
     const listeners: Listener[] = this.config.listeners.map((l, i) => ({ ...l, port: this.listening[i].port }));
@@ -164,6 +172,7 @@ class Tracker implements RunningTracker {
         });
       }),
     );
+    await this.persistence?.close(); // the final dump, once nobody announces any more
     await this.access?.close();
   }
 }

@@ -20,6 +20,9 @@ import { NetworkList } from './networks.ts';
 import { forwardedAddress } from './forwarded.ts';
 import type { AccessList } from '../access/access-list.ts';
 import { NOT_AUTHORIZED } from './udp-server.ts';
+import { fullScrape, pumpChunks, chooseCompression, parseTpbsFormat } from '../scrape/full-scrape.ts';
+import type { FullScrapeFormat, Compression } from '../scrape/full-scrape.ts';
+import { FullScrapeLimiter } from '../scrape/limiter.ts';
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
 const K_COMPLETE = latin1('d8:completei');
@@ -40,9 +43,11 @@ const KEEP_TAIL_10 = latin1('\r\nConnection: keep-alive\r\n\r\n');
 const MISSING_INFO_HASH = "Your client forgot to send your torrent's info_hash.";
 const MISSING_PORT = 'missing port';
 const TRACKER_FULL = 'tracker full, try later';
-const FULL_SCRAPE_OFF = 'full scrape is not available on this tracker';
+const FULL_SCRAPE_OFF = 'full scrapes are turned off on this tracker';
 
 const WRITE_HIGH_WATER = 1 << 20;
+/** A streamed answer (full scrape, dumps) may take this long to reach a slow client (opentracker: 15 min). */
+const STREAM_TIMEOUT_MS = 15 * 60 * 1000;
 
 /** Per-connection state. Connections are JS objects anyway (the socket); this adds one. */
 class Connection {
@@ -88,10 +93,21 @@ export class HttpTracker {
   private readonly forwarded = Buffer.alloc(16);
 
   private readonly access: AccessList;
+  private readonly limiter: FullScrapeLimiter;
+  private readonly allows: (hash: Uint8Array, off: number) => boolean;
 
-  constructor(store: SwarmStore, counters: Float64Array, policy: TrackerPolicy, config: Config, stats: StatsSource, access: AccessList) {
+  constructor(
+    store: SwarmStore,
+    counters: Float64Array,
+    policy: TrackerPolicy,
+    config: Config,
+    stats: StatsSource & { fullScrapeLimiter: SharedArrayBuffer },
+    access: AccessList,
+  ) {
     this.stats = stats;
     this.access = access;
+    this.allows = (hash, off) => access.allows(hash, off);
+    this.limiter = new FullScrapeLimiter(config.fullScrapeInterval, stats.fullScrapeLimiter);
     this.proxies = new NetworkList(config.proxyNetworks);
     this.statsReaders = new NetworkList(config.statsNetworks);
     this.store = store;
@@ -307,10 +323,10 @@ export class HttpTracker {
     this.counters[C.http_scrape]++;
     const head = this.head;
     const q = this.scrapeQuery;
-    if (!hasQuery) return this.failure(c, FULL_SCRAPE_OFF, keepAlive);
+    if (!hasQuery) return this.answerFullScrape(c, buf);
     const err = parseScrapeQuery(buf, head.pathEnd + 1, head.targetEnd, q);
+    if (err !== 0 && q.count === 0) return this.answerFullScrape(c, buf);
     if (err !== 0) return this.failure(c, QUERY_ERROR_MESSAGES[err], keepAlive);
-    if (q.count === 0) return this.failure(c, FULL_SCRAPE_OFF, keepAlive);
     const order = sortHashes(q.hashes, q.count);
     const b = this.body;
     const counts = this.counts;
@@ -340,6 +356,51 @@ export class HttpTracker {
     this.send(c, b, o, keepAlive);
   }
 
+  /** `/scrape` without an info_hash: every torrent, streamed (opentracker's full scrape). */
+  private answerFullScrape(c: Connection, buf: Buffer): void {
+    if (!this.config.fullScrape) {
+      this.counters[C.http_full_scrape_denied]++;
+      return this.failure(c, FULL_SCRAPE_OFF, false);
+    }
+    const client = { family: 0, address: c.address as Uint8Array };
+    this.clientAddress(c, buf, client);
+    const wait = this.limiter.check(client.family, client.address, 0);
+    if (wait > 0) {
+      return this.fail(c, 429, 'Too Many Requests', C.http_rate_limited, false, { headers: `Retry-After: ${wait}\r\n` });
+    }
+    this.stream(c, 'ben', this.allows, chooseCompression(this.acceptEncoding(buf)), C.http_full_scrape);
+  }
+
+  private acceptEncoding(buf: Buffer): string | null {
+    const i = this.head.findHeader(buf, 'accept-encoding');
+    return i < 0 ? null : buf.toString('latin1', this.head.headerValueStart[i], this.head.headerValueEnd[i]);
+  }
+
+  /**
+   * Streams a store walk as the connection's last answer: chunked for HTTP/1.1, to the close for
+   * HTTP/1.0. The walk lets the event loop turn between chunks, so announces keep flowing.
+   */
+  private stream(c: Connection, format: FullScrapeFormat, filter: ((h: Uint8Array, o: number) => boolean) | null, compress: Compression, counter: number): void {
+    const chunked = this.head.versionMinor !== 0;
+    c.closing = true;
+    c.pending = null;
+    c.deadline = Date.now() + STREAM_TIMEOUT_MS;
+    const type = format === 'bin' ? 'application/octet-stream' : 'text/plain';
+    c.socket.write(
+      `HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\n${compress ? `Content-Encoding: ${compress}\r\n` : ''}` +
+        `${chunked ? 'Transfer-Encoding: chunked\r\n' : ''}Connection: close\r\n\r\n`,
+      'latin1',
+    );
+    this.counters[counter]++;
+    pumpChunks(fullScrape(this.store, format, filter, { compress }), c.socket, { chunked }).then(
+      (r) => {
+        this.counters[C.http_full_scrape_bytes] += r.bytes;
+        if (r.complete) c.socket.end();
+      },
+      () => c.socket.destroy(), // a chunked body can't be ended cleanly after a failure
+    );
+  }
+
   /**
    * opentracker's /stats modes. The answer may take a store walk, so the connection is answered
    * once and closed (as opentracker does), whatever comes after the request.
@@ -355,7 +416,13 @@ export class HttpTracker {
       if (!this.statsReaders.contains(client.family, client.address)) return this.fail(c, 403, 'Forbidden', C.http_forbidden);
     }
     const mode = params.get('mode') ?? 'peer';
-    if (STREAMED_MODES.has(mode)) return this.fail(c, 404, 'Not Found', C.http_not_found);
+    if (STREAMED_MODES.has(mode)) {
+      this.counters[C.http_stats]++;
+      if (mode === 'statedump') return this.stream(c, 'statedump', null, chooseCompression(this.acceptEncoding(buf), false), C.http_stats);
+      const format = parseTpbsFormat(params.get('format'));
+      if (format === null) return this.fail(c, 400, 'Bad Request', C.http_invalid, false, { message: 'mode=tpbs needs format=ben, bin, txt, txtp or url\n' });
+      return this.stream(c, format, null, chooseCompression(this.acceptEncoding(buf)), C.http_stats);
+    }
     this.counters[C.http_stats]++;
     c.closing = true;
     c.pending = null;
@@ -401,11 +468,11 @@ export class HttpTracker {
   }
 
   /** An HTTP error status; the connection closes unless the request was well-formed and asked to stay. */
-  private fail(c: Connection, status: number, text: string, counter: number, keepAlive = false): void {
+  private fail(c: Connection, status: number, text: string, counter: number, keepAlive = false, extra: { headers?: string; message?: string } = {}): void {
     this.counters[counter]++;
-    const body = `${status} ${text}\n`;
+    const body = `${status} ${text}\n${extra.message ?? ''}`;
     const allow = status === 405 ? 'Allow: GET\r\n' : '';
-    const response = `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n${allow}${keepAlive ? '' : 'Connection: close\r\n'}\r\n${body}`;
+    const response = `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n${allow}${extra.headers ?? ''}${keepAlive ? '' : 'Connection: close\r\n'}\r\n${body}`;
     if (keepAlive) c.socket.write(response, 'latin1');
     else this.end(c, Buffer.from(response, 'latin1'));
   }

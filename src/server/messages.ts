@@ -8,6 +8,8 @@ export type SharedState = {
   connectionIdKeys: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   woodpeckers: SharedArrayBuffer;
+  /** Who asked for a full scrape when, shared so the limit holds across workers. */
+  fullScrapeLimiter: SharedArrayBuffer;
   /** Unix time (ms) the tracker started. */
   startedAt: number;
   /** A random number naming this run, as opentracker's tracker id. */
