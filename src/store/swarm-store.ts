@@ -153,6 +153,7 @@ export class TorrentRows {
   active = new Uint32Array(0);
   /** Row indexes in info-hash order, valid after a snapshot. */
   order = new Uint32Array(0);
+  private keys = new Float64Array(0);
 
   reserve(n: number): void {
     if (n <= this.seeders.length) return;
@@ -163,14 +164,55 @@ export class TorrentRows {
     this.downloaded = new Uint32Array(cap);
     this.active = new Uint32Array(cap);
     this.order = new Uint32Array(cap);
+    this.keys = new Float64Array(cap);
   }
 
+  /**
+   * Orders the rows by hash: a native sort of number keys (the 32 hash bits after the stripe's
+   * 12, then the row index), then insertion sort of the rare runs that share those 44 bits.
+   * Several times faster than sorting with a comparator over 20-byte keys.
+   */
   sort(): void {
-    const h = Buffer.from(this.hashes.buffer, this.hashes.byteOffset, this.count * 20);
-    const order = Array.from({ length: this.count }, (_, i) => i);
-    order.sort((x, y) => h.compare(h, y * 20, y * 20 + 20, x * 20, x * 20 + 20));
-    this.order.set(order);
+    const n = this.count;
+    const h = this.hashes;
+    if (n > ROW_SPAN) {
+      // Only a stripe stuffed with chosen hashes gets here: sort it the slow, general way.
+      this.order.set(Array.from({ length: n }, (_, i) => i).sort((x, y) => compareHashes(h, x, y)));
+      return;
+    }
+    if (this.keys.length < n) this.keys = new Float64Array(this.seeders.length);
+    const keys = this.keys.subarray(0, n);
+    for (let i = 0; i < n; i++) {
+      const p = i * 20;
+      const bits = (((h[p + 1] & 0x0f) << 28) | (h[p + 2] << 20) | (h[p + 3] << 12) | (h[p + 4] << 4) | (h[p + 5] >> 4)) >>> 0;
+      keys[i] = bits * ROW_SPAN + i;
+    }
+    keys.sort();
+    const order = this.order;
+    for (let k = 0; k < n; k++) order[k] = keys[k] % ROW_SPAN;
+    for (let k = 1; k < n; k++) {
+      if (Math.floor(keys[k] / ROW_SPAN) !== Math.floor(keys[k - 1] / ROW_SPAN)) continue;
+      // Same 44-bit prefix as the previous row: place it by the whole hash.
+      const row = order[k];
+      let j = k;
+      while (j > 0 && Math.floor(keys[j - 1] / ROW_SPAN) === Math.floor(keys[k] / ROW_SPAN) && compareHashes(h, order[j - 1], row) > 0) {
+        order[j] = order[j - 1];
+        j--;
+      }
+      order[j] = row;
+    }
   }
+}
+
+/** Rows per stripe the sort keys can tell apart (2^21; the keys stay exact doubles). */
+const ROW_SPAN = 2097152;
+
+function compareHashes(h: Uint8Array, x: number, y: number): number {
+  for (let i = 0; i < 20; i++) {
+    const d = h[x * 20 + i] - h[y * 20 + i];
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 export interface StoreTotals {

@@ -288,6 +288,13 @@ test('stripe snapshots list every torrent once, in info-hash order', async () =>
   const { TorrentRows } = await import('../../src/store/swarm-store.ts');
   const store = newStore();
   const hashes = Array.from({ length: 3000 }, (_, i) => hashOf(i + 100));
+  // Hashes sharing their first 6 bytes need the full comparison.
+  for (let i = 0; i < 40; i++) {
+    const h = Uint8Array.from(hashOf(7));
+    h[6 + (i % 14)] = (i * 37) & 255;
+    h[19] = i;
+    hashes.push(h);
+  }
   hashes.forEach((h, i) => announce(store, h, 1, { seeder: i % 2 === 0, want: 0 }));
   const rows = new TorrentRows();
   const seen: string[] = [];
