@@ -32,7 +32,9 @@ interface Addon {
 const FLAG_REUSEPORT = 1;
 const FLAG_IPV6ONLY = 2;
 
-export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../native/build/Release/swarmd_udp.node', import.meta.url));
+/** Where `npm install` builds the addon; SWARMD_UDP_ADDON names another file (tests use it to see the fallback). */
+export const NATIVE_ADDON_PATH =
+  process.env.SWARMD_UDP_ADDON || fileURLToPath(new URL('../../native/build/Release/swarmd_udp.node', import.meta.url));
 
 let addon: Addon | null = null;
 let status: { available: boolean; reason: string } | null = null;

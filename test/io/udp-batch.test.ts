@@ -2,6 +2,7 @@
 // and the node:dgram fallback. Without the addon the native suite is skipped (with the reason),
 // unless CI=true: then it runs and fails.
 
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -472,7 +473,22 @@ describe("io: 'auto'", () => {
     assert.equal(s.io, native.available ? 'recvmmsg' : 'dgram');
     await s.close();
   });
-  it("io: 'native' fails clearly when the addon is not available", { skip: native.available }, async () => {
-    await assert.rejects(openUdpBatchSocket({ host: '127.0.0.1', port: 0, io: 'native' }, () => {}), /not available/);
+  it("io: 'native' fails clearly when the addon is not available, and 'auto' falls back to dgram", () => {
+    // A separate process, where the addon's path names a missing file.
+    const script = `
+      const { openUdpBatchSocket, nativeUdpStatus } = await import(${JSON.stringify(new URL('../../src/io/udp-batch.ts', import.meta.url).href)});
+      const auto = await openUdpBatchSocket({ host: '127.0.0.1', port: 0, io: 'auto' }, () => {});
+      await auto.close();
+      try { await openUdpBatchSocket({ host: '127.0.0.1', port: 0, io: 'native' }, () => {}); console.log('opened'); }
+      catch (err) { console.log(JSON.stringify({ io: auto.io, status: nativeUdpStatus(), error: err.message })); }`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, SWARMD_UDP_ADDON: '/nonexistent/swarmd_udp.node' },
+    });
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.io, 'dgram');
+    assert.equal(out.status.available, false);
+    assert.match(out.status.reason, /not built: \/nonexistent/);
+    assert.match(out.error, /not available/);
   });
 });
