@@ -2,9 +2,8 @@
 // and the node:dgram fallback. Without the addon the native suite is skipped (with the reason),
 // unless CI=true: then it runs and fails.
 
-import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { describe, it } from 'node:test';
