@@ -17,6 +17,7 @@ import { HttpTracker } from '../../src/server/http-server.ts';
 import { UdpTracker } from '../../src/server/udp-server.ts';
 import { TrackerPolicy, storeSettings } from '../../src/server/policy.ts';
 import { AccessList } from '../../src/access/access-list.ts';
+import { FullScrapeLimiter } from '../../src/scrape/limiter.ts';
 import { statsPathAnswer, metricsAnswer, statsJsonAnswer } from '../../src/stats/observability.ts';
 import type { ObservabilitySource, ObservabilityAnswer } from '../../src/stats/observability.ts';
 
@@ -41,7 +42,10 @@ export async function startHarness(opts: { historyIntervalMs?: number; workers?:
   const woodpeckersShared = Woodpeckers.create(config.workers + 1);
   const woodpeckers = new Woodpeckers(woodpeckersShared, 1);
   const history = History.create(opts.historyIntervalMs ?? 1000, 3600);
-  const src = { counters, store, woodpeckers, startedAt: Date.now(), version: 'test', trackerId: 7, history };
+  const src = {
+    counters, store, woodpeckers, startedAt: Date.now(), version: 'test', trackerId: 7, history,
+    fullScrapeLimiter: FullScrapeLimiter.createShared(),
+  };
   counterRow(counters, 0)[G.workers_running] = config.workers;
   const stopSampler = startHistorySampler(history, { counters, store });
 

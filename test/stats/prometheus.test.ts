@@ -1,5 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createCounters, counterRow, C, G, COUNTER_NAMES } from '../../src/stats/counters.ts';
 import type { CounterName } from '../../src/stats/counters.ts';
 import { metricsText, METRICS, escapeLabel, escapeHelp, formatValue, METRICS_CONTENT_TYPE } from '../../src/stats/prometheus.ts';
@@ -136,6 +137,14 @@ describe('/metrics: the Prometheus text format', () => {
     }
     assert.equal(m.size, METRICS.length);
     assert.match(METRICS_CONTENT_TYPE, /^text\/plain; version=0\.0\.4/);
+  });
+
+  test('docs/observability.md lists every metric with its type', () => {
+    const doc = readFileSync(new URL('../../docs/observability.md', import.meta.url), 'utf8');
+    for (const def of METRICS) assert.ok(doc.includes(`| \`${def.name}\` | ${def.type} |`), `${def.name} in the docs' table`);
+    for (const cell of REQUEST_CELLS) {
+      assert.ok(doc.includes(`| ${cell.protocol} | ${cell.action} | ${cell.outcome} |`), `${cell.protocol}/${cell.action}/${cell.outcome} in the docs`);
+    }
   });
 
   test('label values and help texts are escaped', () => {

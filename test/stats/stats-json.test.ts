@@ -107,7 +107,7 @@ describe('/stats.json', () => {
     const n = 200;
     for (let i = 0; i < n; i++) await statsJson(src, { top: 0 });
     const restUs = ((performance.now() - t0) / n) * 1000;
-    console.log(`# stats.json at 100k torrents: top-10 walk ${walkMs.toFixed(1)} ms (kept 50 times as long), the rest ${restUs.toFixed(0)} µs`);
+    console.log(`# stats.json at 100k torrents: top-10 walk ${walkMs.toFixed(1)} ms (kept 250 times as long), the rest ${restUs.toFixed(0)} µs`);
     assert.ok(walkMs < 2000);
   });
 });
