@@ -306,7 +306,7 @@ export function renderReport(r: Results): { markdown: string; summary: string; m
   L.push('');
   L.push(`- ${m.machine.nproc} cores (${m.machine.cpuModel}), ${m.machine.memGiB} GiB, Linux ${m.machine.kernel}, Node.js ${m.machine.node}`);
   L.push(`- load average at start ${m.loadavgStart.join(' / ')}, at end ${m.loadavgEnd.join(' / ')} (the machine is shared: the "others" column says how much else ran during each timed phase, in % of one core)`);
-  L.push(`- swarmd ${m.versions.swarmdCommit}; **UDP I/O path: ${m.swarmdUdpIo || '?'}** (from swarmd's "swarmd listening" log line)`);
+  L.push(`- swarmd ${m.versions.swarmdCommit} (every row runs a copy of the working tree taken when the bench started); **UDP I/O path: ${m.swarmdUdpIo || '?'}** (from swarmd's "swarmd listening" log line)`);
   L.push(`- Debian opentracker ${m.versions.opentracker} (whitelist build, IPv4 only; the torrent pool is its whitelist), npm bittorrent-tracker ${m.versions.bittorrentTracker}, Debian wrk ${m.versions.wrk}`);
   const gen = r.load.find((x) => x.generator.startsWith('udp-load'))?.generator ?? 'udp-load';
   L.push(`- Load: UDP rows use swarmd's own generator \`bench/udp-load.ts\` (${gen.replace('udp-load (', '').replace(')', '')} I/O, closed loop, ${m.config.udpSockets} sockets × ${m.config.udpWindow} requests in flight); HTTP rows use Debian's wrk (\`-t1 -c${m.config.wrkConnections}\`, \`bench/http-announce.lua\`), which is fine for HTTP — the project's own generator is the UDP one.`);

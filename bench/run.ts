@@ -13,7 +13,7 @@
 // Everything binds 127.0.0.1 (and ::1 for bittorrent-tracker's UDP6 socket) and every process
 // started here is stopped at the end, on errors and on Ctrl-C.
 
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +117,23 @@ interface Server {
 }
 
 let work = '';
+// swarmd is run from a copy of the working tree taken when the bench starts (bin/, src/,
+// package.json, the built addon; node_modules linked), so every row measures the same code
+// even while the tree changes under the bench.
+let swarmdDir = ROOT;
+
+function snapshotSwarmd(): string {
+  const dir = join(work, 'swarmd');
+  mkdirSync(dir, { recursive: true });
+  for (const part of ['bin', 'src', 'package.json']) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+  const addon = join(ROOT, 'native', 'build', 'Release', 'swarmd_udp.node');
+  if (existsSync(addon)) {
+    mkdirSync(join(dir, 'native', 'build', 'Release'), { recursive: true });
+    cpSync(addon, join(dir, 'native', 'build', 'Release', 'swarmd_udp.node'));
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
 let whitelistLoad = '';
 let whitelistRss = '';
 
@@ -136,10 +153,10 @@ async function startTracker(kind: TrackerKind, o: StartOpts): Promise<Server> {
   if (kind === 'swarmd') {
     const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
     proc = start(label, 'taskset', [
-      '-c', o.cpus, NODE, ...nodeArgs, join(ROOT, 'bin', 'swarmd.js'),
+      '-c', o.cpus, NODE, ...nodeArgs, join(swarmdDir, 'bin', 'swarmd.js'),
       '-i', '127.0.0.1', '-p', String(port), '-P', String(port),
       '--workers', String(o.workers ?? 1), '--log-level', 'info',
-    ], { cwd: ROOT });
+    ], { cwd: swarmdDir });
     proc.onLine = (line) => {
       if (!line.includes('swarmd listening')) return;
       try {
@@ -177,6 +194,19 @@ async function startTracker(kind: TrackerKind, o: StartOpts): Promise<Server> {
 async function stopTracker(s: Server): Promise<void> {
   // opentracker's own stop signal is SIGINT (Debian's unit file); the others take SIGTERM
   await stop(s.proc, s.kind === 'opentracker' ? 'SIGINT' : 'SIGTERM', 15_000);
+  if (s.kind === 'swarmd') {
+    // swarmd's warnings and errors (pino level >= 40) while the bench ran
+    const bad = s.proc.stdoutLines.filter((l) => {
+      try {
+        return ((JSON.parse(l) as { level?: number }).level ?? 0) >= 40;
+      } catch {
+        return false;
+      }
+    });
+    if (bad.length) notes.push(`${s.label} logged ${bad.length} warning/error line(s), first: \`${bad[0]!.slice(0, 300)}\``);
+  }
+  const err = s.proc.stderrTail.filter((l) => l.trim() && !/^(Removed|libgcc_s)/.test(l));
+  if (err.length && s.kind !== 'opentracker') notes.push(`${s.label} wrote to stderr: \`${err.slice(-3).join(' | ').slice(0, 300)}\``);
   if (s.proc.exitCode !== 0 && s.proc.exitCode !== null && s.kind !== 'opentracker') {
     notes.push(`${s.label} exited with code ${s.proc.exitCode} when stopped. stderr: ${s.proc.stderrTail.slice(-5).join(' | ')}`);
   }
@@ -549,7 +579,7 @@ function summarizeProfiles(dir: string, row: string, from: number, to: number): 
         idle += h;
         continue;
       }
-      const where = cf.url ? ` ${cf.url.replace(/^file:\/\//, '').replace(ROOT + '/', '')}:${cf.lineNumber + 1}` : '';
+      const where = cf.url ? ` ${cf.url.replace(/^file:\/\//, '').replace(swarmdDir + '/', '').replace(ROOT + '/', '')}:${cf.lineNumber + 1}` : '';
       const key = `${cf.functionName || '(anonymous)'}${where}`;
       byFn.set(key, (byFn.get(key) ?? 0) + h);
     }
@@ -638,6 +668,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   work = mkdtempSync(join(tmpdir(), 'swarmd-bench-'));
   chmodSync(work, 0o755); // opentracker runs as nobody and reads its whitelist from here
+  swarmdDir = snapshotSwarmd();
   whitelistLoad = join(work, 'whitelist-load.txt');
   whitelistRss = join(work, 'whitelist-rss.txt');
   const hashes = makeHashes(Math.max(TORRENTS, RSS_TORRENTS));
@@ -652,7 +683,7 @@ async function main(): Promise<void> {
       opentracker: sh('dpkg-query', ['-W', '-f=${Version}', 'opentracker']) || '?',
       wrk: sh('dpkg-query', ['-W', '-f=${Version}', 'wrk']) || '?',
       bittorrentTracker: existsSync(btPkg) ? (JSON.parse(readFileSync(btPkg, 'utf8')) as { version: string }).version : '?',
-      swarmdCommit: sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']) + (sh('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'bin', 'native']) ? ' (+ uncommitted changes in src/)' : ''),
+      swarmdCommit: sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']) + (sh('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'bin', 'native']) ? ' + uncommitted changes' : ''),
     },
     config: {
       quick: QUICK, reps: REPS, warmupS: WARMUP, durationS: DURATION, torrents: TORRENTS, peers: PEERS,
