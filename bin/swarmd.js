@@ -8,4 +8,10 @@ if (major < 24) {
   );
   process.exit(1);
 }
+// Keep the type-stripped sources and their bytecode on disk: every thread then starts without
+// loading the TypeScript stripper again (~15 MiB less memory per thread, and a faster start).
+// Worker threads inherit the setting through the environment.
+const { enableCompileCache } = await import('node:module');
+const cache = enableCompileCache?.();
+if (cache?.directory && !process.env.NODE_COMPILE_CACHE) process.env.NODE_COMPILE_CACHE = cache.directory;
 await import('../src/cli.ts');
