@@ -9,7 +9,8 @@ import type { StoreTotals } from './store/swarm-store.ts';
 import { createConnectionIdKeys, rotateConnectionIdKey } from './protocol/connection-id.ts';
 import { readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
-import { createCounters, readCounters, counterRow } from './stats/counters.ts';
+import { createCounters, readCounters, counterRow, C, G } from './stats/counters.ts';
+import { History, startHistorySampler } from './stats/history.ts';
 import { trackEventLoop } from './stats/event-loop.ts';
 import { Woodpeckers } from './stats/woodpeckers.ts';
 import type { CounterName } from './stats/counters.ts';
@@ -63,6 +64,7 @@ class Tracker implements RunningTracker {
       counters: createCounters(config.workers + 1), // row 0 is the main thread's
       woodpeckers: Woodpeckers.create(config.workers + 1),
       fullScrapeLimiter: FullScrapeLimiter.createShared(),
+      history: History.create(config.historyInterval * 1000),
       startedAt: Date.now(),
       trackerId: randomInt(2 ** 31),
       version: VERSION,
@@ -80,6 +82,7 @@ class Tracker implements RunningTracker {
     // Completed counts are back before anyone is answered.
     const list = this.access === null ? null : new AccessList(this.access.state);
     this.persistence = await StatePersistence.start(this.config, this.store, this.log, list === null ? undefined : (h, o) => list.allows(h, o));
+    this.persistence.counters = this.mainRow;
     // The first worker binds first: a port 0 then becomes a real port that the others share.
     this.listening = await this.startWorker(0, this.config.listeners);
     const listeners: Listener[] = this.config.listeners.map((l, i) => ({ ...l, port: this.listening[i].port }));
@@ -89,9 +92,20 @@ class Tracker implements RunningTracker {
     this.timers.push(setInterval(() => rotateConnectionIdKey(this.shared.connectionIdKeys), this.config.connectionIdLifetime * 1000));
     for (const t of this.timers) t.unref();
     this.stopTracking = trackEventLoop(counterRow(this.shared.counters, 0));
+    this.stopHistory = startHistorySampler(this.shared.history, { counters: this.shared.counters, store: this.store });
   }
 
   private stopTracking = () => {};
+  private stopHistory = () => {};
+  /** Workers that said `ready` (the running ones are those still in `workers`). */
+  private readonly ready = new WeakSet<Worker>();
+  /** Row 0 of the counters: the main thread's. */
+  private get mainRow(): Float64Array {
+    return counterRow(this.shared.counters, 0);
+  }
+  private countRunning(): void {
+    this.mainRow[G.workers_running] = this.workers.filter((w) => w !== null && this.ready.has(w)).length;
+  }
 
   private startWorker(index: number, listeners: Listener[]): Promise<ListeningSocket[]> {
     const worker = new Worker(WORKER_URL, {
@@ -102,6 +116,8 @@ class Tracker implements RunningTracker {
       let ready = false;
       worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') {
+          this.ready.add(worker);
+          this.countRunning();
           ready = true;
           resolve(m.listening);
         } else if (m.type === 'failed') {
@@ -115,11 +131,13 @@ class Tracker implements RunningTracker {
       });
       worker.on('exit', (code) => {
         this.workers[index] = null;
+        this.countRunning();
         if (this.closing || !ready) return;
         this.log.error({ worker: index, code }, 'worker exited; restarting it');
         const timer = setTimeout(() => {
           if (this.closing) return;
           this.restarts++;
+          this.mainRow[C.worker_restarts]++;
           this.startWorker(index, listeners).then(
             () => this.log.info({ worker: index }, 'worker restarted'),
             (err: Error) => this.log.error({ worker: index, err: err.message }, 'worker restart failed'),
@@ -159,6 +177,7 @@ class Tracker implements RunningTracker {
     this.closing = true;
     for (const t of this.timers) clearInterval(t);
     this.stopTracking();
+    this.stopHistory();
     await Promise.all(
       this.workers.map((w) => {
         if (w === null) return undefined;

@@ -286,6 +286,17 @@ function accessPath(
   };
 }
 
+/** A URL path given without its leading '/' (removed with a warning); `empty` allows '' (off). */
+function urlPath(b: ConfigBuilder, v: string, empty: boolean): string {
+  if (empty && (v === '' || v === '""')) return '';
+  const p = v.replace(/^\/+/, '');
+  if (p !== v) b.warn(`leading "/" removed from ${quote(v)} (the path is matched without it)`);
+  if (!/^[A-Za-z0-9._~!$&'()*+,;=:@%/-]+$/.test(p)) {
+    throw new BadValue(`${quote(v)} is not a URL path (letters, digits and -._~!$&'()*+,;=:@%/ only)`);
+  }
+  return p;
+}
+
 /** A repeatable `IP[/BITS]` setting; each value joins every list `lists` names. */
 function network(key: string, long: string, short: string | undefined, help: string, lists: (c: Config) => string[][]): Setting {
   return {
@@ -344,13 +355,42 @@ export const SETTINGS: readonly Setting[] = [
     arg: 'PATH',
     help: 'path of the stats page, without a leading /',
     show: (c) => c.statsPath,
+    set: (b, v) => (b.config.statsPath = urlPath(b, v, false)),
+  },
+  {
+    key: 'stats.metrics_path',
+    long: 'metrics-path',
+    arg: 'PATH',
+    help: 'path of the Prometheus metrics, without a leading / ("" turns them off; access.stats applies)',
+    show: (c) => c.metricsPath,
+    set: (b, v) => (b.config.metricsPath = urlPath(b, v, true)),
+  },
+  {
+    key: 'stats.json_path',
+    long: 'stats-json-path',
+    arg: 'PATH',
+    help: 'path of the JSON stats, without a leading / ("" turns them off; access.stats applies)',
+    show: (c) => c.statsJsonPath,
+    set: (b, v) => (b.config.statsJsonPath = urlPath(b, v, true)),
+  },
+  {
+    key: 'stats.history_interval',
+    long: 'history-interval',
+    arg: 'SECONDS',
+    help: 'time between samples of the hour of history the dashboard draws (1 to 60)',
+    show: (c) => String(c.historyInterval),
+    set: (b, v) => (b.config.historyInterval = parseSeconds(v, 1, 60)),
+  },
+  {
+    key: 'log.requests',
+    long: 'log-requests',
+    arg: 'SHARE',
+    help: 'share of requests logged, from 0 (off) to 1 (every one), at most 100 lines a second per worker',
+    show: (c) => String(c.logRequests),
     set: (b, v) => {
-      const p = v.replace(/^\/+/, '');
-      if (p !== v) b.warn(`leading "/" removed from ${quote(v)} (the path is matched without it)`);
-      if (!/^[A-Za-z0-9._~!$&'()*+,;=:@%/-]+$/.test(p)) {
-        throw new BadValue(`${quote(v)} is not a URL path (letters, digits and -._~!$&'()*+,;=:@%/ only)`);
-      }
-      b.config.statsPath = p;
+      const share = /^(0|1|0?\.\d+|1\.0*)$/.test(v) ? Number(v) : NaN;
+      if (!(share >= 0 && share <= 1)) throw new BadValue(`${quote(v)} is not a share from 0 to 1 (e.g. 0.001)`);
+      b.config.logRequests = share;
     },
   },
   accessPath('access.whitelist', 'whitelist', 'w', 'FILE',

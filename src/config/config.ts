@@ -56,6 +56,14 @@ export type Config = {
   statsPath: string;
   /** Networks (`IP/BITS`) allowed to read the stats pages; empty = everyone. */
   statsNetworks: string[];
+  /** Path of the Prometheus metrics without leading '/' ('' = none). */
+  metricsPath: string;
+  /** Path of the stats JSON without leading '/' ('' = none). */
+  statsJsonPath: string;
+  /** Seconds between history samples (the dashboard's charts: an hour of them). */
+  historyInterval: number;
+  /** Share of requests logged, 0 (off) to 1. */
+  logRequests: number;
   /** Reverse proxies (`IP/BITS`) whose forwarded-for headers name the client. */
   proxyNetworks: string[];
   access: AccessConfig;
@@ -138,6 +146,10 @@ export function defaultConfig(): Config {
     redirectUrl: null,
     statsPath: 'stats',
     statsNetworks: [],
+    metricsPath: 'metrics',
+    statsJsonPath: 'stats.json',
+    historyInterval: 5,
+    logRequests: 0,
     proxyNetworks: [],
     access: { whitelist: null, blacklist: null, fifoAdd: null, fifoDelete: null, changesFile: null },
     interval: 1800,

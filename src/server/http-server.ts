@@ -11,7 +11,10 @@ import { Announce, Counts, ANNOUNCE_OK } from '../store/swarm-store.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
 import { C, G, NUMWANT, NUMWANT_BUCKETS } from '../stats/counters.ts';
 import { opentrackerStats, STREAMED_MODES } from '../stats/opentracker-stats.ts';
-import type { StatsSource } from '../stats/opentracker-stats.ts';
+import { statsPathAnswer, metricsAnswer, statsJsonAnswer, httpResponse } from '../stats/observability.ts';
+import type { ObservabilityAnswer } from '../stats/observability.ts';
+import type { RequestLog } from '../stats/request-log.ts';
+import type { TrackerContext } from './context.ts';
 import { noteRenewal } from './policy.ts';
 import type { Config } from '../config/config.ts';
 import type { TrackerPolicy } from './policy.ts';
@@ -86,7 +89,8 @@ export class HttpTracker {
   private readonly servers: net.Server[] = [];
   private readonly sweeper: NodeJS.Timeout;
 
-  private readonly stats: StatsSource;
+  private readonly stats: TrackerContext['stats'];
+  private readonly requestLog: RequestLog;
   private readonly proxies: NetworkList;
   private readonly statsReaders: NetworkList;
   /** The client address of the current request when a proxy forwarded it. */
@@ -96,23 +100,19 @@ export class HttpTracker {
   private readonly limiter: FullScrapeLimiter;
   private readonly allows: (hash: Uint8Array, off: number) => boolean;
 
-  constructor(
-    store: SwarmStore,
-    counters: Float64Array,
-    policy: TrackerPolicy,
-    config: Config,
-    stats: StatsSource & { fullScrapeLimiter: SharedArrayBuffer },
-    access: AccessList,
-  ) {
-    this.stats = stats;
+  constructor(ctx: TrackerContext) {
+    const config = ctx.config;
+    const access = ctx.access;
+    this.stats = ctx.stats;
     this.access = access;
+    this.requestLog = ctx.requestLog;
     this.allows = (hash, off) => access.allows(hash, off);
-    this.limiter = new FullScrapeLimiter(config.fullScrapeInterval, stats.fullScrapeLimiter);
+    this.limiter = new FullScrapeLimiter(config.fullScrapeInterval, ctx.stats.fullScrapeLimiter);
     this.proxies = new NetworkList(config.proxyNetworks);
     this.statsReaders = new NetworkList(config.statsNetworks);
-    this.store = store;
-    this.counters = counters;
-    this.policy = policy;
+    this.store = ctx.store;
+    this.counters = ctx.counters;
+    this.policy = ctx.policy;
     this.config = config;
     this.scrapeQuery = new ScrapeQuery(config.maxScrapeHashes);
     this.peers = Buffer.alloc(config.numwantMax * 24);
@@ -173,6 +173,7 @@ export class HttpTracker {
   }
 
   private receive(c: Connection, chunk: Buffer): void {
+    this.counters[C.http_bytes_in] += chunk.length;
     if (c.closing) return;
     let buf = chunk;
     if (c.pending !== null) {
@@ -221,7 +222,10 @@ export class HttpTracker {
     }
     if (buf[p] === 0x61 /* a */) return this.answerAnnounce(c, buf, hasQuery, keepAlive);
     if (buf[p] === 0x73 /* s */ && buf[p + 1] === 0x63 /* c */) return this.answerScrape(c, buf, hasQuery, keepAlive);
-    if (buf.toString('latin1', p, head.pathEnd) === this.config.statsPath) return this.answerStats(c, buf);
+    const path = buf.toString('latin1', p, head.pathEnd);
+    if (path === this.config.statsPath) return this.answerStats(c, buf);
+    if (path === this.config.metricsPath && path !== '') return this.answerObservability(c, buf, 'metrics');
+    if (path === this.config.statsJsonPath && path !== '') return this.answerObservability(c, buf, 'json');
     return this.fail(c, 404, 'Not Found', C.http_not_found, keepAlive);
   }
 
@@ -229,10 +233,10 @@ export class HttpTracker {
     this.counters[C.http_announce]++;
     const head = this.head;
     const q = this.query;
-    if (!hasQuery) return this.failure(c, MISSING_INFO_HASH, keepAlive);
+    if (!hasQuery) return this.failure(c, MISSING_INFO_HASH, keepAlive, C.http_announce_invalid);
     const err = parseAnnounceQuery(buf, head.pathEnd + 1, head.targetEnd, q);
-    if (err !== 0) return this.failure(c, QUERY_ERROR_MESSAGES[err], keepAlive);
-    if (q.port < 0) return this.failure(c, MISSING_PORT, keepAlive);
+    if (err !== 0) return this.failure(c, QUERY_ERROR_MESSAGES[err], keepAlive, C.http_announce_invalid);
+    if (q.port < 0) return this.failure(c, MISSING_PORT, keepAlive, C.http_announce_invalid);
     if (q.event !== EVENT_STOPPED && !this.access.allows(q.infoHash, 0)) {
       this.counters[C.http_announce_denied]++;
       return this.failure(c, NOT_AUTHORIZED, keepAlive);
@@ -294,6 +298,12 @@ export class HttpTracker {
     }
     b[o++] = 0x65; // e
     this.send(c, b, o, keepAlive);
+    if (this.requestLog.sample()) {
+      this.requestLog.write({
+        proto: 'http', action: 'announce', client: addressText(a.address, a.addressOffset, a.family), port: a.port,
+        info_hash: q.infoHash.toString('hex'), event: q.event, left: q.left, numwant: a.want, peers: a.peers4 + a.peers6,
+      });
+    }
   }
 
   /** The socket's address, or the one a trusted proxy forwarded. */
@@ -326,7 +336,7 @@ export class HttpTracker {
     if (!hasQuery) return this.answerFullScrape(c, buf);
     const err = parseScrapeQuery(buf, head.pathEnd + 1, head.targetEnd, q);
     if (err !== 0 && q.count === 0) return this.answerFullScrape(c, buf);
-    if (err !== 0) return this.failure(c, QUERY_ERROR_MESSAGES[err], keepAlive);
+    if (err !== 0) return this.failure(c, QUERY_ERROR_MESSAGES[err], keepAlive, C.http_scrape_invalid);
     const order = sortHashes(q.hashes, q.count);
     const b = this.body;
     const counts = this.counts;
@@ -354,6 +364,9 @@ export class HttpTracker {
     b[o++] = 0x65;
     b[o++] = 0x65;
     this.send(c, b, o, keepAlive);
+    if (this.requestLog.sample()) {
+      this.requestLog.write({ proto: 'http', action: 'scrape', client: addressText(c.address, 0, c.family), hashes: q.count });
+    }
   }
 
   /** `/scrape` without an info_hash: every torrent, streamed (opentracker's full scrape). */
@@ -395,6 +408,7 @@ export class HttpTracker {
     pumpChunks(fullScrape(this.store, format, filter, { compress }), c.socket, { chunked }).then(
       (r) => {
         this.counters[C.http_full_scrape_bytes] += r.bytes;
+        this.counters[C.http_bytes_out] += r.bytes;
         if (r.complete) c.socket.end();
       },
       () => c.socket.destroy(), // a chunked body can't be ended cleanly after a failure
@@ -410,14 +424,14 @@ export class HttpTracker {
     const params = new URLSearchParams(buf.toString('latin1', Math.min(head.pathEnd + 1, head.targetEnd), head.targetEnd));
     // A client using the stats URL as its announce URL gets a clear error (opentracker HEAD).
     if (params.has('info_hash')) return this.fail(c, 400, 'Bad Request', C.http_invalid);
-    if (!this.statsReaders.empty) {
-      const client = { family: 0, address: c.address as Uint8Array };
-      this.clientAddress(c, buf, client);
-      if (!this.statsReaders.contains(client.family, client.address)) return this.fail(c, 403, 'Forbidden', C.http_forbidden);
-    }
+    if (!this.statsAllowed(c, buf)) return this.fail(c, 403, 'Forbidden', C.http_forbidden);
+    // The dashboard (a browser asking for HTML without a mode), its files, mode=json, mode=metrics.
+    const h = head.findHeader(buf, 'accept');
+    const accept = h < 0 ? null : buf.toString('latin1', head.headerValueStart[h], head.headerValueEnd[h]);
+    const ours = statsPathAnswer(params, accept, head.acceptGzip, this.stats);
+    if (ours !== null) return this.sendObservability(c, ours);
     const mode = params.get('mode') ?? 'peer';
     if (STREAMED_MODES.has(mode)) {
-      this.counters[C.http_stats]++;
       if (mode === 'statedump') return this.stream(c, 'statedump', null, chooseCompression(this.acceptEncoding(buf), false), C.http_stats);
       const format = parseTpbsFormat(params.get('format'));
       if (format === null) return this.fail(c, 400, 'Bad Request', C.http_invalid, false, { message: 'mode=tpbs needs format=ben, bin, txt, txtp or url\n' });
@@ -430,15 +444,50 @@ export class HttpTracker {
       (answer) => {
         const body = Buffer.from(answer.body, 'utf8');
         const head = `HTTP/1.1 ${answer.status} ${answer.status === 200 ? 'OK' : 'Bad Request'}\r\nContent-Type: ${answer.contentType}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
-        c.socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+        const out = Buffer.concat([Buffer.from(head, 'latin1'), body]);
+        this.counters[C.http_bytes_out] += out.length;
+        c.socket.end(out);
       },
       () => c.socket.destroy(),
     );
   }
 
-  /** A BEP 3 failure: status 200 with a bencoded reason. */
-  private failure(c: Connection, reason: string, keepAlive: boolean): void {
+  /** Whether the client may read the stats pages (access.stats). */
+  private statsAllowed(c: Connection, buf: Buffer): boolean {
+    if (this.statsReaders.empty) return true;
+    const client = { family: 0, address: c.address as Uint8Array };
+    this.clientAddress(c, buf, client);
+    return this.statsReaders.contains(client.family, client.address);
+  }
+
+  /** /metrics and /stats.json: as restricted as the stats path. */
+  private answerObservability(c: Connection, buf: Buffer, what: 'metrics' | 'json'): void {
+    if (!this.statsAllowed(c, buf)) return this.fail(c, 403, 'Forbidden', C.http_forbidden);
+    const head = this.head;
+    if (what === 'metrics') return this.sendObservability(c, Promise.resolve(metricsAnswer(this.stats)));
+    const params = new URLSearchParams(buf.toString('latin1', Math.min(head.pathEnd + 1, head.targetEnd), head.targetEnd));
+    this.sendObservability(c, statsJsonAnswer(params, this.stats, head.acceptGzip));
+  }
+
+  /** Answers once and closes, as the stats modes do. */
+  private sendObservability(c: Connection, answer: Promise<ObservabilityAnswer>): void {
+    this.counters[C.http_stats]++;
+    c.closing = true;
+    c.pending = null;
+    answer.then(
+      (a) => {
+        const out = httpResponse(a);
+        this.counters[C.http_bytes_out] += out.length;
+        c.socket.end(out);
+      },
+      () => c.socket.destroy(),
+    );
+  }
+
+  /** A BEP 3 failure: status 200 with a bencoded reason; `counter` names the kind of failure too. */
+  private failure(c: Connection, reason: string, keepAlive: boolean, counter = -1): void {
     this.counters[C.http_invalid]++;
+    if (counter >= 0) this.counters[counter]++;
     const b = this.body;
     let o = put(b, 0, K_FAILURE);
     o = writeDecimal(b, o, reason.length);
@@ -456,6 +505,7 @@ export class HttpTracker {
     o = writeDecimal(out, o, length);
     o = put(out, o, tail);
     body.copy(out, o, 0, length);
+    this.counters[C.http_bytes_out] += out.length;
     if (keepAlive) c.socket.write(out);
     else this.end(c, out);
   }
@@ -463,6 +513,7 @@ export class HttpTracker {
   private redirect(c: Connection, url: string, keepAlive: boolean): void {
     this.counters[C.http_redirect]++;
     const text = `HTTP/1.1 302 Found\r\nLocation: ${url}\r\nContent-Length: 0\r\n${keepAlive ? '' : 'Connection: close\r\n'}\r\n`;
+    this.counters[C.http_bytes_out] += text.length;
     if (keepAlive) c.socket.write(text, 'latin1');
     else this.end(c, Buffer.from(text, 'latin1'));
   }
@@ -473,6 +524,7 @@ export class HttpTracker {
     const body = `${status} ${text}\n${extra.message ?? ''}`;
     const allow = status === 405 ? 'Allow: GET\r\n' : '';
     const response = `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n${allow}${extra.headers ?? ''}${keepAlive ? '' : 'Connection: close\r\n'}\r\n${body}`;
+    this.counters[C.http_bytes_out] += response.length;
     if (keepAlive) c.socket.write(response, 'latin1');
     else this.end(c, Buffer.from(response, 'latin1'));
   }

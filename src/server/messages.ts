@@ -8,6 +8,8 @@ export type SharedState = {
   connectionIdKeys: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   woodpeckers: SharedArrayBuffer;
+  /** The last hour of figures, sampled by the main thread (src/stats/history.ts). */
+  history: SharedArrayBuffer;
   /** Who asked for a full scrape when, shared so the limit holds across workers. */
   fullScrapeLimiter: SharedArrayBuffer;
   /** Unix time (ms) the tracker started. */

@@ -4,7 +4,7 @@
 import { SLOT_SIZE, ADDR_SIZE } from '../io/udp-batch.ts';
 import type { Batch } from '../io/udp-batch.ts';
 import {
-  UdpRequest, parseUdpRequest, ACTION_CONNECT, ACTION_ANNOUNCE,
+  UdpRequest, parseUdpRequest, ACTION_CONNECT, ACTION_ANNOUNCE, ACTION_SCRAPE,
   writeConnectReply, writeAnnounceReplyHeader, writeScrapeReplyHeader, writeScrapeEntry, writeErrorReply,
 } from '../protocol/udp.ts';
 import { ConnectionIds } from '../protocol/connection-id.ts';
@@ -15,6 +15,9 @@ import { noteRenewal } from './policy.ts';
 import type { TrackerPolicy } from './policy.ts';
 import type { Woodpeckers } from '../stats/woodpeckers.ts';
 import type { AccessList } from '../access/access-list.ts';
+import type { RequestLog } from '../stats/request-log.ts';
+import type { TrackerContext } from './context.ts';
+import { addressText } from './address.ts';
 
 const BAD_CONNECTION_ID = Buffer.from('Connection ID missmatch.\0'); // opentracker's text, which clients may match on
 const INVALID_PORT = Buffer.from('invalid port');
@@ -34,13 +37,16 @@ export class UdpTracker {
   private readonly woodpeckers: Woodpeckers;
   private readonly access: AccessList;
 
-  constructor(store: SwarmStore, ids: ConnectionIds, counters: Float64Array, policy: TrackerPolicy, woodpeckers: Woodpeckers, access: AccessList) {
-    this.woodpeckers = woodpeckers;
-    this.access = access;
-    this.store = store;
+  private readonly requestLog: RequestLog;
+
+  constructor(ctx: TrackerContext, ids: ConnectionIds) {
+    this.woodpeckers = ctx.woodpeckers;
+    this.access = ctx.access;
+    this.requestLog = ctx.requestLog;
+    this.store = ctx.store;
     this.ids = ids;
-    this.counters = counters;
-    this.policy = policy;
+    this.counters = ctx.counters;
+    this.policy = ctx.policy;
   }
 
   /** The batch handler given to the socket layer. */
@@ -50,9 +56,12 @@ export class UdpTracker {
     const nowSeconds = Math.floor(nowMs / 1000);
     this.store.now = Math.floor(nowMs / 60000);
     let out = 0;
+    let bytesIn = 0;
+    let bytesOut = 0;
     counters[C.udp_received] += rx.count;
     for (let i = 0; i < rx.count; i++) {
       const len = rx.lengths[i];
+      bytesIn += len;
       if (len > SLOT_SIZE) {
         counters[C.udp_oversized]++;
         continue;
@@ -61,10 +70,13 @@ export class UdpTracker {
       if (written === 0) continue;
       rx.addrs.copy(tx.addrs, out * ADDR_SIZE, i * ADDR_SIZE, (i + 1) * ADDR_SIZE);
       tx.lengths[out] = written;
+      bytesOut += written;
       out++;
     }
     tx.count = out;
     counters[C.udp_sent] += out;
+    counters[C.udp_bytes_in] += bytesIn;
+    counters[C.udp_bytes_out] += bytesOut;
   };
 
   /** Answers one datagram; returns the reply's length, or 0 to send nothing. */
@@ -86,6 +98,7 @@ export class UdpTracker {
     if (!this.ids.check(data, off, addrs, addrOff + 4, ipLen, nowSeconds)) {
       // The error packet is shorter than any announce or scrape, so it can't amplify a spoofed request.
       counters[C.udp_bad_connection_id]++;
+      if (req.action === ACTION_SCRAPE) counters[C.udp_scrape_bad_connection_id]++;
       return writeErrorReply(out, outOff, req.transactionId, BAD_CONNECTION_ID) - outOff;
     }
     if (req.action === ACTION_ANNOUNCE) return this.answerAnnounce(data, off, addrs, addrOff, family, out, outOff);
@@ -130,6 +143,7 @@ export class UdpTracker {
     const status = this.store.announce(a);
     if (status !== ANNOUNCE_OK) {
       counters[C.store_full]++;
+      counters[C.udp_store_full]++;
       return writeErrorReply(out, outOff, req.transactionId, TRACKER_FULL) - outOff;
     }
     if (a.isNew) counters[C.peers_new]++;
@@ -139,6 +153,12 @@ export class UdpTracker {
     writeAnnounceReplyHeader(out, outOff, req.transactionId, policy.interval(), a.leechers, a.seeders);
     let peers = a.peers4 + a.peers6; // only the client's own family
     if (policy.deniability.enabled) peers = policy.deniability.mix(out, outOff + 20, peers, a.want, family);
+    if (this.requestLog.sample()) {
+      this.requestLog.write({
+        proto: 'udp', action: 'announce', client: addressText(addrs, addrOff + 4, family), port: a.port,
+        info_hash: data.toString('hex', off + 16, off + 36), event: req.event, left: req.left, numwant: a.want, peers,
+      });
+    }
     return 20 + peers * (family === 4 ? 6 : 18);
   }
 
@@ -157,6 +177,7 @@ export class UdpTracker {
       }
       o = writeScrapeEntry(out, o, c.seeders, c.downloaded, c.leechers);
     }
+    if (this.requestLog.sample()) this.requestLog.write({ proto: 'udp', action: 'scrape', hashes: req.scrapeCount });
     return o - outOff;
   }
 }

@@ -16,6 +16,9 @@ import { HttpTracker } from './http-server.ts';
 import { TrackerPolicy, storeSettings } from './policy.ts';
 import type { SharedState, WorkerMessage, ListeningSocket, MainMessage } from './messages.ts';
 import { AccessList } from '../access/access-list.ts';
+import { RequestLog } from '../stats/request-log.ts';
+import { createLogger } from '../log.ts';
+import type { TrackerContext } from './context.ts';
 import type { AccessState } from '../access/access-list.ts';
 
 const { config, shared, row, access } = workerData as { config: Config; shared: SharedState; row: number; access: AccessState | null };
@@ -26,9 +29,15 @@ const counters = counterRow(shared.counters, row);
 const policy = new TrackerPolicy(config);
 const woodpeckers = new Woodpeckers(shared.woodpeckers, row);
 const accessList = new AccessList(access);
-const stats = { ...shared, store, woodpeckers };
-const udp = new UdpTracker(store, new ConnectionIds(shared.connectionIdKeys, config.connectionIdLifetime), counters, policy, woodpeckers, accessList);
-const http = new HttpTracker(store, counters, policy, config, stats, accessList);
+// Request lines (when sampled) go straight to standard output, like the main thread's log.
+const requestLog = new RequestLog(config.logRequests > 0 ? createLogger(config.logLevel) : null, config.logRequests, counters);
+const ctx: TrackerContext = {
+  config, store, counters, policy, woodpeckers, requestLog,
+  access: accessList,
+  stats: { ...shared, store, woodpeckers },
+};
+const udp = new UdpTracker(ctx, new ConnectionIds(shared.connectionIdKeys, config.connectionIdLifetime));
+const http = new HttpTracker(ctx);
 const stopTracking = trackEventLoop(counters);
 const decay = setInterval(() => woodpeckers.decay(), config.cleanInterval * 1000);
 decay.unref();

@@ -16,6 +16,7 @@ import type { SwarmStore } from '../store/swarm-store.ts';
 import type { HashFilter } from '../scrape/full-scrape.ts';
 import { loadStateDump, removeStaleTemps, writeStateDump } from './state-dump.ts';
 import type { DumpResult, LoadResult } from './state-dump.ts';
+import { C, G } from '../stats/counters.ts';
 
 export interface StateStats {
   /** Where dumps are written (null: nowhere). */
@@ -36,6 +37,8 @@ export interface StateStats {
 }
 
 export class StatePersistence {
+  /** The main thread's counter row, to count dumps in (set by the tracker). */
+  counters: Float64Array | null = null;
   private readonly store: SwarmStore;
   private readonly log: Logger;
   private readonly file: string | null;
@@ -128,6 +131,13 @@ export class StatePersistence {
       this.log.error({ file, error: result.error }, 'state dump failed');
     }
     this.lastDump = result;
+    if (this.counters !== null) {
+      // Row 0 of the shared counters: swarmd_state_dumps_total, ..._failures_total, ..._age_seconds.
+      if (result.ok) {
+        this.counters[C.state_dumps]++;
+        this.counters[G.state_dump_at_ms] = Date.now();
+      } else this.counters[C.state_dump_failures]++;
+    }
     if (result.ok) {
       this.dumps++;
       this.lastGoodDumpAt = Date.now();

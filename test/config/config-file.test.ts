@@ -123,6 +123,7 @@ test('every key in SETTINGS is covered by a test line above or below', () => {
     'listen.udp.batch', 'http.idle_timeout', 'http.header_timeout', 'http.max_request_size', 'http.keepalive',
     'http.max_connections', 'udp.connection_id_lifetime', 'log.level', 'access.stats', 'access.proxy', 'access.admin',
     'tracker.deniability', 'tracker.deniability_range',
+    'stats.metrics_path', 'stats.json_path', 'stats.history_interval', 'log.requests',
     'tracker.state_file', 'tracker.state_interval', 'tracker.full_scrape', 'tracker.full_scrape_interval',
     'access.whitelist', 'access.blacklist', 'access.fifo_add', 'access.fifo_delete', 'access.changes_file',
   ]);
@@ -441,4 +442,12 @@ test('state dumps and full scrapes: file, intervals (0 allowed), on/off', () => 
     'FILE:2: tracker.full_scrape: "maybe" is not yes/no/true/false/on/off/1/0 [line: "tracker.full_scrape maybe"]',
     'FILE:3: tracker.state_file needs a value [line: "tracker.state_file"]',
   ]);
+});
+
+test('observability keys: metrics and JSON paths (or "" for off), history interval, request-log share', () => {
+  const { config } = load('stats.metrics_path /prom\nstats.json_path ""\nstats.history_interval 10\nlog.requests 0.001');
+  assert.deepEqual([config.metricsPath, config.statsJsonPath, config.historyInterval, config.logRequests], ['prom', '', 10, 0.001]);
+  assert.deepEqual([defaultConfig().metricsPath, defaultConfig().statsJsonPath, defaultConfig().logRequests], ['metrics', 'stats.json', 0]);
+  assert.match(errorsOf('log.requests 2')[0]!, /not a share from 0 to 1/);
+  assert.match(errorsOf('stats.history_interval 61')[0]!, /from 1 to 60/);
 });

@@ -3,6 +3,7 @@
 // sampler, and a small node:http server answering the stats path, /metrics and /stats.json through
 // src/stats/observability.ts exactly as the HTTP server is to wire them (docs/observability.md).
 
+import { RequestLog } from '../../src/stats/request-log.ts';
 import http from 'node:http';
 import { defaultConfig } from '../../src/config/config.ts';
 import type { Config } from '../../src/config/config.ts';
@@ -51,9 +52,10 @@ export async function startHarness(opts: { historyIntervalMs?: number; workers?:
 
   const policy = new TrackerPolicy(config);
   const access = new AccessList(null); // open: every info hash
-  const httpTracker = new HttpTracker(store, row, policy, config, src, access);
+  const ctx = { config, store, counters: row, policy, access, woodpeckers, requestLog: new RequestLog(null, 0, row), stats: src };
+  const httpTracker = new HttpTracker(ctx);
   const tcpServer = await httpTracker.listen('127.0.0.1', 0);
-  const udpTracker = new UdpTracker(store, new ConnectionIds(createConnectionIdKeys(), 120), row, policy, woodpeckers, access);
+  const udpTracker = new UdpTracker(ctx, new ConnectionIds(createConnectionIdKeys(), 120));
   const sockets: UdpBatchSocket[] = [];
   for (const host of ['127.0.0.1', '::1']) sockets.push(await openUdpBatchSocket({ host, port: 0, io: 'dgram' }, udpTracker.onBatch));
 
