@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The npm `install` script: builds the optional recvmmsg/sendmmsg UDP addon (native/) with
-// node-gyp. It never fails the install: without the addon swarmd uses node:dgram, so any
+// The npm `install` script: builds the optional native addons (native/: recvmmsg/sendmmsg UDP,
+// and giving freed store memory back to the kernel) with node-gyp. It never fails the install: without the addon swarmd uses node:dgram, so any
 // failure is one line saying so (node-gyp's output goes to native/build-native.log).
 // SWARMD_SKIP_NATIVE=1 skips the build.
 import { spawnSync } from 'node:child_process';
@@ -71,3 +71,5 @@ if (check.status !== 0) {
   useDgram(`it built but does not load: ${(check.stderr || '').trim().split('\n').find((l) => /Error/.test(l)) ?? 'unknown error'}`);
 }
 console.log(`swarmd: built the native UDP addon (recvmmsg/sendmmsg): ${addonFile}`);
+const memoryFile = join(nativeDir, 'build', 'Release', 'swarmd_memory.node');
+if (existsSync(memoryFile)) console.log(`swarmd: built the native memory addon (freed store memory goes back to the kernel): ${memoryFile}`);

@@ -8,6 +8,7 @@
 // another thread grows the arena, the shared size word changes and `refresh()` makes new views.
 
 import { lock, unlock } from './lock.ts';
+import { pageRelease } from './release-pages.ts';
 
 // Layout of the control words (an Int32Array on its own SharedArrayBuffer).
 const C_LOCK = 0;
@@ -15,12 +16,15 @@ const C_SIZE = 1; // arena size in words (what has been grown)
 const C_TOP = 2; // first never-allocated word
 const C_USED = 3; // words in live blocks
 const C_FAILED = 4; // allocations refused by the memory limit
+const C_RELEASED = 5; // KiB of freed blocks given back to the kernel
 const C_FREE = 8; // free-list heads, one per size class
 const MIN_CLASS = 1; // 2 words
 const MAX_CLASS = 30; // 2^30 words = 4 GiB
 const CONTROL_WORDS = C_FREE + MAX_CLASS + 1;
 
 const INITIAL_BYTES = 16 << 20;
+/** Freed blocks this large (8 KiB) or larger give their whole pages back, when the addon is there. */
+const RELEASE_CLASS = 11;
 const MIN_GROWTH_BYTES = 16 << 20;
 
 export interface ArenaShared {
@@ -79,19 +83,22 @@ export class Arena {
     const ctl = this.ctl;
     lock(ctl, C_LOCK);
     try {
+      this.refresh();
       let block = ctl[C_FREE + cls] >>> 0;
       if (block !== 0) {
-        this.refresh();
         ctl[C_FREE + cls] = this.words[block];
       } else {
-        const n = 2 ** cls;
-        const top = ctl[C_TOP] >>> 0;
-        if (top + n > (ctl[C_SIZE] >>> 0) && !this.grow(top + n)) {
-          ctl[C_FAILED]++;
-          return 0;
+        block = this.split(cls);
+        if (block === 0) {
+          const n = 2 ** cls;
+          const top = ctl[C_TOP] >>> 0;
+          if (top + n > (ctl[C_SIZE] >>> 0) && !this.grow(top + n)) {
+            ctl[C_FAILED]++;
+            return 0;
+          }
+          ctl[C_TOP] = top + n;
+          block = top;
         }
-        ctl[C_TOP] = top + n;
-        block = top;
       }
       ctl[C_USED] = (ctl[C_USED] >>> 0) + 2 ** cls;
       return block;
@@ -100,10 +107,35 @@ export class Arena {
     }
   }
 
+  /**
+   * A block of class `cls` cut from the smallest larger free block, whose other halves go to the
+   * free lists; 0 when there is none. Tables double in step as swarms fill up and leave their
+   * old blocks behind: this hands those to the peer lists and tables that come next. Under the lock.
+   */
+  private split(cls: number): number {
+    const ctl = this.ctl;
+    let c = cls + 1;
+    while (c <= MAX_CLASS && ctl[C_FREE + c] === 0) c++;
+    if (c > MAX_CLASS) return 0;
+    const block = ctl[C_FREE + c] >>> 0;
+    ctl[C_FREE + c] = this.words[block];
+    for (let k = c - 1; k >= cls; k--) {
+      const half = block + 2 ** k;
+      this.words[half] = ctl[C_FREE + k];
+      ctl[C_FREE + k] = half;
+    }
+    return block;
+  }
+
   free(block: number, cls: number): void {
     const ctl = this.ctl;
     lock(ctl, C_LOCK);
     this.refresh();
+    if (cls >= RELEASE_CLASS && pageRelease.release !== null) {
+      // Everything but the first page, which keeps the free-list link.
+      const released = pageRelease.release(this.bytes.subarray(block * 4 + 4, (block + 2 ** cls) * 4));
+      ctl[C_RELEASED] += released / 1024;
+    }
     this.words[block] = ctl[C_FREE + cls];
     ctl[C_FREE + cls] = block;
     ctl[C_USED] = (ctl[C_USED] >>> 0) - 2 ** cls;
@@ -127,12 +159,13 @@ export class Arena {
     return true;
   }
 
-  stats(): { sizeBytes: number; usedBytes: number; limitBytes: number; failedAllocations: number } {
+  stats(): { sizeBytes: number; usedBytes: number; limitBytes: number; failedAllocations: number; releasedBytes: number } {
     return {
       sizeBytes: this.buffer.byteLength,
       usedBytes: (Atomics.load(this.ctl, C_USED) >>> 0) * 4,
       limitBytes: this.buffer.maxByteLength,
       failedAllocations: Atomics.load(this.ctl, C_FAILED),
+      releasedBytes: (Atomics.load(this.ctl, C_RELEASED) >>> 0) * 1024,
     };
   }
 }

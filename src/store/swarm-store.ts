@@ -30,35 +30,64 @@ const HEADER_WORDS = 16;
 const STRIPE_WORDS = 16;
 const S_LOCK = 0;
 const S_TABLE = 1; // arena offset of the table, 0 when the stripe is empty
-const S_CAP = 2; // slots in the table (a power of two)
+const S_CAP = 2; // slots in the table
 const S_LIVE = 3; // torrents
 const S_TOMB = 4; // deleted slots not yet reused
 const S_PEERS4 = 5;
 const S_PEERS6 = 6;
 const S_SEEDERS = 7;
 const S_COMPLETED = 8; // completions counted in this stripe since start (never decreases)
+const S_TCLASS = 9; // size class of the table's block
 
-// Torrent record, 16 words.
-const TORRENT_WORDS = 16;
-const TORRENT_CLASS_SHIFT = 4; // log2(TORRENT_WORDS)
+// Torrent record, 12 words (48 bytes), packed because millions of them live in the tables.
+const TORRENT_WORDS = 12;
 const T_HASH = 0; // 5 words, the info hash bytes as little-endian words
-const T_STATE = 5; // EMPTY, LIVE or DELETED
-const T_DOWNLOADED = 6;
-const T_ACTIVE = 7; // minute of the last announce
-const T_LIST4 = 8; // peer list block offsets, counts and size classes
-const T_COUNT4 = 9;
-const T_CLASS4 = 10;
-const T_LIST6 = 11;
-const T_COUNT6 = 12;
-const T_CLASS6 = 13;
-const T_SEEDERS = 14;
-const T_OLDEST = 15; // minute of the oldest peer's last announce (a lower bound)
+const T_DOWNLOADED = 5;
+// Minutes mod 2^16: of the last announce (low half) and of the oldest peer's last announce, a
+// lower bound (high half). Ages stay far below 2^16 minutes (45 days): timeouts are at most 24
+// days and the cleaner visits every torrent every few minutes.
+const T_TIMES = 6;
+const T_LIST4 = 7; // peer list block offsets
+const T_LIST6 = 9;
+// Per family: peer count (24 bits) | the list block's size class << 24 (5 bits); the IPv4 word
+// also holds the record's state << 29 (2 bits).
+const T_META4 = 8;
+const T_META6 = 10;
+const T_SEEDERS = 11;
+const COUNT_MASK = 0xffffff;
+const MINUTES16 = 0xffff;
+
+const peerCount = (W: Uint32Array, meta: number): number => W[meta] & COUNT_MASK;
+const setPeerCount = (W: Uint32Array, meta: number, n: number): void => {
+  W[meta] = (W[meta] & ~COUNT_MASK) | n;
+};
+const klass = (W: Uint32Array, meta: number): number => (W[meta] >>> 24) & 31;
+const setKlass = (W: Uint32Array, meta: number, c: number): void => {
+  W[meta] = (W[meta] & ~(31 << 24)) | (c << 24);
+};
+const state = (W: Uint32Array, t: number): number => W[t + T_META4] >>> 29;
+const setState = (W: Uint32Array, t: number, s: number): void => {
+  W[t + T_META4] = (W[t + T_META4] & 0x1fffffff) | (s << 29);
+};
+const activeAge = (W: Uint32Array, t: number, now: number): number => (now - W[t + T_TIMES]) & MINUTES16;
+const setActive = (W: Uint32Array, t: number, minute: number): void => {
+  W[t + T_TIMES] = (W[t + T_TIMES] & ~MINUTES16) | (minute & MINUTES16);
+};
+const oldestPeerAge = (W: Uint32Array, t: number, now: number): number => (now - (W[t + T_TIMES] >>> 16)) & MINUTES16;
+const setOldest = (W: Uint32Array, t: number, minute: number): void => {
+  W[t + T_TIMES] = ((minute & MINUTES16) << 16) | (W[t + T_TIMES] & MINUTES16);
+};
 
 const EMPTY = 0;
 const LIVE = 1;
 const DELETED = 2;
 
-const MIN_TABLE_SLOTS = 8;
+/** The smallest table: a 128-word block, 10 slots. */
+const MIN_TABLE_CLASS = 7;
+/** Slots of a table held by a block of size class `cls`: tables fill their blocks, whatever the record size. */
+const slotsOf = (cls: number): number => Math.floor(2 ** cls / TORRENT_WORDS);
+/** Where a hash starts probing: its 32 bits scaled to the table, so sizes need not be powers of two. */
+const home = (hash: number, slots: number): number => Math.floor(((hash >>> 0) * slots) / 4294967296);
 
 // Peer record: IPv4 = [address, meta], IPv6 = [address x4, meta]; meta = port << 16 | flags << 13 | minute.
 const STRIDE4 = 2;
@@ -282,11 +311,11 @@ export class SwarmStore {
       else {
         self = this.upsertPeer(stripe, t, a);
         if (self < 0) status = ANNOUNCE_FULL;
-        if (!a.synced) this.arena.words[t + T_ACTIVE] = this.now;
+        if (!a.synced) setActive(this.arena.words, t, this.now);
       }
       const W = this.arena.words;
-      const n4 = W[t + T_COUNT4];
-      const n6 = W[t + T_COUNT6];
+      const n4 = peerCount(W, t + T_META4);
+      const n6 = peerCount(W, t + T_META6);
       const seeders = W[t + T_SEEDERS];
       a.seeders = seeders;
       a.leechers = n4 + n6 - seeders;
@@ -315,7 +344,7 @@ export class SwarmStore {
       this.expirePeers(stripe, t);
       const W = this.arena.words;
       c.seeders = W[t + T_SEEDERS];
-      c.leechers = W[t + T_COUNT4] + W[t + T_COUNT6] - c.seeders;
+      c.leechers = peerCount(W, t + T_META4) + peerCount(W, t + T_META6) - c.seeders;
       c.downloaded = W[t + T_DOWNLOADED];
       c.found = true;
     } finally {
@@ -335,11 +364,11 @@ export class SwarmStore {
       const cap = S[stripe + S_CAP];
       for (let i = 0; i < cap; i++) {
         const t = table + i * TORRENT_WORDS;
-        if (this.arena.words[t + T_STATE] !== LIVE) continue;
+        if (state(this.arena.words, t) !== LIVE) continue;
         this.expirePeers(stripe, t);
         const W = this.arena.words;
-        if (W[t + T_COUNT4] + W[t + T_COUNT6] !== 0) continue;
-        const idle = this.now - W[t + T_ACTIVE];
+        if (peerCount(W, t + T_META4) + peerCount(W, t + T_META6) !== 0) continue;
+        const idle = activeAge(W, t, this.now);
         if (W[t + T_DOWNLOADED] === 0 || idle >= this.torrentTimeout) this.deleteTorrent(stripe, t);
       }
       this.compactTable(stripe);
@@ -370,15 +399,15 @@ export class SwarmStore {
       const cap = S[stripe + S_CAP];
       for (let i = 0; i < cap; i++) {
         const t = table + i * TORRENT_WORDS;
-        if (this.arena.words[t + T_STATE] !== LIVE) continue;
+        if (state(this.arena.words, t) !== LIVE) continue;
         this.expirePeers(stripe, t);
         const W = this.arena.words;
         rows.hashes.set(this.arena.bytes.subarray(t * 4, t * 4 + 20), n * 20);
         const seeders = W[t + T_SEEDERS];
         rows.seeders[n] = seeders;
-        rows.leechers[n] = W[t + T_COUNT4] + W[t + T_COUNT6] - seeders;
+        rows.leechers[n] = peerCount(W, t + T_META4) + peerCount(W, t + T_META6) - seeders;
         rows.downloaded[n] = W[t + T_DOWNLOADED];
-        rows.active[n] = W[t + T_ACTIVE];
+        rows.active[n] = this.now - activeAge(W, t, this.now);
         n++;
       }
     } finally {
@@ -405,9 +434,9 @@ export class SwarmStore {
       let n = 0;
       for (let i = 0; i < cap; i++) {
         const t = table + i * TORRENT_WORDS;
-        if (W[t + T_STATE] !== LIVE) continue;
+        if (state(W, t) !== LIVE) continue;
         const list = W[t + T_LIST4];
-        const count = W[t + T_COUNT4];
+        const count = peerCount(W, t + T_META4);
         for (let k = 0; k < count && n < out.words.length; k++) out.words[n++] = W[list + k * STRIDE4];
       }
       out.count = n;
@@ -434,7 +463,8 @@ export class SwarmStore {
       }
       const W = this.arena.words;
       if (downloaded > W[t + T_DOWNLOADED]) W[t + T_DOWNLOADED] = downloaded;
-      if (activeMinute > W[t + T_ACTIVE] || W[t + T_COUNT4] + W[t + T_COUNT6] === 0) W[t + T_ACTIVE] = activeMinute;
+      const age = Math.max(0, this.now - activeMinute);
+      if (age < activeAge(W, t, this.now) || peerCount(W, t + T_META4) + peerCount(W, t + T_META6) === 0) setActive(W, t, this.now - age);
       return true;
     } finally {
       unlock(S, stripe + S_LOCK);
@@ -451,8 +481,8 @@ export class SwarmStore {
       const t = this.findTorrent(stripe, hash, offset);
       if (t < 0) return false;
       const W = this.arena.words;
-      S[stripe + S_PEERS4] -= W[t + T_COUNT4];
-      S[stripe + S_PEERS6] -= W[t + T_COUNT6];
+      S[stripe + S_PEERS4] -= peerCount(W, t + T_META4);
+      S[stripe + S_PEERS6] -= peerCount(W, t + T_META6);
       S[stripe + S_SEEDERS] -= W[t + T_SEEDERS];
       this.deleteTorrent(stripe, t);
       return true;
@@ -493,40 +523,40 @@ export class SwarmStore {
     const S = this.stripes;
     const table = S[stripe + S_TABLE] >>> 0;
     if (table === 0) return -1;
-    const mask = S[stripe + S_CAP] - 1;
+    const cap = S[stripe + S_CAP];
     const W = this.arena.words;
     const h = this.hashWords;
     const h0 = h[0];
-    let i = hashInfoHash(this.k0, this.k1, hash, offset) & mask;
+    let i = home(hashInfoHash(this.k0, this.k1, hash, offset), cap);
     for (;;) {
       const t = table + i * TORRENT_WORDS;
-      const state = W[t + T_STATE];
-      if (state === EMPTY) return -1;
-      if (state === LIVE && W[t] === h0 && W[t + 1] === h[1] && W[t + 2] === h[2] && W[t + 3] === h[3] && W[t + 4] === h[4]) {
+      const st = state(W, t);
+      if (st === EMPTY) return -1;
+      if (st === LIVE && W[t] === h0 && W[t + 1] === h[1] && W[t + 2] === h[2] && W[t + 3] === h[3] && W[t + 4] === h[4]) {
         return t;
       }
-      i = (i + 1) & mask;
+      i = i + 1 === cap ? 0 : i + 1;
     }
   }
 
   /** Inserts the torrent whose hash `findTorrent` just missed; -1 when memory ran out. */
   private insertTorrent(stripe: number, hash: Uint8Array, offset: number): number {
     const S = this.stripes;
-    const cap = S[stripe + S_CAP];
-    if ((S[stripe + S_LIVE] + S[stripe + S_TOMB] + 1) * 4 > cap * 3) {
+    if ((S[stripe + S_LIVE] + S[stripe + S_TOMB] + 1) * 5 > S[stripe + S_CAP] * 4) {
+      // Over 80% full: rebuild at most half full.
       const live = S[stripe + S_LIVE] + 1;
-      let want = Math.max(MIN_TABLE_SLOTS, cap);
-      while (live * 2 > want) want *= 2; // after a resize the table is at most half full
-      if (!this.resizeTable(stripe, want)) return -1;
+      let cls = Math.max(MIN_TABLE_CLASS, S[stripe + S_TCLASS]);
+      while (live * 2 > slotsOf(cls)) cls++;
+      if (!this.resizeTable(stripe, cls)) return -1;
     }
     const t = this.probeFree(stripe, hash, offset);
     const W = this.arena.words;
-    if (W[t + T_STATE] === DELETED) S[stripe + S_TOMB]--;
+    if (state(W, t) === DELETED) S[stripe + S_TOMB]--;
     W.fill(0, t, t + TORRENT_WORDS);
     for (let i = 0; i < 5; i++) W[t + T_HASH + i] = this.hashWords[i];
-    W[t + T_STATE] = LIVE;
-    W[t + T_ACTIVE] = this.now;
-    W[t + T_OLDEST] = this.now;
+    setState(W, t, LIVE);
+    setActive(W, t, this.now);
+    setOldest(W, t, this.now);
     S[stripe + S_LIVE]++;
     return t;
   }
@@ -535,65 +565,68 @@ export class SwarmStore {
   private probeFree(stripe: number, bytes: Uint8Array, offset: number): number {
     const S = this.stripes;
     const table = S[stripe + S_TABLE] >>> 0;
-    const mask = S[stripe + S_CAP] - 1;
+    const cap = S[stripe + S_CAP];
     const W = this.arena.words;
-    let i = hashInfoHash(this.k0, this.k1, bytes, offset) & mask;
+    let i = home(hashInfoHash(this.k0, this.k1, bytes, offset), cap);
     for (;;) {
       const t = table + i * TORRENT_WORDS;
-      if (W[t + T_STATE] !== LIVE) return t;
-      i = (i + 1) & mask;
+      if (state(W, t) !== LIVE) return t;
+      i = i + 1 === cap ? 0 : i + 1;
     }
   }
 
   private deleteTorrent(stripe: number, t: number): void {
     const S = this.stripes;
     const W = this.arena.words;
-    if (W[t + T_CLASS4] !== 0) this.arena.free(W[t + T_LIST4], W[t + T_CLASS4]);
-    if (W[t + T_CLASS6] !== 0) this.arena.free(W[t + T_LIST6], W[t + T_CLASS6]);
-    W[t + T_STATE] = DELETED;
+    if (klass(W, t + T_META4) !== 0) this.arena.free(W[t + T_LIST4], klass(W, t + T_META4));
+    if (klass(W, t + T_META6) !== 0) this.arena.free(W[t + T_LIST6], klass(W, t + T_META6));
+    setState(W, t, DELETED);
     S[stripe + S_LIVE]--;
     S[stripe + S_TOMB]++;
   }
 
-  /** Rebuilds the table at `slots` slots, dropping tombstones. False when memory ran out. */
-  private resizeTable(stripe: number, slots: number): boolean {
+  /** Rebuilds the table in a block of size class `cls`, dropping tombstones. False when memory ran out. */
+  private resizeTable(stripe: number, cls: number): boolean {
     const S = this.stripes;
     const oldTable = S[stripe + S_TABLE] >>> 0;
     const oldCap = S[stripe + S_CAP];
-    const cls = sizeClass(slots) + TORRENT_CLASS_SHIFT;
+    const oldClass = S[stripe + S_TCLASS];
     const table = this.arena.alloc(cls);
     if (table === 0) return false;
     this.arena.refresh();
     const W = this.arena.words;
+    const slots = slotsOf(cls);
     W.fill(0, table, table + slots * TORRENT_WORDS);
     S[stripe + S_TABLE] = table;
     S[stripe + S_CAP] = slots;
+    S[stripe + S_TCLASS] = cls;
     S[stripe + S_TOMB] = 0;
     for (let i = 0; i < oldCap; i++) {
       const from = oldTable + i * TORRENT_WORDS;
-      if (W[from + T_STATE] !== LIVE) continue;
+      if (state(W, from) !== LIVE) continue;
       const to = this.probeFree(stripe, this.arena.bytes, from * 4);
       W.copyWithin(to, from, from + TORRENT_WORDS);
     }
-    if (oldTable !== 0) this.arena.free(oldTable, sizeClass(oldCap) + TORRENT_CLASS_SHIFT);
+    if (oldTable !== 0) this.arena.free(oldTable, oldClass);
     return true;
   }
 
   /** Shrinks or rebuilds a table that emptied out or filled with tombstones. */
   private compactTable(stripe: number): void {
     const S = this.stripes;
-    const cap = S[stripe + S_CAP];
     const live = S[stripe + S_LIVE];
+    const current = S[stripe + S_TCLASS];
     if (live === 0) {
-      this.arena.free(S[stripe + S_TABLE] >>> 0, sizeClass(cap) + TORRENT_CLASS_SHIFT);
+      this.arena.free(S[stripe + S_TABLE] >>> 0, current);
       S[stripe + S_TABLE] = 0;
       S[stripe + S_CAP] = 0;
+      S[stripe + S_TCLASS] = 0;
       S[stripe + S_TOMB] = 0;
       return;
     }
-    let want = cap;
-    while (want > MIN_TABLE_SLOTS && live * 8 < want) want /= 2;
-    if (want !== cap || S[stripe + S_TOMB] * 4 > cap) this.resizeTable(stripe, want);
+    let cls = current;
+    while (cls > MIN_TABLE_CLASS && live * 8 < slotsOf(cls)) cls--;
+    if (cls !== current || S[stripe + S_TOMB] * 4 > S[stripe + S_CAP]) this.resizeTable(stripe, cls);
   }
 
   // --- peers ------------------------------------------------------------------------------
@@ -647,12 +680,11 @@ export class SwarmStore {
     const v4 = a.family === 4;
     const stride = v4 ? STRIDE4 : STRIDE6;
     const fList = v4 ? T_LIST4 : T_LIST6;
-    const fCount = v4 ? T_COUNT4 : T_COUNT6;
-    const fClass = v4 ? T_CLASS4 : T_CLASS6;
+    const fMeta = v4 ? T_META4 : T_META6;
     const S = this.stripes;
     let W = this.arena.words;
     let list = W[t + fList];
-    const count = W[t + fCount];
+    const count = peerCount(W, t + fMeta);
     let idx = this.findPeer(list, count, stride);
     const minute = this.now & MINUTE_MASK;
     let flags = a.seeder ? PEER_SEEDER : 0;
@@ -673,7 +705,7 @@ export class SwarmStore {
       }
     } else {
       idx = -idx - 1;
-      const cls = W[t + fClass];
+      const cls = klass(W, t + fMeta);
       const capacity = cls === 0 ? 0 : Math.floor(2 ** cls / stride);
       if (count === capacity) {
         // Power-of-two blocks: each growth doubles the list.
@@ -689,13 +721,13 @@ export class SwarmStore {
         }
         list = block;
         W[t + fList] = block;
-        W[t + fClass] = newClass;
+        setKlass(W, t + fMeta, newClass);
       } else {
         W.copyWithin(list + (idx + 1) * stride, list + idx * stride, list + count * stride);
       }
       const p = list + idx * stride;
       for (let i = 0; i < stride - 1; i++) W[p + i] = this.key[i];
-      W[t + fCount] = count + 1;
+      setPeerCount(W, t + fMeta, count + 1);
       S[stripe + (v4 ? S_PEERS4 : S_PEERS6)]++;
       if (a.seeder) {
         W[t + T_SEEDERS]++;
@@ -719,10 +751,10 @@ export class SwarmStore {
     this.loadKey(a);
     const v4 = a.family === 4;
     const stride = v4 ? STRIDE4 : STRIDE6;
-    const fCount = v4 ? T_COUNT4 : T_COUNT6;
+    const fMeta = v4 ? T_META4 : T_META6;
     const W = this.arena.words;
     const list = W[t + (v4 ? T_LIST4 : T_LIST6)];
-    const count = W[t + fCount];
+    const count = peerCount(W, t + fMeta);
     const idx = this.findPeer(list, count, stride);
     if (idx < 0) return;
     if ((W[list + idx * stride + stride - 1] >>> 13) & PEER_SEEDER) {
@@ -730,7 +762,7 @@ export class SwarmStore {
       this.stripes[stripe + S_SEEDERS]--;
     }
     W.copyWithin(list + idx * stride, list + (idx + 1) * stride, list + count * stride);
-    W[t + fCount] = count - 1;
+    setPeerCount(W, t + fMeta, count - 1);
     this.stripes[stripe + (v4 ? S_PEERS4 : S_PEERS6)]--;
     this.shrinkList(t, v4);
   }
@@ -738,14 +770,14 @@ export class SwarmStore {
   /** Drops peers older than the timeout, if the torrent's oldest peer says there can be any. */
   private expirePeers(stripe: number, t: number): void {
     const now = this.now;
-    if (now - this.arena.words[t + T_OLDEST] < this.peerTimeout) return;
+    if (oldestPeerAge(this.arena.words, t, now) < this.peerTimeout) return;
     let oldestAge = 0;
     for (let family = 4; family <= 6; family += 2) {
       const W = this.arena.words; // shrinkList may have grown the arena
       const v4 = family === 4;
       const stride = v4 ? STRIDE4 : STRIDE6;
       const list = W[t + (v4 ? T_LIST4 : T_LIST6)];
-      const count = W[t + (v4 ? T_COUNT4 : T_COUNT6)];
+      const count = peerCount(W, t + (v4 ? T_META4 : T_META6));
       let kept = 0;
       let lostSeeders = 0;
       for (let i = 0; i < count; i++) {
@@ -761,29 +793,29 @@ export class SwarmStore {
         kept++;
       }
       if (kept === count) continue;
-      W[t + (v4 ? T_COUNT4 : T_COUNT6)] = kept;
+      setPeerCount(W, t + (v4 ? T_META4 : T_META6), kept);
       W[t + T_SEEDERS] -= lostSeeders;
       const S = this.stripes;
       S[stripe + S_SEEDERS] -= lostSeeders;
       S[stripe + (v4 ? S_PEERS4 : S_PEERS6)] -= count - kept;
       this.shrinkList(t, v4);
     }
-    this.arena.words[t + T_OLDEST] = now - oldestAge;
+    setOldest(this.arena.words, t, now - oldestAge);
   }
 
   /** Gives back a peer list's block when it is empty, or moves it to a smaller one when mostly empty. */
   private shrinkList(t: number, v4: boolean): void {
     const W = this.arena.words;
     const fList = v4 ? T_LIST4 : T_LIST6;
-    const fClass = v4 ? T_CLASS4 : T_CLASS6;
+    const fMeta = v4 ? T_META4 : T_META6;
     const stride = v4 ? STRIDE4 : STRIDE6;
-    const count = W[t + (v4 ? T_COUNT4 : T_COUNT6)];
-    const cls = W[t + fClass];
+    const count = peerCount(W, t + fMeta);
+    const cls = klass(W, t + fMeta);
     if (cls === 0) return;
     if (count === 0) {
       this.arena.free(W[t + fList], cls);
       W[t + fList] = 0;
-      W[t + fClass] = 0;
+      setKlass(W, t + fMeta, 0);
       return;
     }
     const fit = sizeClass(count * stride * 2);
@@ -796,7 +828,7 @@ export class SwarmStore {
     W2.copyWithin(block, list, list + count * stride);
     this.arena.free(list, cls);
     W2[t + fList] = block;
-    W2[t + fClass] = fit;
+    setKlass(W2, t + fMeta, fit);
   }
 
   // --- reply peers ------------------------------------------------------------------------
@@ -809,8 +841,8 @@ export class SwarmStore {
   private samplePeers(t: number, a: Announce, self: number): void {
     const W = this.arena.words;
     const own4 = a.family === 4;
-    const n4 = a.families & 1 ? W[t + T_COUNT4] - (own4 && self >= 0 ? 1 : 0) : 0;
-    const n6 = a.families & 2 ? W[t + T_COUNT6] - (!own4 && self >= 0 ? 1 : 0) : 0;
+    const n4 = a.families & 1 ? peerCount(W, t + T_META4) - (own4 && self >= 0 ? 1 : 0) : 0;
+    const n6 = a.families & 2 ? peerCount(W, t + T_META6) - (!own4 && self >= 0 ? 1 : 0) : 0;
     let want4 = n4;
     let want6 = n6;
     const want = a.want;
