@@ -8,6 +8,8 @@ import net from 'node:net';
  * text that is not an address.
  */
 export function addressBytes(text: string, out: Uint8Array): number {
+  // The common case first, without regular expressions: a dotted quad, maybe IPv4-mapped.
+  if (dottedQuad(text, text.startsWith('::ffff:') ? 7 : 0, out)) return 4;
   if (text.startsWith('::ffff:') && net.isIPv4(text.slice(7))) text = text.slice(7);
   if (net.isIPv4(text)) {
     const parts = text.split('.');
@@ -37,6 +39,28 @@ export function addressBytes(text: string, out: Uint8Array): number {
     out[i * 2 + 1] = all[i] & 0xff;
   }
   return 6;
+}
+
+/** Parses `a.b.c.d` from `start` to the end of `text` into out[0..3]; false if it is not one. */
+function dottedQuad(text: string, start: number, out: Uint8Array): boolean {
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = start; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch >= 48 && ch <= 57) {
+      if (digits > 0 && value === 0) return false; // no leading zeros
+      value = value * 10 + ch - 48;
+      if (value > 255 || ++digits > 3) return false;
+    } else if (ch === 46 && digits > 0 && part < 3) {
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else return false;
+  }
+  if (part !== 3 || digits === 0) return false;
+  out[3] = value;
+  return true;
 }
 
 /** The text form of 4 or 16 address bytes, for logs and the dictionary peer model. */

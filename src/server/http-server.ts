@@ -61,6 +61,7 @@ class Connection {
   readonly family: number;
   readonly address: Buffer;
   closing = false;
+  noDelay = false;
   /** The connection comes from a trusted reverse proxy: its forwarded-for headers count. */
   readonly viaProxy: boolean;
 
@@ -124,7 +125,9 @@ export class HttpTracker {
 
   /** Listens on host:port (several workers share the port with SO_REUSEPORT). */
   listen(host: string, port: number): Promise<net.Server> {
-    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // No TCP_NODELAY up front: most clients send one request and the answer goes out with the
+    // FIN; it is set once a connection is kept alive (see send()).
+    const server = net.createServer((socket) => this.accept(socket));
     this.servers.push(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -506,8 +509,13 @@ export class HttpTracker {
     o = put(out, o, tail);
     body.copy(out, o, 0, length);
     this.counters[C.http_bytes_out] += out.length;
-    if (keepAlive) c.socket.write(out);
-    else this.end(c, out);
+    if (keepAlive) {
+      if (!c.noDelay) {
+        c.noDelay = true;
+        c.socket.setNoDelay(true); // answers on a kept-alive connection must not wait for ACKs
+      }
+      c.socket.write(out);
+    } else this.end(c, out);
   }
 
   private redirect(c: Connection, url: string, keepAlive: boolean): void {
