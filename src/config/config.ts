@@ -9,7 +9,7 @@ export type Listener = {
   proto: Proto;
   /** A literal IPv4 or IPv6 address without brackets ('::' = all interfaces, dual stack). */
   host: string;
-  /** 1..65535 from the parsers. 0 is never produced by them; see docs/configuration.md. */
+  /** 1..65535 from the parsers. 0 is never produced by them; see the README's Configuration section. */
   port: number;
 };
 

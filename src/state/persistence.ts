@@ -2,7 +2,7 @@
 // seconds and once more at a graceful shutdown. Runs on the main thread; the dumps walk the store
 // a few stripes at a time and let the event loop turn in between.
 //
-// Files (see docs/configuration.md):
+// Files (see the README, "State dumps"):
 //   - dumps go to `tracker.state_file`, or else to the file given with `-l`;
 //   - at start, `tracker.state_file` and the `-l` file are both loaded (counts are merged by
 //     taking the larger one, so loading the same torrent twice never adds anything up);

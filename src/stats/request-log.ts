@@ -1,9 +1,7 @@
 // Request logging that can't flood the disk: off by default (`log.requests 0`); when on, a random
 // sample of the requests (each one with probability `rate`) is logged, at most `maxPerSecond`
 // lines per second per worker; lines over the cap are dropped and counted
-// (swarmd_log_requests_dropped_total). Also a limiter for warnings that clients can trigger at
-// will (malformed packets from one address): a key logs at most `burst` lines per window, then one
-// line saying how many were suppressed.
+// (swarmd_log_requests_dropped_total).
 //
 // The hot-path check is one decrement and one comparison: sample() draws the gap to the next
 // sampled request from a geometric distribution instead of drawing a random number per request.
@@ -67,42 +65,5 @@ export class RequestLog {
     if (this.rate >= 1) return 1;
     const u = 1 - this.random(); // (0, 1]
     return 1 + Math.floor(Math.log(u) / this.logOneMinusRate);
-  }
-}
-
-/**
- * At most `burst` lines per key per `windowMs`; then the key is quiet until the window ends, when
- * one line tells how many were suppressed. Keys are few and short-lived (a client address, a
- * listener): the table is bounded by `maxKeys`, oldest windows evicted first.
- */
-export class LogLimiter {
-  private readonly burst: number;
-  private readonly windowMs: number;
-  private readonly maxKeys: number;
-  private readonly keys = new Map<string, { start: number; count: number; suppressed: number; msg: string }>();
-
-  constructor(burst = 5, windowMs = 60_000, maxKeys = 1000) {
-    this.burst = burst;
-    this.windowMs = windowMs;
-    this.maxKeys = maxKeys;
-  }
-
-  /** Logs `msg` as a warning unless `key` has used its lines for this window. */
-  warn(log: LineLogger, key: string, fields: object, msg: string, now = Date.now()): void {
-    let k = this.keys.get(key);
-    if (k !== undefined && now - k.start >= this.windowMs) {
-      if (k.suppressed > 0) log.warn({ key, suppressed: k.suppressed, window_s: this.windowMs / 1000 }, `${k.msg} (repeats suppressed)`);
-      this.keys.delete(key);
-      k = undefined;
-    }
-    if (k === undefined) {
-      if (this.keys.size >= this.maxKeys) this.keys.delete(this.keys.keys().next().value!);
-      k = { start: now, count: 0, suppressed: 0, msg };
-      this.keys.set(key, k);
-    }
-    if (k.count < this.burst) {
-      k.count++;
-      log.warn(fields, msg);
-    } else k.suppressed++;
   }
 }

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { RequestLog, LogLimiter } from '../../src/stats/request-log.ts';
+import { RequestLog } from '../../src/stats/request-log.ts';
 import type { LineLogger } from '../../src/stats/request-log.ts';
 import { createCounters, counterRow, C } from '../../src/stats/counters.ts';
 
@@ -60,30 +60,5 @@ describe('request log: off by default, sampled, capped', () => {
   test('a sampling rate outside 0..1 is refused', () => {
     assert.throws(() => new RequestLog(null, 2, null), RangeError);
     assert.throws(() => new RequestLog(null, -0.1, null), RangeError);
-  });
-});
-
-describe('warnings a client can trigger at will are limited per key', () => {
-  test('burst lines per window, then one line with the count suppressed', () => {
-    const lines = new Lines();
-    const limit = new LogLimiter(3, 60_000);
-    for (let i = 0; i < 10; i++) limit.warn(lines, 'udp 198.51.100.7', { client: '198.51.100.7', i }, 'malformed datagram', 1000 + i);
-    limit.warn(lines, 'udp 203.0.113.9', { client: '203.0.113.9' }, 'malformed datagram', 1100);
-    assert.equal(lines.lines.length, 4);
-    limit.warn(lines, 'udp 198.51.100.7', { client: '198.51.100.7', i: 99 }, 'malformed datagram', 62_000);
-    assert.deepEqual(lines.lines[4], {
-      level: 'warn',
-      obj: { key: 'udp 198.51.100.7', suppressed: 7, window_s: 60 },
-      msg: 'malformed datagram (repeats suppressed)',
-    });
-    assert.equal(lines.lines.length, 6, 'the new window logs again');
-  });
-
-  test('the table of keys is bounded', () => {
-    const lines = new Lines();
-    const limit = new LogLimiter(1, 60_000, 100);
-    for (let i = 0; i < 1000; i++) limit.warn(lines, `k${i}`, {}, 'm', 1000);
-    assert.equal(lines.lines.length, 1000);
-    assert.ok((limit as unknown as { keys: Map<string, unknown> }).keys.size <= 100);
   });
 });
