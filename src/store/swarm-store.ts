@@ -447,7 +447,7 @@ export class SwarmStore {
 
   /**
    * Recreates a torrent from a state dump: no peers, its completion count and last-activity
-   * minute. An existing torrent keeps its peers and takes the larger count (never the sum, which
+   * minute (an older minute than the records can hold, 2^16 minutes back, counts as that old). An existing torrent keeps its peers and takes the larger count (never the sum, which
    * is how opentracker doubles counts on every reload). Returns false when memory ran out.
    */
   restoreTorrent(hash: Uint8Array, offset: number, downloaded: number, activeMinute: number): boolean {
@@ -463,7 +463,7 @@ export class SwarmStore {
       }
       const W = this.arena.words;
       if (downloaded > W[t + T_DOWNLOADED]) W[t + T_DOWNLOADED] = downloaded;
-      const age = Math.max(0, this.now - activeMinute);
+      const age = Math.min(MINUTES16, Math.max(0, this.now - activeMinute));
       if (age < activeAge(W, t, this.now) || peerCount(W, t + T_META4) + peerCount(W, t + T_META6) === 0) setActive(W, t, this.now - age);
       return true;
     } finally {
