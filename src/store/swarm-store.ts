@@ -82,6 +82,10 @@ const EMPTY = 0;
 const LIVE = 1;
 const DELETED = 2;
 
+/** Where a hash's stripe block starts: its top 12 bits pick the stripe. */
+const stripeOf = (hash: Uint8Array, offset: number): number =>
+  HEADER_WORDS + ((hash[offset] << 4) | (hash[offset + 1] >> 4)) * STRIPE_WORDS;
+
 /** The smallest table: a 128-word block, 10 slots. */
 const MIN_TABLE_CLASS = 7;
 /** Slots of a table held by a block of size class `cls`: tables fill their blocks, whatever the record size. */
@@ -280,7 +284,7 @@ export class SwarmStore {
   announce(a: Announce): number {
     const hash = a.hash;
     const ho = a.hashOffset;
-    const stripe = HEADER_WORDS + ((hash[ho] << 4) | (hash[ho + 1] >> 4)) * STRIPE_WORDS;
+    const stripe = stripeOf(hash, ho);
     const S = this.stripes;
     lock(S, stripe + S_LOCK);
     try {
@@ -330,7 +334,7 @@ export class SwarmStore {
 
   /** Fills `c` with the torrent's counts (zeros when unknown). */
   scrape(hash: Uint8Array, offset: number, c: Counts): void {
-    const stripe = HEADER_WORDS + ((hash[offset] << 4) | (hash[offset + 1] >> 4)) * STRIPE_WORDS;
+    const stripe = stripeOf(hash, offset);
     const S = this.stripes;
     lock(S, stripe + S_LOCK);
     try {
@@ -447,11 +451,12 @@ export class SwarmStore {
 
   /**
    * Recreates a torrent from a state dump: no peers, its completion count and last-activity
-   * minute (an older minute than the records can hold, 2^16 minutes back, counts as that old). An existing torrent keeps its peers and takes the larger count (never the sum, which
-   * is how opentracker doubles counts on every reload). Returns false when memory ran out.
+   * minute (a minute older than records hold, 2^16 minutes back, counts as that old). An
+   * existing torrent keeps its peers and takes the larger count (never the sum, which is how
+   * opentracker doubles counts on every reload). Returns false when memory ran out.
    */
   restoreTorrent(hash: Uint8Array, offset: number, downloaded: number, activeMinute: number): boolean {
-    const stripe = HEADER_WORDS + ((hash[offset] << 4) | (hash[offset + 1] >> 4)) * STRIPE_WORDS;
+    const stripe = stripeOf(hash, offset);
     const S = this.stripes;
     lock(S, stripe + S_LOCK);
     try {
@@ -473,7 +478,7 @@ export class SwarmStore {
 
   /** Drops a torrent and its peers (a takedown). Returns whether it existed. */
   removeTorrent(hash: Uint8Array, offset: number): boolean {
-    const stripe = HEADER_WORDS + ((hash[offset] << 4) | (hash[offset + 1] >> 4)) * STRIPE_WORDS;
+    const stripe = stripeOf(hash, offset);
     const S = this.stripes;
     lock(S, stripe + S_LOCK);
     try {
