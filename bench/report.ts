@@ -292,6 +292,32 @@ function loadTable(aggs: Agg[], row: string, refUs: number | undefined, refLabel
   return lines;
 }
 
+// swarmd's log warnings, one note per distinct message (with the instances that logged it).
+function collapseNotes(notes: string[]): string[] {
+  const out: string[] = [];
+  const byMsg = new Map<string, string[]>();
+  for (const n of notes) {
+    const m = /^(.+?) logged \d+ warning\/error line\(s\), first: `(.*)`$/.exec(n);
+    let msg: string | undefined;
+    try {
+      msg = m ? String((JSON.parse(m[2]!) as { msg?: string }).msg) : undefined;
+    } catch {
+      msg = undefined;
+    }
+    if (!m || msg === undefined) {
+      out.push(n);
+      continue;
+    }
+    if (!byMsg.has(msg)) byMsg.set(msg, []);
+    byMsg.get(msg)!.push(m[1]!);
+  }
+  for (const [msg, who] of byMsg) {
+    const benign = /running as root/.test(msg) ? ' (expected: the bench runs as root and gives no -u)' : '';
+    out.push(`swarmd warned "${msg}"${benign} — ${who.length} instance(s): ${who.join(', ')}`);
+  }
+  return out;
+}
+
 export function renderReport(r: Results): { markdown: string; summary: string; missedRows: string[] } {
   const m = r.meta;
   const L: string[] = [];
@@ -435,7 +461,7 @@ export function renderReport(r: Results): { markdown: string; summary: string; m
     L.push('');
     L.push('## Notes');
     L.push('');
-    for (const n of r.notes) L.push(`- ${n}`);
+    for (const n of collapseNotes(r.notes)) L.push(`- ${n}`);
   }
   L.push('');
   const summary = targets.map((t) => `${t.ok === null ? 'n/a ' : t.ok ? 'pass' : 'FAIL'}  ${t.what}: ${t.measured} (limit ${t.limit})`).join('\n');
