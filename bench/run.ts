@@ -1,7 +1,8 @@
 // `npm run bench`: swarmd side by side with Debian's opentracker and npm's bittorrent-tracker,
 // in one run, on loopback; writes bench/report.md and the raw figures to bench/out/.
 //
-//   node bench/run.ts [--quick] [--rows udp-announce,udp-mixed,http-close,http-keepalive,crosscheck,workers,rss]
+//   node bench/run.ts [--quick] [--rows udp-announce,udp-mixed,http-close,http-keepalive,crosscheck,workers,rss,
+//                                       metrics-cost,scrape-load,scale]
 //                     [--trackers swarmd,opentracker,bittorrent-tracker] [--reps N] [--warmup S]
 //                     [--duration S] [--no-profile] [--report-only bench/out/results.json]
 //
@@ -23,7 +24,7 @@ import {
   CLK_TCK, assertLoopbackOnly, childrenTicks, cpuTicks, cpuTicksSplit, freePort, killAllNow, memoryKiB, runToEnd, sh, sleep,
   start, stop, stopAll, systemTicks, threadTicks, waitReady,
 } from './lib.ts';
-import type { CrossCheck, LoadResult, Profile, Results, RssResult, ThreadSplit } from './report.ts';
+import type { CrossCheck, LoadResult, Profile, Results, RssResult, ScaleResult, ScrapeLoadResult, ThreadSplit } from './report.ts';
 import { LOAD_ROWS, renderReport } from './report.ts';
 import { httpAnnouncePaths, makeHashes, whitelistText } from './workload.ts';
 
@@ -46,7 +47,7 @@ const { values: opt } = parseArgs({
   },
 });
 
-const ALL_ROWS = ['udp-announce', 'udp-mixed', 'http-close', 'http-keepalive', 'crosscheck', 'workers', 'rss'] as const;
+const ALL_ROWS = ['udp-announce', 'udp-mixed', 'http-close', 'http-keepalive', 'crosscheck', 'workers', 'rss', 'metrics-cost', 'scrape-load', 'scale'] as const;
 type RowName = (typeof ALL_ROWS)[number];
 const ALL_TRACKERS = ['swarmd', 'opentracker', 'bittorrent-tracker'] as const;
 type TrackerKind = (typeof ALL_TRACKERS)[number];
@@ -70,6 +71,11 @@ const UDP_SOCKETS = 4; // x window 32: udpload's defaults, as in the reference f
 const UDP_WINDOW = 32;
 const WRK_CONNS = 64;
 const HTTP_PATHS = 100_000;
+const SCALE_TORRENTS = QUICK ? 500_000 : 5_000_000; // issue 3 "Scale": 30M peers over 5M torrents
+const SCALE_PEERS = 6;
+const SCALE_SECONDS = QUICK ? 15 : 60;
+const SCRAPE_PEERS = 2;
+const SCRAPE_SECONDS = QUICK ? 8 : 20;
 const SWARMD_CPUS = '0';
 const LOAD_CPUS = '1';
 
@@ -143,6 +149,7 @@ interface StartOpts {
   whitelist?: string;
   cpuProfDir?: string;
   label?: string;
+  extraArgs?: string[];
 }
 
 async function startTracker(kind: TrackerKind, o: StartOpts): Promise<Server> {
@@ -155,7 +162,7 @@ async function startTracker(kind: TrackerKind, o: StartOpts): Promise<Server> {
     proc = start(label, 'taskset', [
       '-c', o.cpus, NODE, ...nodeArgs, join(swarmdDir, 'bin', 'swarmd.js'),
       '-i', '127.0.0.1', '-p', String(port), '-P', String(port),
-      '--workers', String(o.workers ?? 1), '--log-level', 'info',
+      '--workers', String(o.workers ?? 1), '--log-level', 'info', ...(o.extraArgs ?? []),
     ], { cwd: swarmdDir });
     proc.onLine = (line) => {
       if (!line.includes('swarmd listening')) return;
@@ -235,6 +242,7 @@ interface UdpPhase {
   serverCpuUsPerAnswer: number;
   sysBusyTicks: number;
   sysTotalTicks: number;
+  latP50Us: number;
   latP99Us: number;
   monoStartUs: number;
   monoEndUs: number;
@@ -371,6 +379,9 @@ const results: Results = {
   rss: [],
   crosscheck: [],
   profiles: [],
+  metricsCost: [],
+  scrapeLoad: [],
+  scale: [],
   notes,
 };
 
@@ -543,6 +554,179 @@ async function rssRow(): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- metrics cost, announces during full scrapes, scale
+// A long-lived HTTP client (bench/http-poll.ts) on the generator's core.
+function startPoller(s: Server, args: string[]): Proc {
+  checkAlive(s);
+  return start(`http-poll → ${s.label}`, 'taskset', [
+    '-c', LOAD_CPUS, NODE, join(BENCH, 'http-poll.ts'), '--host', '127.0.0.1', '--port', String(s.port), ...args,
+  ], { cwd: ROOT });
+}
+interface PollLine {
+  kind: 'metrics' | 'scrape' | 'summary';
+  monoUs?: number;
+  loopMs?: Record<string, Record<string, number>>;
+  startUs?: number;
+  endUs?: number;
+  status?: number;
+  bytes?: number;
+  requests?: number;
+  failures?: number;
+}
+async function stopPoller(p: Proc): Promise<PollLine[]> {
+  await stop(p, 'SIGTERM', 70_000);
+  const lines = p.stdoutLines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as PollLine);
+  const sum = lines.find((l) => l.kind === 'summary');
+  if (!sum) notes.push(`${p.name}: no summary line (exit ${p.exitCode}): ${p.stderrTail.slice(-3).join(' | ').slice(0, 300)}`);
+  else if (sum.failures) notes.push(`${p.name}: ${sum.failures} of ${sum.requests} requests failed (status not 200)`);
+  return lines;
+}
+
+// The UDP announce row of swarmd twice: plain, and while a client GETs /metrics every second and
+// /stats.json every 5 s (issue 5: metrics cost < 2% of CPU per answer).
+async function metricsCostRow(): Promise<void> {
+  if (!ROWS.has('metrics-cost') || !TRACKERS.includes('swarmd')) return;
+  const s = await startTracker('swarmd', { cpus: SWARMD_CPUS, label: 'swarmd (metrics-cost row)' });
+  try {
+    await prefill(s, TORRENTS, PEERS, PEERS);
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const polled of rotate([false, true], rep)) {
+        const label = polled ? 'swarmd, metrics polled' : 'swarmd, plain';
+        const r = await leastDisturbed(`metrics-cost ${label}`, async () => {
+          const poller = polled ? startPoller(s, ['--mode', 'metrics', '--metrics-ms', '1000', '--json-ms', '5000']) : undefined;
+          try {
+            if (poller) await sleep(300);
+            return await udpRow(s, 'udp-announce', rep, { label });
+          } finally {
+            if (poller) await stopPoller(poller);
+          }
+        });
+        r.row = 'metrics-cost';
+        results.metricsCost.push(r);
+        writeResults();
+      }
+    }
+  } finally {
+    await stopTracker(s);
+  }
+}
+
+// A steady UDP announce load, with and without a client fetching full scrapes back to back
+// (issue 4). Prefilled like the RSS row: 1M torrents x 2 peers.
+async function scrapeLoadRow(): Promise<void> {
+  if (!ROWS.has('scrape-load')) return;
+  for (const kind of TRACKERS.filter((k) => k !== 'bittorrent-tracker')) {
+    const s = await startTracker(kind, { cpus: SWARMD_CPUS, whitelist: whitelistRss, label: `${kind} (scrape-load row)` });
+    try {
+      await prefill(s, RSS_TORRENTS, SCRAPE_PEERS, SCRAPE_PEERS);
+      for (let rep = 0; rep < Math.min(REPS, 2); rep++) {
+        for (const scraping of rotate([false, true], rep)) {
+          const poller = scraping ? startPoller(s, ['--mode', 'scrape']) : undefined;
+          let phases: UdpPhase[];
+          let lines: PollLine[] = [];
+          try {
+            if (poller) await sleep(300);
+            phases = await udpLoad(s, [
+              '--torrents', String(RSS_TORRENTS), '--peers', String(SCRAPE_PEERS), '--mode', 'announce', '--warmup', String(WARMUP),
+              '--duration', String(SCRAPE_SECONDS), '--sockets', String(UDP_SOCKETS), '--window', String(UDP_WINDOW), '--seed', String(rep + 31),
+            ], LOAD_CPUS, (WARMUP + SCRAPE_SECONDS + 60) * 1000);
+          } finally {
+            if (poller) lines = await stopPoller(poller);
+          }
+          const p = phases.find((x) => x.phase === 'load')!;
+          const scrapes = lines.filter((l) => l.kind === 'scrape');
+          const inPhase = scrapes.filter((l) => l.status === 200 && l.endUs! >= p.monoStartUs && l.startUs! <= p.monoEndUs);
+          const ok = scrapes.filter((l) => l.status === 200);
+          const r: ScrapeLoadResult = {
+            tracker: kind, rep, withScrapes: scraping, answers: p.answers, seconds: p.seconds, rps: p.rps,
+            latP50Us: p.latP50Us, latP99Us: p.latP99Us, cpuUsPerAnswer: p.serverCpuUsPerAnswer, serverCpuPct: p.serverCpuPct,
+            errors: p.errors, timeouts: p.timeouts + (p.unansweredAtEnd ?? 0), firstError: p.firstError,
+            scrapesInPhase: inPhase.length, scrapesOk: ok.length, scrapesFailed: scrapes.length - ok.length,
+            scrapeBytes: median(ok.map((l) => l.bytes!)), scrapeMs: median(ok.map((l) => (l.endUs! - l.startUs!) / 1000)),
+          };
+          results.scrapeLoad.push(r);
+          log(`scrape-load ${kind} rep ${rep + 1} ${scraping ? 'with' : 'without'} full scrapes: ${r.rps}/s, p50 ${r.latP50Us} µs, p99 ${r.latP99Us} µs, errors ${r.errors}, timeouts ${r.timeouts}${scraping ? `; ${r.scrapesInPhase} full scrapes in the phase (${r.scrapesFailed} failed), ${Math.round(r.scrapeBytes / 1024)} KiB, ${round(r.scrapeMs, 0)} ms each` : ''}`);
+          writeResults();
+        }
+      }
+    } finally {
+      await stopTracker(s);
+    }
+  }
+}
+
+// Issue 3, "Scale": swarmd holding 30M peers over 5M torrents; a steady announce load while
+// the event-loop delay is read from /metrics every 2 s.
+async function scaleRow(): Promise<void> {
+  if (!ROWS.has('scale') || !TRACKERS.includes('swarmd')) return;
+  const s = await startTracker('swarmd', { cpus: SWARMD_CPUS, label: 'swarmd (scale row)', extraArgs: ['--memory-limit', '16G'] });
+  try {
+    await sleep(1000);
+    const startRss = memoryKiB(s.proc.pid).rss;
+    const fill = await prefill(s, SCALE_TORRENTS, SCALE_PEERS, SCALE_PEERS);
+    const pf = fill.find((x) => x.phase === 'prefill')!;
+    const v = fill.find((x) => x.phase === 'verify');
+    await sleep(3000);
+    const filled = memoryKiB(s.proc.pid);
+    const poller = startPoller(s, ['--mode', 'metrics', '--metrics-ms', '2000', '--json-ms', '0']);
+    let phases: UdpPhase[];
+    let lines: PollLine[] = [];
+    try {
+      phases = await udpLoad(s, [
+        '--torrents', String(SCALE_TORRENTS), '--peers', String(SCALE_PEERS), '--zipf', '1', '--numwant', '50', '--mode', 'announce',
+        '--warmup', String(WARMUP), '--duration', String(SCALE_SECONDS), '--sockets', String(UDP_SOCKETS), '--window', String(UDP_WINDOW), '--seed', '21',
+      ], LOAD_CPUS, (WARMUP + SCALE_SECONDS + 180) * 1000);
+    } finally {
+      lines = await stopPoller(poller);
+    }
+    const after = memoryKiB(s.proc.pid);
+    const p = phases.find((x) => x.phase === 'load')!;
+    const readings = lines.filter((l) => l.kind === 'metrics' && l.monoUs! >= p.monoStartUs && l.monoUs! <= p.monoEndUs);
+    const perThread = new Map<string, number>();
+    const worstPerReading: number[] = [];
+    let maxMs = 0;
+    for (const rd of readings) {
+      let worst = 0;
+      for (const [thread, q] of Object.entries(rd.loopMs ?? {})) {
+        const p99 = q['0.99'] ?? NaN;
+        if (Number.isFinite(p99)) {
+          worst = Math.max(worst, p99);
+          perThread.set(thread, Math.max(perThread.get(thread) ?? 0, p99));
+        }
+        if (Number.isFinite(q['1'])) maxMs = Math.max(maxMs, q['1']!);
+      }
+      worstPerReading.push(worst);
+    }
+    if (readings.length === 0) notes.push('scale row: no /metrics reading with swarmd_event_loop_delay_seconds during the steady phase');
+    const peers = SCALE_TORRENTS * SCALE_PEERS;
+    const r: ScaleResult = {
+      torrents: SCALE_TORRENTS, peersPerTorrent: SCALE_PEERS, startRssKiB: startRss, rssKiB: filled.rss, rssAfterKiB: after.rss, hwmKiB: after.hwm,
+      bytesPerPeer: round((filled.rss * 1024) / peers, 1),
+      fillSeconds: pf.seconds, fillRps: pf.rps, fillCpuUsPerAnswer: pf.serverCpuUsPerAnswer, fillErrors: pf.errors, fillTimeouts: pf.timeouts,
+      verifyChecked: v?.checked ?? 0, verifyMismatches: v?.mismatches ?? 0, verifyMeanPeers: v?.meanPeers ?? NaN,
+      seconds: p.seconds, answers: p.answers, rps: p.rps, cpuUsPerAnswer: p.serverCpuUsPerAnswer, serverCpuPct: p.serverCpuPct,
+      errors: p.errors, timeouts: p.timeouts + (p.unansweredAtEnd ?? 0), latP50Us: p.latP50Us, latP99Us: p.latP99Us, avgPeers: p.avgPeersReturned,
+      othersCpuPct: round(othersPct(p.sysBusyTicks, p.serverCpuTicks, (p.genCpuPct / 100) * p.seconds * CLK_TCK, p.seconds), 1),
+      readings: readings.length, worstP99Ms: worstPerReading.length ? Math.max(...worstPerReading) : NaN,
+      medianP99Ms: median(worstPerReading), maxMs: readings.length ? maxMs : NaN,
+      perThread: [...perThread.entries()].map(([thread, worstP99Ms]) => ({ thread, worstP99Ms })),
+      firstError: p.firstError,
+    };
+    results.scale.push(r);
+    log(`scale: ${Math.round(filled.rss / 1024)} MiB for ${peers} peers (${r.bytesPerPeer} B/peer); steady ${r.rps}/s, ${r.cpuUsPerAnswer} µs/answer; event-loop p99 worst ${r.worstP99Ms} ms, median ${r.medianP99Ms} ms over ${r.readings} readings; max ${r.maxMs} ms`);
+    writeResults();
+  } finally {
+    await stopTracker(s);
+  }
+}
+
+function median(v: number[]): number {
+  const s = v.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 // Summarizes the .cpuprofile files of one run (one per thread: main and workers): self time per
 // function over all threads together, counting only the samples of the timed phase [from, to].
 function summarizeProfiles(dir: string, row: string, from: number, to: number): Profile | null {
@@ -687,7 +871,8 @@ async function main(): Promise<void> {
     },
     config: {
       quick: QUICK, reps: REPS, warmupS: WARMUP, durationS: DURATION, torrents: TORRENTS, peers: PEERS,
-      rssTorrents: RSS_TORRENTS, rssPeers: RSS_PEERS, udpSockets: UDP_SOCKETS, udpWindow: UDP_WINDOW, wrkConnections: WRK_CONNS,
+      rssTorrents: RSS_TORRENTS, rssPeers: RSS_PEERS, scaleTorrents: SCALE_TORRENTS, scalePeers: SCALE_PEERS, scaleSeconds: SCALE_SECONDS,
+      scrapeSeconds: SCRAPE_SECONDS, udpSockets: UDP_SOCKETS, udpWindow: UDP_WINDOW, wrkConnections: WRK_CONNS,
       clkTck: CLK_TCK, rows: [...ROWS], trackers: TRACKERS,
     },
     swarmdUdpIo: '',
@@ -701,11 +886,20 @@ async function main(): Promise<void> {
   await loadRows();
   await workersRow();
   await rssRow();
+  // the rows of issues 3 (scale), 4 and 5: a failure there is noted in the report, not fatal
+  for (const [name, row] of [['metrics-cost', metricsCostRow], ['scrape-load', scrapeLoadRow], ['scale', scaleRow]] as const) {
+    try {
+      await row();
+    } catch (err) {
+      notes.push(`row ${name} failed: ${String((err as Error).message ?? err).slice(0, 400)}`);
+      log(`row ${name} failed: ${(err as Error).stack ?? err}`);
+    }
+  }
 
   // Targets first, then profiles of the rows swarmd missed
   const missed = renderReport(results).missedRows.filter((r) => ROWS.has(r as RowName));
-  if (missed.length) log(`swarmd missed targets in: ${missed.join(', ')}; profiling them`);
-  await profiles(missed.filter((r) => r !== 'rss'));
+  if (missed.length) log(`swarmd missed targets in: ${missed.join(", ")}`);
+  await profiles(missed.filter((r) => (LOAD_ROWS as readonly string[]).includes(r) || r === 'workers'));
 
   results.meta.loadavgEnd = loadavg().map((x) => round(x, 2));
   results.meta.elapsedS = Math.round((Date.now() - t0) / 1000);
