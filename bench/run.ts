@@ -602,7 +602,7 @@ async function metricsCostRow(): Promise<void> {
           }
         });
         r.row = 'metrics-cost';
-        results.metricsCost.push(r);
+        (results.metricsCost ??= []).push(r);
         writeResults();
       }
     }
@@ -644,7 +644,7 @@ async function scrapeLoadRow(): Promise<void> {
             scrapesInPhase: inPhase.length, scrapesOk: ok.length, scrapesFailed: scrapes.length - ok.length,
             scrapeBytes: median(ok.map((l) => l.bytes!)), scrapeMs: median(ok.map((l) => (l.endUs! - l.startUs!) / 1000)),
           };
-          results.scrapeLoad.push(r);
+          (results.scrapeLoad ??= []).push(r);
           log(`scrape-load ${kind} rep ${rep + 1} ${scraping ? 'with' : 'without'} full scrapes: ${r.rps}/s, p50 ${r.latP50Us} µs, p99 ${r.latP99Us} µs, errors ${r.errors}, timeouts ${r.timeouts}${scraping ? `; ${r.scrapesInPhase} full scrapes in the phase (${r.scrapesFailed} failed), ${Math.round(r.scrapeBytes / 1024)} KiB, ${round(r.scrapeMs, 0)} ms each` : ''}`);
           writeResults();
         }
@@ -712,7 +712,7 @@ async function scaleRow(): Promise<void> {
       perThread: [...perThread.entries()].map(([thread, worstP99Ms]) => ({ thread, worstP99Ms })),
       firstError: p.firstError,
     };
-    results.scale.push(r);
+    (results.scale ??= []).push(r);
     log(`scale: ${Math.round(filled.rss / 1024)} MiB for ${peers} peers (${r.bytesPerPeer} B/peer); steady ${r.rps}/s, ${r.cpuUsPerAnswer} µs/answer; event-loop p99 worst ${r.worstP99Ms} ms, median ${r.medianP99Ms} ms over ${r.readings} readings; max ${r.maxMs} ms`);
     writeResults();
   } finally {
