@@ -86,6 +86,12 @@ export class HttpHead {
     return -1;
   }
 
+  /** The value of the first header named lowerCaseName, as text, or null (not for the hot path). */
+  headerValue(buf: Buffer, lowerCaseName: string): string | null {
+    const h = this.findHeader(buf, lowerCaseName);
+    return h < 0 ? null : buf.toString('latin1', this.headerValueStart[h], this.headerValueEnd[h]);
+  }
+
   reset(): void {
     this.method = METHOD_NONE;
     this.targetStart = 0;

@@ -82,6 +82,14 @@ function put(buf: Uint8Array, off: number, bytes: Uint8Array): number {
 }
 
 /** Writes the 40 uppercase hex digits of the hash at `h[ho]`. */
+/** `:x:y`, the numbers after the hash in the text formats. */
+function writeCounts(buf: Uint8Array, o: number, x: number, y: number): number {
+  buf[o++] = COLON;
+  o = writeDecimal(buf, o, x);
+  buf[o++] = COLON;
+  return writeDecimal(buf, o, y);
+}
+
 export function writeHex(buf: Uint8Array, off: number, h: Uint8Array, ho: number): number {
   for (let i = 0; i < 20; i++) {
     const b = h[ho + i] * 2;
@@ -137,19 +145,13 @@ const WRITERS: Record<FullScrapeFormat, RowWriter> = {
   },
   txt(buf, o, r, i) {
     o = writeHex(buf, o, r.hashes, i * 20);
-    buf[o++] = COLON;
-    o = writeDecimal(buf, o, r.seeders[i]);
-    buf[o++] = COLON;
-    o = writeDecimal(buf, o, r.leechers[i]);
+    o = writeCounts(buf, o, r.seeders[i], r.leechers[i]);
     buf[o++] = NEWLINE;
     return o;
   },
   txtp(buf, o, r, i) {
     o = writeHex(buf, o, r.hashes, i * 20);
-    buf[o++] = COLON;
-    o = writeDecimal(buf, o, r.seeders[i]);
-    buf[o++] = COLON;
-    o = writeDecimal(buf, o, r.leechers[i]);
+    o = writeCounts(buf, o, r.seeders[i], r.leechers[i]);
     buf[o++] = COLON;
     o = writeDecimal(buf, o, r.downloaded[i]);
     buf[o++] = NEWLINE;
@@ -157,19 +159,13 @@ const WRITERS: Record<FullScrapeFormat, RowWriter> = {
   },
   url(buf, o, r, i) {
     o = writeUrlEncoded(buf, o, r.hashes, i * 20);
-    buf[o++] = COLON;
-    o = writeDecimal(buf, o, r.seeders[i]);
-    buf[o++] = COLON;
-    o = writeDecimal(buf, o, r.leechers[i]);
+    o = writeCounts(buf, o, r.seeders[i], r.leechers[i]);
     buf[o++] = NEWLINE;
     return o;
   },
   statedump(buf, o, r, i) {
     o = writeHex(buf, o, r.hashes, i * 20);
-    buf[o++] = COLON;
-    o = writeDecimal(buf, o, r.active[i]);
-    buf[o++] = COLON;
-    o = writeDecimal(buf, o, r.downloaded[i]);
+    o = writeCounts(buf, o, r.active[i], r.downloaded[i]);
     buf[o++] = NEWLINE;
     return o;
   },

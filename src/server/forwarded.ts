@@ -13,9 +13,9 @@ import type { NetworkList } from './networks.ts';
  * written by whoever sent the request and can be forged.
  */
 export function forwardedAddress(head: HttpHead, buf: Buffer, proxies: NetworkList, out: Uint8Array): number {
-  const xff = header(head, buf, 'x-forwarded-for');
+  const xff = head.headerValue(buf, 'x-forwarded-for');
   if (xff !== null) return lastUntrusted(xff.split(','), proxies, out);
-  const fwd = header(head, buf, 'forwarded');
+  const fwd = head.headerValue(buf, 'forwarded');
   if (fwd !== null) {
     const fors: string[] = [];
     for (const element of fwd.split(',')) {
@@ -26,13 +26,8 @@ export function forwardedAddress(head: HttpHead, buf: Buffer, proxies: NetworkLi
     }
     return lastUntrusted(fors, proxies, out);
   }
-  const real = header(head, buf, 'x-real-ip');
+  const real = head.headerValue(buf, 'x-real-ip');
   return real === null ? 0 : parseNode(real, out);
-}
-
-function header(head: HttpHead, buf: Buffer, name: string): string | null {
-  const i = head.findHeader(buf, name);
-  return i < 0 ? null : buf.toString('latin1', head.headerValueStart[i], head.headerValueEnd[i]);
 }
 
 function lastUntrusted(entries: string[], proxies: NetworkList, out: Uint8Array): number {

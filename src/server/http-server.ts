@@ -384,12 +384,7 @@ export class HttpTracker {
     if (wait > 0) {
       return this.fail(c, 429, 'Too Many Requests', C.http_rate_limited, false, { headers: `Retry-After: ${wait}\r\n` });
     }
-    this.stream(c, 'ben', this.allows, chooseCompression(this.acceptEncoding(buf)), C.http_full_scrape);
-  }
-
-  private acceptEncoding(buf: Buffer): string | null {
-    const i = this.head.findHeader(buf, 'accept-encoding');
-    return i < 0 ? null : buf.toString('latin1', this.head.headerValueStart[i], this.head.headerValueEnd[i]);
+    this.stream(c, 'ben', this.allows, chooseCompression(this.head.headerValue(buf, 'accept-encoding')), C.http_full_scrape);
   }
 
   /**
@@ -429,16 +424,14 @@ export class HttpTracker {
     if (params.has('info_hash')) return this.fail(c, 400, 'Bad Request', C.http_invalid);
     if (!this.statsAllowed(c, buf)) return this.fail(c, 403, 'Forbidden', C.http_forbidden);
     // The dashboard (a browser asking for HTML without a mode), its files, mode=json, mode=metrics.
-    const h = head.findHeader(buf, 'accept');
-    const accept = h < 0 ? null : buf.toString('latin1', head.headerValueStart[h], head.headerValueEnd[h]);
-    const ours = statsPathAnswer(params, accept, head.acceptGzip, this.stats);
+    const ours = statsPathAnswer(params, head.headerValue(buf, 'accept'), head.acceptGzip, this.stats);
     if (ours !== null) return this.sendObservability(c, ours);
     const mode = params.get('mode') ?? 'peer';
     if (STREAMED_MODES.has(mode)) {
-      if (mode === 'statedump') return this.stream(c, 'statedump', null, chooseCompression(this.acceptEncoding(buf), false), C.http_stats);
+      if (mode === 'statedump') return this.stream(c, 'statedump', null, chooseCompression(this.head.headerValue(buf, 'accept-encoding'), false), C.http_stats);
       const format = parseTpbsFormat(params.get('format'));
       if (format === null) return this.fail(c, 400, 'Bad Request', C.http_invalid, false, { message: 'mode=tpbs needs format=ben, bin, txt, txtp or url\n' });
-      return this.stream(c, format, null, chooseCompression(this.acceptEncoding(buf)), C.http_stats);
+      return this.stream(c, format, null, chooseCompression(this.head.headerValue(buf, 'accept-encoding')), C.http_stats);
     }
     this.counters[C.http_stats]++;
     c.closing = true;
