@@ -97,7 +97,7 @@ class Tracker implements RunningTracker {
 
   private stopTracking = () => {};
   private stopHistory = () => {};
-  /** Workers that said `ready` (the running ones are those still in `workers`). */
+  /** Workers that said `ready`: only those are restarted when they die (the running ones are those still in `workers`). */
   private readonly ready = new WeakSet<Worker>();
   /** Row 0 of the counters: the main thread's. */
   private get mainRow(): Float64Array {
@@ -113,12 +113,10 @@ class Tracker implements RunningTracker {
     });
     this.workers[index] = worker;
     return new Promise((resolve, reject) => {
-      let ready = false;
       worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') {
           this.ready.add(worker);
           this.countRunning();
-          ready = true;
           resolve(m.listening);
         } else if (m.type === 'failed') {
           reject(new Error(`worker ${index} could not listen: ${m.message}`));
@@ -127,12 +125,12 @@ class Tracker implements RunningTracker {
       });
       worker.on('error', (err) => {
         this.log.error({ worker: index, err }, 'worker crashed');
-        if (!ready) reject(err);
+        if (!this.ready.has(worker)) reject(err);
       });
       worker.on('exit', (code) => {
         this.workers[index] = null;
         this.countRunning();
-        if (this.closing || !ready) return;
+        if (this.closing || !this.ready.has(worker)) return;
         this.log.error({ worker: index, code }, 'worker exited; restarting it');
         const timer = setTimeout(() => {
           if (this.closing) return;
