@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond node_modules, from Debian's archive: chromium, which the
-# dashboard's browser test drives through playwright-core, and python3-prometheus-client, the
-# Prometheus text-format parser that checks /metrics. Idempotent: does nothing when both are
-# there; runs `apt-get update` only when the package lists can't supply them.
+# browser tests drive through playwright-core; python3-prometheus-client, the Prometheus
+# text-format parser that checks /metrics; nats-server, for the cluster tests; and the real
+# BitTorrent clients of the end-to-end tests (libtorrent-rasterbar's Python binding, aria2,
+# Transmission, mktorrent). Idempotent: does nothing when all are there; runs `apt-get update`
+# only when the package lists can't supply them.
 # No browser is ever downloaded from anywhere but Debian's archive (playwright-core never
 # downloads one by itself).
 #
@@ -16,8 +18,16 @@ PYTHON=/usr/bin/python3 # Debian's, where apt installs modules (not a pyenv or v
 PACKAGES=()
 have_chromium() { [ -x "$CHROMIUM" ]; }
 have_parser() { [ -x "$PYTHON" ] && "$PYTHON" -c 'import prometheus_client.parser' >/dev/null 2>&1; }
+have_libtorrent() { [ -x "$PYTHON" ] && "$PYTHON" -c 'import libtorrent' >/dev/null 2>&1; }
+have() { command -v "$1" >/dev/null 2>&1; }
 have_chromium || PACKAGES+=(chromium fonts-dejavu-core)
 have_parser || PACKAGES+=(python3 python3-prometheus-client)
+have_libtorrent || PACKAGES+=(python3 python3-libtorrent)
+have nats-server || PACKAGES+=(nats-server)
+have aria2c || PACKAGES+=(aria2)
+have transmission-daemon || PACKAGES+=(transmission-daemon)
+have transmission-create || PACKAGES+=(transmission-cli)
+have mktorrent || PACKAGES+=(mktorrent)
 if [ ${#PACKAGES[@]} -eq 0 ]; then
   exit 0
 fi
@@ -69,4 +79,8 @@ fi
 
 have_chromium || fail "$CHROMIUM is still missing after the install"
 have_parser || fail "$PYTHON's prometheus_client is still missing after the install"
+have_libtorrent || fail "$PYTHON's libtorrent is still missing after the install"
+for tool in nats-server aria2c transmission-daemon transmission-create mktorrent; do
+  have "$tool" || fail "$tool is still missing after the install"
+done
 exit 0
