@@ -6,15 +6,23 @@ import { getHeapStatistics } from 'node:v8';
 import { G } from './counters.ts';
 
 const WINDOW_SECONDS = 10;
+/** Node samples the loop with a timer of this period (ms), and each sample is the whole time
+ * between two firings: the period plus the delay. The gauges hold the delay alone. */
+const RESOLUTION_MS = 10;
+
+/** A sample (ns) as the delay beyond the timer's period (ms). */
+function delayMs(sampleNs: number): number {
+  return Math.max(0, sampleNs / 1e6 - RESOLUTION_MS);
+}
 
 export function trackEventLoop(row: Float64Array): () => void {
-  const h = monitorEventLoopDelay({ resolution: 10 });
+  const h = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   h.enable();
   let ticks = 0;
   const timer = setInterval(() => {
-    row[G.event_loop_p50_ms] = h.percentile(50) / 1e6;
-    row[G.event_loop_p99_ms] = h.percentile(99) / 1e6;
-    row[G.event_loop_max_ms] = h.max / 1e6;
+    row[G.event_loop_p50_ms] = delayMs(h.percentile(50));
+    row[G.event_loop_p99_ms] = delayMs(h.percentile(99));
+    row[G.event_loop_max_ms] = delayMs(h.max);
     row[G.heap_used_bytes] = getHeapStatistics().used_heap_size;
     if (++ticks % WINDOW_SECONDS === 0) h.reset();
   }, 1000);
