@@ -36,8 +36,10 @@
 #define SLOT_SIZE 2048
 #define ADDR_SIZE 20
 /* Batches read per wake-up before yielding, so timers and other sockets get their turn. The
- * poll is level-triggered: whatever is left wakes us again on the next loop iteration. */
-#define MAX_ROUNDS 16
+ * poll is level-triggered: whatever is left wakes us again on the next loop iteration. 4 batches
+ * (~1.2 ms of work at 64 datagrams each) keep the event-loop delay's p99 near 2.6 ms under full
+ * load with no loss of throughput; 16 made it 6.6 ms (bench scale row, 3M peers). */
+#define MAX_ROUNDS 4
 
 /* Same order as COUNTERS in udp-native.ts. Doubles: they never wrap. */
 enum { C_RECEIVED, C_SENT, C_TRUNCATED, C_SEND_ERRORS, C_BATCHES, C_HANDLER_ERRORS, C_RECV_ERRORS, C_COUNT };
