@@ -479,28 +479,41 @@ function skipValue(buf: Uint8Array, p: number, end: number): number {
   return p;
 }
 
+/** Where the value of the parameter that readName() last read starts. A module variable, not a
+ * returned pair: the query parsers run for every request and must not allocate. */
+let valueStart = 0;
+
+/**
+ * Reads the parameter name at buf[p] (up to '=' or '&') and returns its P_* id; valueStart is
+ * then just past the '=' (or at the '&' or end: an empty value when there is no '=').
+ */
+function readName(buf: Uint8Array, p: number, end: number): number {
+  const ns = p;
+  let c = 0;
+  let namePct = false;
+  while (p < end) {
+    c = buf[p]!;
+    if (c <= EQ) {
+      // '%' 0x25, '&' 0x26 and '=' 0x3d are all <= '=': letters and '_' skip these tests
+      if (c === EQ || c === AMP) break;
+      if (c === PCT) namePct = true;
+    }
+    p++;
+  }
+  const ne = p;
+  if (p < end && c === EQ) p++;
+  valueStart = p;
+  return ne === ns ? P_UNKNOWN : namePct ? paramIdEscaped(buf, ns, ne) : paramId(buf, ns, ne);
+}
+
 /** Parses an announce query into q (reset first). 0 = ok, else a QUERY_* error code. */
 export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: AnnounceQuery): number {
   q.reset();
   let ipFromIpParam = false;
   let p = start;
   while (p < end) {
-    // name: up to '=' or '&'
-    const ns = p;
-    let c = 0;
-    let namePct = false;
-    while (p < end) {
-      c = buf[p];
-      if (c <= EQ) {
-        // '%' 0x25, '&' 0x26 and '=' 0x3d are all <= '=': letters and '_' skip these tests
-        if (c === EQ || c === AMP) break;
-        if (c === PCT) namePct = true;
-      }
-      p++;
-    }
-    const ne = p;
-    if (p < end && c === EQ) p++; // p: value start (an empty value when there was no '=')
-    const id = ne === ns ? P_UNKNOWN : namePct ? paramIdEscaped(buf, ns, ne) : paramId(buf, ns, ne);
+    const id = readName(buf, p, end);
+    p = valueStart;
     switch (id) {
       case P_UNKNOWN:
         p = skipValue(buf, p, end) + 1;
@@ -557,7 +570,7 @@ export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: A
     const vs = p;
     let valuePct = false;
     while (p < end) {
-      c = buf[p];
+      const c = buf[p];
       if (c <= AMP) {
         if (c === AMP) break;
         if (c === PCT) valuePct = true;
@@ -672,21 +685,8 @@ export function parseScrapeQuery(buf: Buffer, start: number, end: number, q: Scr
   q.reset();
   let p = start;
   while (p < end) {
-    const ns = p;
-    let c = 0;
-    let namePct = false;
-    while (p < end) {
-      c = buf[p];
-      if (c <= EQ) {
-        // '%' 0x25, '&' 0x26 and '=' 0x3d are all <= '=': letters and '_' skip these tests
-        if (c === EQ || c === AMP) break;
-        if (c === PCT) namePct = true;
-      }
-      p++;
-    }
-    const ne = p;
-    if (p < end && c === EQ) p++;
-    const id = ne === ns ? P_UNKNOWN : namePct ? paramIdEscaped(buf, ns, ne) : paramId(buf, ns, ne);
+    const id = readName(buf, p, end);
+    p = valueStart;
     if (id !== P_INFO_HASH) {
       p = skipValue(buf, p, end) + 1;
       continue;
