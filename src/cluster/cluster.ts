@@ -47,7 +47,8 @@ export class Cluster {
   private readonly subjects: { changes: string; snapshot: string };
   private readonly authOptions: Partial<ConnectionOptions>;
   private nc: NatsConnection | null = null;
-  private connected = false;
+  /** Whether NATS is reachable now. */
+  connected = false;
   private down = false;
   private closed = false;
   private bufferedWhileDown = 0;
