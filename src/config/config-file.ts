@@ -661,7 +661,7 @@ export const UNSUPPORTED: readonly Unsupported[] = [
 /** "<name> is not supported yet", or the NATS note for live sync. */
 export function unsupportedMessage(u: Unsupported, name: string): string {
   return u.kind === 'nats'
-    ? `${name} is not supported: swarmd clusters over NATS instead: give cluster.nats (and cluster.user/cluster.password, cluster.token, cluster.nkey_seed_file or cluster.creds_file); see "Running a cluster" in the README`
+    ? `${name} is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster")`
     : `${name} is not supported yet`;
 }
 

@@ -146,10 +146,8 @@ export function defaultMemoryLimit(): number {
   return Math.max(MIN_MEMORY_LIMIT, Math.floor(limit / MIB) * MIB);
 }
 
-/** The host name and a random suffix, so two nodes on one host still differ. */
-export function defaultNodeName(): string {
-  return `${os.hostname()}-${randomBytes(3).toString('hex')}`;
-}
+/** The host name and a random suffix (drawn once per process), so two nodes on one host still differ. */
+const DEFAULT_NODE_NAME = `${os.hostname()}-${randomBytes(3).toString('hex')}`;
 
 /** The default listeners, used when nothing at all was bound (opentracker's rule). */
 export function defaultListeners(host: string = DEFAULT_HOST): Listener[] {
@@ -206,7 +204,7 @@ export function defaultConfig(): Config {
     logLevel: 'info',
     cluster: {
       servers: [], user: null, password: null, token: null, nkeySeedFile: null, credsFile: null,
-      subjectPrefix: 'swarmd', nodeName: defaultNodeName(),
+      subjectPrefix: 'swarmd', nodeName: DEFAULT_NODE_NAME,
     },
     configFile: null,
   };
