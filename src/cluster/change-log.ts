@@ -54,8 +54,9 @@ export class ChangeLog {
     }
     const b = this.bytes;
     const o = (w & MASK) * RECORD_BYTES;
-    b[o] = a.event === EVENT_STOPPED ? REC_STOPPED : a.completed ? REC_COMPLETED : REC_PEER;
-    b[o + 1] = a.seeder || a.completed ? 1 : 0;
+    const tag = a.event === EVENT_STOPPED ? REC_STOPPED : a.completed ? REC_COMPLETED : REC_PEER;
+    b[o] = tag;
+    b[o + 1] = tag !== REC_STOPPED && a.seeder ? 1 : 0; // a completion is counted only for a seeder
     b[o + 2] = a.family;
     b[o + 4] = a.port >>> 8;
     b[o + 5] = a.port & 0xff;

@@ -35,7 +35,7 @@ test('the changes a worker records are drained in order, with their kind', () =>
   const log = new ChangeLog(ring, counters);
   log.record(announce(1, EVENT_NONE, { seeder: true }));
   log.record(announce(2, EVENT_COMPLETED, { completed: true, seeder: true }));
-  log.record(announce(3, EVENT_STOPPED, { family: 6 }));
+  log.record(announce(3, EVENT_STOPPED, { family: 6, seeder: true })); // a seeder stopping: not a seeder record
   const got = drainAll(new ChangeReader(ring));
   assert.deepEqual(got.map((r) => [r.tag, r.seeder, r.family, r.port]), [[REC_PEER, true, 4, 1], [REC_COMPLETED, true, 4, 2], [REC_STOPPED, false, 6, 3]]);
   assert.equal(got[0].hash, 'ab'.repeat(20));

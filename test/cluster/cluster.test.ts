@@ -47,10 +47,10 @@ describe('a cluster of three nodes over NATS', { skip: missing ?? false }, () =>
 
   test('a stopped event removes the peer everywhere', async () => {
     const hash = infoHash('stop');
-    await announce(a, hash, 6882);
+    await announce(a, hash, 6882, { left: 0n }); // a seeder, as most peers that stop are
     await within(1000, 'peer on b', () => has(b, hash, 6882));
     await within(1000, 'peer on c', () => has(c, hash, 6882));
-    assert.notEqual(await announce(a, hash, 6882, { event: EVENT.stopped }), null);
+    assert.notEqual(await announce(a, hash, 6882, { event: EVENT.stopped, left: 0n }), null);
     await within(1000, 'peer gone from b', async () => !(await has(b, hash, 6882)));
     await within(1000, 'peer gone from c', async () => !(await has(c, hash, 6882)));
   });
