@@ -109,11 +109,15 @@ class Tracker implements RunningTracker {
     const access = this.access;
     if (access !== null) {
       access.onFifoChanges((changes) => cluster.publishControl('access', changes));
-      cluster.onControl('access', (data) => {
-        if (!isAccessChanges(data)) return false;
-        access.applyChanges(data);
-        return true;
-      });
+      cluster.onControl(
+        'access',
+        (data) => {
+          if (!isAccessChanges(data)) return false;
+          access.applyChanges(data);
+          return true;
+        },
+        () => access.changesInForce(1000), // 1000 changes: about 32 KiB of JSON per record
+      );
     }
     cluster.start();
   }

@@ -157,6 +157,17 @@ export class AccessManager {
     this.scheduleFlush();
   }
 
+  /** The dynamic changes in force, in lists of at most `per` (for a joining cluster node's snapshot). */
+  changesInForce(per: number): AccessChange[][] {
+    const all: AccessChange[] = [
+      ...[...this.added].map((hex) => ({ op: '+' as const, hex })),
+      ...[...this.deleted].map((hex) => ({ op: '-' as const, hex })),
+    ];
+    const out: AccessChange[][] = [];
+    for (let i = 0; i < all.length; i += per) out.push(all.slice(i, i + per));
+    return out;
+  }
+
   /** Whether a hash (40 hex digits) is allowed by the current version. For tests and tools. */
   allowsHex(hex: string): boolean {
     const key = keyFromHex(hex, this.scratch);

@@ -32,6 +32,8 @@ const SNAPSHOT_IDLE_MS = 5000;
 const RETRY_MS = 1000;
 /** A snapshot being served waits for NATS to take what was sent every this many bytes. */
 const SERVE_FLUSH_BYTES = 1 << 20;
+/** Control records kept while NATS is down, to be sent when it is back. */
+const MAX_WAITING_CONTROLS = 10_000;
 
 export class Cluster {
   /** One change ring per worker (index = worker index); a restarted worker gets its ring back. */
@@ -54,6 +56,8 @@ export class Cluster {
   private bufferedWhileDown = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly unknownKinds = new Set<string>();
+  private readonly snapshotParts = new Map<string, () => unknown[]>();
+  private waitingControls: Buffer[] = [];
 
   /** Reads the credential files (throws an Error fit for the operator when one can't be read). */
   constructor(config: ClusterConfig, workers: number, store: SwarmStore, counters: Float64Array, log: Logger) {
@@ -73,17 +77,34 @@ export class Cluster {
     this.authOptions = authOptions(config);
   }
 
-  /** Registers the handler of one kind of control record (see the top of the file). */
-  onControl(kind: string, handler: ControlHandler): void {
+  /**
+   * Registers the handler of one kind of control record (see the top of the file). `snapshot`,
+   * if given, returns the state a joining node needs as a list of `data` values: each goes into
+   * the snapshot as one control record of this kind (keep each well under 64 KiB of JSON).
+   */
+  onControl(kind: string, handler: ControlHandler, snapshot?: () => unknown[]): void {
     this.applier.onControl(kind, handler);
+    if (snapshot !== undefined) this.snapshotParts.set(kind, snapshot);
   }
 
-  /** Sends a control record to every other node, with the next batch. */
+  /**
+   * Sends a control record to every other node, with the next batch. While NATS is down the
+   * records wait (at most MAX_WAITING_CONTROLS) and go out when it is back.
+   */
   publishControl(kind: string, data: unknown): void {
     const json = encodeControl(kind, data);
+    if (!this.connected) {
+      if (this.waitingControls.length < MAX_WAITING_CONTROLS) this.waitingControls.push(json);
+      else this.counters[C.cluster_outage_dropped]++;
+      return;
+    }
+    this.writeControl(json);
+    this.flush();
+  }
+
+  private writeControl(json: Buffer): void {
     if (!this.writer.fits(BatchWriter.controlBytes(json))) this.flush();
     this.writer.control(json);
-    this.flush();
   }
 
   /** Starts draining the rings and connecting; returns at once (the tracker never waits on NATS). */
@@ -216,6 +237,10 @@ export class Cluster {
   private async resync(): Promise<void> {
     const nc = this.nc;
     if (nc === null) return;
+    const waiting = this.waitingControls;
+    this.waitingControls = [];
+    for (const json of waiting) this.writeControl(json);
+    this.flush();
     await this.requestSnapshot(nc);
     await walkSwarms(this.store, this.writer, {
       localOnly: true,
@@ -277,6 +302,13 @@ export class Cluster {
           await nc.flush();
         },
       });
+      for (const [kind, state] of this.snapshotParts) {
+        for (const data of state()) {
+          const json = encodeControl(kind, data);
+          if (!w.fits(BatchWriter.controlBytes(json))) send(BATCH_SNAPSHOT);
+          w.control(json);
+        }
+      }
       send(BATCH_SNAPSHOT_END);
       this.counters[C.cluster_snapshots_served]++;
     } catch (err) {

@@ -21,15 +21,17 @@ describe('access-list changes written to one node\'s FIFO apply on every node', 
   before(async () => {
     nats = await NatsServer.start();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmd-cluster-acl-'));
-    for (const name of ['a', 'b']) {
-      const list = path.join(dir, `${name}.black`);
-      fs.writeFileSync(list, '');
-      nodes.push(await startNode(name, { servers: [nats.url], subjectPrefix: 'acl.test' }, {
-        access: { whitelist: null, blacklist: list, fifoAdd: path.join(dir, `${name}.add`), fifoDelete: path.join(dir, `${name}.delete`), changesFile: null },
-      }));
-    }
+    for (const name of ['a', 'b']) nodes.push(await startAclNode(name));
     await within(5000, 'connected', async () => nodes.every(clusterConnected));
   });
+
+  const startAclNode = (name: string) => {
+    const list = path.join(dir, `${name}.black`);
+    fs.writeFileSync(list, '');
+    return startNode(name, { servers: [nats.url], subjectPrefix: 'acl.test' }, {
+      access: { whitelist: null, blacklist: list, fifoAdd: path.join(dir, `${name}.add`), fifoDelete: path.join(dir, `${name}.delete`), changesFile: null },
+    });
+  };
 
   after(async () => {
     for (const n of nodes) await stopNode(n);
@@ -37,7 +39,7 @@ describe('access-list changes written to one node\'s FIFO apply on every node', 
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a hash blocked on node A is refused by node B, and unblocked again', async () => {
+  test('a hash blocked on node A is refused by node B and by a node started later, and unblocked again', async () => {
     const [a, b] = nodes;
     const hash = infoHash('blocked');
     assert.notEqual(await announce(b, hash, 7001), null);
@@ -46,8 +48,13 @@ describe('access-list changes written to one node\'s FIFO apply on every node', 
     await within(3000, 'refused on b', async () => (await announce(b, hash, 7003)) === null);
     // B journals the change like one of its own FIFO lines.
     assert.match(fs.readFileSync(path.join(dir, 'b.black.changes'), 'utf8'), new RegExp(`\\+${hash.toString('hex')}`));
+    // A node started later gets the change in force with its snapshot.
+    const late = await startAclNode('late');
+    nodes.push(late);
+    await within(3000, 'refused on the late node', async () => (await announce(late, hash, 7005)) === null);
     fs.appendFileSync(path.join(dir, 'a.delete'), `${hash.toString('hex')}\n`);
     await within(3000, 'allowed again on b', async () => (await announce(b, hash, 7004)) !== null);
+    await within(3000, 'allowed again on the late node', async () => (await announce(late, hash, 7006)) !== null);
   });
 });
 
