@@ -4,7 +4,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'nats';
-import { infoHash } from '../helpers/tracker.ts';
+import { infoHash, percentEncode } from '../helpers/tracker.ts';
+import { get } from '../helpers/http-client.ts';
 import { NatsServer, natsMissing } from './nats-server.ts';
 import { EVENT, announce, clusterConnected, scrape, startNode, stopNode, within } from './node.ts';
 import type { Node } from './node.ts';
@@ -43,6 +44,14 @@ describe('a cluster of three nodes over NATS', { skip: missing ?? false }, () =>
     assert.ok(took.every((ms) => ms <= 1000));
     assert.ok(a.counters().cluster_records_published >= 1);
     assert.ok(b.counters().cluster_records_applied >= 1);
+  });
+
+  test('a peer announced over HTTP is synced the same way', async () => {
+    const hash = infoHash('http');
+    const r = await get('127.0.0.1', a.tcp4, `/announce?info_hash=${percentEncode(hash)}&peer_id=-TS0001-000000006886&port=6886&left=0&compact=1`);
+    assert.equal(r.status, 200);
+    await within(1000, 'peer on c', () => has(c, hash, 6886));
+    assert.equal((await scrape(c, hash)).seeders, 1);
   });
 
   test('a stopped event removes the peer everywhere', async () => {
