@@ -1,6 +1,8 @@
 // Renders the bench's results (bench/out/results.json) as bench/report.md, and judges the
 // targets of issue 3 against them.
 
+import { SYNC_OFF, SYNC_ON } from './cluster.ts';
+
 export const LOAD_ROWS = ['udp-announce', 'udp-mixed', 'http-close', 'http-keepalive'] as const;
 export type LoadRow = (typeof LOAD_ROWS)[number];
 
@@ -26,6 +28,7 @@ export interface LoadResult {
   monoStartUs?: number; // CLOCK_MONOTONIC µs at the timed phase's start and end
   monoEndUs?: number;
   tries?: number; // runs made to get one that other processes disturbed little
+  syncBytesPerAnswer?: number; // cluster-sync row: bytes published to NATS per UDP announce answered
 }
 
 export interface RssResult {
@@ -165,6 +168,7 @@ export interface Results {
   crosscheck: CrossCheck[];
   profiles: Profile[];
   metricsCost?: LoadResult[];
+  clusterSync?: LoadResult[];
   scrapeLoad?: ScrapeLoadResult[];
   scale?: ScaleResult[];
   notes: string[];
@@ -182,6 +186,7 @@ const LIMIT_RSS = 1.5;
 const LIMIT_WORKERS = 1.15;
 const LIMIT_LOOP_P99_MS = 10; // issue 3, Scale: p99 event-loop delay at 30M peers / 5M torrents
 const LIMIT_METRICS_PCT = 2; // issue 5: metrics polling costs < 2% of CPU per answer
+const LIMIT_CLUSTER_SYNC = 1.3; // issue 7: CPU per answer with cluster sync on / off
 // issue 4 names no figure: the bench's own limit is that announces keep a p99 under 10 ms and
 // none time out while full scrapes run back to back
 const LIMIT_SCRAPE_P99_US = 10_000;
@@ -341,6 +346,19 @@ export function judge(r: Results): Target[] {
       ok: pct < LIMIT_METRICS_PCT && validity(mOn) && validity(mOff),
     });
   }
+  const cs = aggregate(r.clusterSync ?? []);
+  const sOff = cs.find((a) => a.tracker === SYNC_OFF);
+  const sOn = cs.find((a) => a.tracker === SYNC_ON);
+  if (sOff && sOn) {
+    const bytes = median((r.clusterSync ?? []).filter((x) => x.tracker === SYNC_ON).map((x) => x.syncBytesPerAnswer ?? NaN));
+    targets.push({
+      what: `swarmd UDP announce CPU/answer with cluster sync on (NATS, a second node applying) vs off; ${f(bytes, 1)} sync bytes per announce (issue 7)`,
+      row: 'cluster-sync',
+      measured: `${f(sOn.us)} / ${f(sOff.us)} µs = ${f(sOn.us / sOff.us)}×`,
+      limit: `≤ ${LIMIT_CLUSTER_SYNC}×`,
+      ok: sOn.us / sOff.us <= LIMIT_CLUSTER_SYNC && validity(sOn) && validity(sOff),
+    });
+  }
   const sl = (r.scrapeLoad ?? []).filter((x) => x.tracker === SW && x.withScrapes);
   if (sl.length) {
     const p99 = median(sl.map((x) => x.latP99Us));
@@ -445,7 +463,7 @@ export function renderReport(r: Results): { markdown: string; summary: string; m
   L.push('');
   L.push(`Server pinned to core 0 (\`taskset -c 0\`), load generator to core 1. Before the load rows every tracker is prefilled with ${int(m.config.torrents)} torrents × ${m.config.peers} peers (UDP announces, every answer checked, then a sample of 2,000 torrents is scraped to check the peer counts). Requests pick torrents with Zipf(1) popularity and one of the ${m.config.peers} fixed peer identities of the torrent (port 10000+k), numwant 50, events 10% started / 5% completed / rest none, so the swarms stay the same size. Each row: ${m.config.warmupS} s warm-up, then ${m.config.durationS} s timed, ${m.config.reps} repetition(s), trackers alternating. **Server CPU µs/answer** = the server's utime+stime (all threads, /proc/PID/stat, ${m.config.clkTck} ticks/s) over the timed phase ÷ valid answers received in it; the median over the repetitions is in bold, every run in brackets. CPU percentages are of one core; the server's "user share" is utime ÷ (utime + stime): the rest is kernel time (system calls and, on loopback, delivering the datagrams and segments it sends). "errors" counts invalid answers and error replies (UDP) or non-200 / failure bodies / connect and write errors (HTTP); "timeouts" are requests not answered within 1 s (UDP) or 2 s (wrk). The machine is shared with other work: a run during which other processes took more than 30% of a core was repeated (at most 3 tries) and the least disturbed try kept; the "others" column shows what remained. A load generator at ≥ 95% of its core while the server is below 90% is flagged "pegged": then the generator, not the server, limited answers/s (CPU per answer stays valid).`);
   L.push('');
-  L.push('## Targets (issues 3, 4 and 5)');
+  L.push('## Targets (issues 3, 4, 5 and 7)');
   L.push('');
   if (targets.length === 0) L.push('No target could be judged (rows missing).');
   else {
@@ -539,6 +557,13 @@ export function renderReport(r: Results): { markdown: string; summary: string; m
     L.push('');
     const off = mcAgg.find((a) => a.tracker === 'swarmd, plain');
     L.push(...loadTable(mcAgg, 'metrics-cost', off?.us, 'plain', null, undefined));
+  }
+  const csAgg = aggregate(r.clusterSync ?? []);
+  if (csAgg.length) {
+    L.push('', '## Cluster sync on vs off (issue 7)', '');
+    L.push('The UDP announce row of swarmd (prefilled as above, pinned to core 0), run as a plain node and as a node of a cluster: a real `nats-server` and a second swarmd node that applies every change run on the generator\'s core 1 (their CPU shows in "others"). The target row is in the Targets table; sync bytes per announce are in its title.');
+    L.push('');
+    L.push(...loadTable(csAgg, 'cluster-sync', csAgg.find((a) => a.tracker === SYNC_OFF)?.us, 'sync off', null, undefined));
   }
   const slr = r.scrapeLoad ?? [];
   if (slr.length) {

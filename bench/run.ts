@@ -2,7 +2,7 @@
 // in one run, on loopback; writes bench/report.md and the raw figures to bench/out/.
 //
 //   node bench/run.ts [--quick] [--rows udp-announce,udp-mixed,http-close,http-keepalive,crosscheck,workers,rss,
-//                                       metrics-cost,scrape-load,scale]
+//                                       metrics-cost,scrape-load,scale,cluster-sync]
 //                     [--trackers swarmd,opentracker,bittorrent-tracker] [--reps N] [--warmup S]
 //                     [--duration S] [--no-profile] [--report-only bench/out/results.json]
 //
@@ -27,6 +27,7 @@ import {
 import type { CrossCheck, LoadResult, Profile, Results, RssResult, ScaleResult, ScrapeLoadResult, ThreadSplit } from './report.ts';
 import { LOAD_ROWS, renderReport } from './report.ts';
 import { httpAnnouncePaths, makeHashes, whitelistText } from './workload.ts';
+import { clusterSyncRow } from './cluster.ts';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -47,7 +48,7 @@ const { values: opt } = parseArgs({
   },
 });
 
-const ALL_ROWS = ['udp-announce', 'udp-mixed', 'http-close', 'http-keepalive', 'crosscheck', 'workers', 'rss', 'metrics-cost', 'scrape-load', 'scale'] as const;
+const ALL_ROWS = ['udp-announce', 'udp-mixed', 'http-close', 'http-keepalive', 'crosscheck', 'workers', 'rss', 'metrics-cost', 'scrape-load', 'scale', 'cluster-sync'] as const;
 type RowName = (typeof ALL_ROWS)[number];
 const ALL_TRACKERS = ['swarmd', 'opentracker', 'bittorrent-tracker'] as const;
 type TrackerKind = (typeof ALL_TRACKERS)[number];
@@ -886,8 +887,17 @@ async function main(): Promise<void> {
   await loadRows();
   await workersRow();
   await rssRow();
-  // the rows of issues 3 (scale), 4 and 5: a failure there is noted in the report, not fatal
-  for (const [name, row] of [['metrics-cost', metricsCostRow], ['scrape-load', scrapeLoadRow], ['scale', scaleRow]] as const) {
+  const clusterRow = async () => {
+    if (!ROWS.has('cluster-sync') || !TRACKERS.includes('swarmd')) return;
+    await clusterSyncRow({
+      reps: REPS, serverCpus: SWARMD_CPUS, loadCpus: LOAD_CPUS, work, log, stopTracker,
+      startTracker: (o) => startTracker('swarmd', o), prefill: (s) => prefill(s, TORRENTS, PEERS, PEERS),
+      measure: (s, rep, label) => leastDisturbed(`cluster-sync ${label}`, () => udpRow(s, 'udp-announce', rep, { label })),
+      record: (r) => ((results.clusterSync ??= []).push(r), writeResults()),
+    });
+  };
+  // the rows of issues 3 (scale), 4, 5 and 7: a failure there is noted in the report, not fatal
+  for (const [name, row] of [['metrics-cost', metricsCostRow], ['scrape-load', scrapeLoadRow], ['scale', scaleRow], ['cluster-sync', clusterRow]] as const) {
     try {
       await row();
     } catch (err) {

@@ -20,6 +20,8 @@ import { AccessManager } from './access/access-manager.ts';
 import { AccessList } from './access/access-list.ts';
 import { StatePersistence } from './state/persistence.ts';
 import { FullScrapeLimiter } from './scrape/limiter.ts';
+import { Cluster } from './cluster/cluster.ts';
+import { isAccessChanges } from './access/access-manager.ts';
 
 const WORKER_URL = new URL('./server/worker.ts', import.meta.url);
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -36,6 +38,8 @@ export interface RunningTracker {
   readonly restarts: number;
   /** SIGHUP: re-reads the access list. */
   reload(): Promise<void>;
+  /** The cluster link, or null when no cluster is configured. */
+  readonly cluster: Cluster | null;
   /** Kills one worker as a crash would (for fault tests); it is restarted like any dead worker. */
   terminateWorker(index: number): Promise<void>;
   close(): Promise<void>;
@@ -54,6 +58,7 @@ class Tracker implements RunningTracker {
   private nextStripe = 0;
   private access: AccessManager | null = null;
   private persistence: StatePersistence | null = null;
+  readonly cluster: Cluster | null;
 
   constructor(config: Config, log: Logger) {
     this.config = config;
@@ -71,6 +76,7 @@ class Tracker implements RunningTracker {
     };
     this.store = new SwarmStore(this.shared.store, storeSettings(config));
     this.workers = new Array(config.workers).fill(null);
+    this.cluster = config.cluster.servers.length === 0 ? null : new Cluster(config.cluster, config.workers, this.store, this.mainRow, log);
   }
 
   async start(): Promise<void> {
@@ -79,6 +85,7 @@ class Tracker implements RunningTracker {
     this.access?.onChange((state) => {
       for (const w of this.workers) w?.postMessage({ type: 'access', state });
     });
+    this.startCluster();
     // Completed counts are back before anyone is answered.
     const list = this.access === null ? null : new AccessList(this.access.state);
     this.persistence = await StatePersistence.start(this.config, this.store, this.log, list === null ? undefined : (h, o) => list.allows(h, o));
@@ -95,6 +102,26 @@ class Tracker implements RunningTracker {
     this.stopHistory = startHistorySampler(this.shared.history, { counters: this.shared.counters, store: this.store });
   }
 
+  /** Access-list changes go to every node; the cluster starts syncing (it never holds start-up up). */
+  private startCluster(): void {
+    const cluster = this.cluster;
+    if (cluster === null) return;
+    const access = this.access;
+    if (access !== null) {
+      access.onFifoChanges((changes) => cluster.publishControl('access', changes));
+      cluster.onControl(
+        'access',
+        (data) => {
+          if (!isAccessChanges(data)) return false;
+          access.applyChanges(data);
+          return true;
+        },
+        () => access.changesInForce(1000), // 1000 changes: about 32 KiB of JSON per record
+      );
+    }
+    cluster.start();
+  }
+
   private stopTracking = () => {};
   private stopHistory = () => {};
   /** Workers that said `ready`: only those are restarted when they die (the running ones are those still in `workers`). */
@@ -109,7 +136,10 @@ class Tracker implements RunningTracker {
 
   private startWorker(index: number, listeners: Listener[]): Promise<ListeningSocket[]> {
     const worker = new Worker(WORKER_URL, {
-      workerData: { config: { ...this.config, listeners }, shared: this.shared, row: index + 1, access: this.access?.state ?? null },
+      workerData: {
+        config: { ...this.config, listeners }, shared: this.shared, row: index + 1, access: this.access?.state ?? null,
+        changes: this.cluster?.rings[index] ?? null,
+      },
     });
     this.workers[index] = worker;
     return new Promise((resolve, reject) => {
@@ -189,7 +219,8 @@ class Tracker implements RunningTracker {
         });
       }),
     );
-    await this.persistence?.close(); // the final dump, once nobody announces any more
+    await this.cluster?.close(); // the last changes go out, once nobody announces any more
+    await this.persistence?.close(); // the final dump
     await this.access?.close();
   }
 }

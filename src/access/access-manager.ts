@@ -56,6 +56,15 @@ export type AccessStats = {
 
 type Op = '+' | '-';
 
+/** One dynamic change: `+` lists a hash, `-` takes it off (40 lowercase hex digits). */
+export type AccessChange = { op: Op; hex: string };
+
+/** Whether `data` (from another node) is a list of changes; anything else is refused whole. */
+export function isAccessChanges(data: unknown): data is AccessChange[] {
+  return Array.isArray(data) && data.every((c) =>
+    typeof c === 'object' && c !== null && (c.op === '+' || c.op === '-') && typeof c.hex === 'string' && /^[0-9a-f]{40}$/.test(c.hex));
+}
+
 export class AccessManager {
   readonly mode: AccessMode;
   /** The list file. */
@@ -74,7 +83,10 @@ export class AccessManager {
   private readonly listeners: ((state: AccessState) => void)[] = [];
   private journal: Journal | null = null;
   private readonly readers: FifoReader[] = [];
-  private pending: { op: Op; hex: string }[] = [];
+  private pending: AccessChange[] = [];
+  /** The FIFO changes among `pending` (not those applied from other nodes), for the FIFO listeners. */
+  private pendingFromFifo: AccessChange[] = [];
+  private readonly fifoListeners: ((changes: AccessChange[]) => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
   private badLogged = 0;
   private badUnlogged = 0;
@@ -129,6 +141,31 @@ export class AccessManager {
   /** Calls `fn` with each new version (after a reload or a batch of FIFO changes). */
   onChange(fn: (state: AccessState) => void): void {
     this.listeners.push(fn);
+  }
+
+  /** Calls `fn` with each batch of changes read from the FIFOs here (the cluster sends them on). */
+  onFifoChanges(fn: (changes: AccessChange[]) => void): void {
+    this.fifoListeners.push(fn);
+  }
+
+  /**
+   * Applies changes made elsewhere (another node's FIFOs) as if they had been written to the FIFOs
+   * here: journaled and batched the same way, but not handed to the onFifoChanges listeners.
+   */
+  applyChanges(changes: AccessChange[]): void {
+    this.pending.push(...changes);
+    this.scheduleFlush();
+  }
+
+  /** The dynamic changes in force, in lists of at most `per` (for a joining cluster node's snapshot). */
+  changesInForce(per: number): AccessChange[][] {
+    const all: AccessChange[] = [
+      ...[...this.added].map((hex) => ({ op: '+' as const, hex })),
+      ...[...this.deleted].map((hex) => ({ op: '-' as const, hex })),
+    ];
+    const out: AccessChange[][] = [];
+    for (let i = 0; i < all.length; i += per) out.push(all.slice(i, i + per));
+    return out;
   }
 
   /** Whether a hash (40 hex digits) is allowed by the current version. For tests and tools. */
@@ -256,7 +293,9 @@ export class AccessManager {
   private fifoLine(op: Op, fifo: string, lineNo: number, bytes: Buffer, start: number, end: number): void {
     if (isHashLine(bytes, start, end)) {
       this.counters.fifoAccepted++;
-      this.pending.push({ op, hex: bytes.toString('latin1', start, start + 40).toLowerCase() });
+      const change = { op, hex: bytes.toString('latin1', start, start + 40).toLowerCase() };
+      this.pending.push(change);
+      this.pendingFromFifo.push(change);
     } else {
       if (isBlank(bytes, start, end)) return;
       this.counters.fifoRejected++;
@@ -270,6 +309,10 @@ export class AccessManager {
         this.badUnlogged++;
       }
     }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (this.timer === null && !this.closed) {
       this.timer = setTimeout(() => this.flush(), BATCH_MS);
       this.timer.unref();
@@ -292,6 +335,17 @@ export class AccessManager {
     const pending = this.pending;
     if (pending.length === 0) return false;
     this.pending = [];
+    const fromFifo = this.pendingFromFifo;
+    this.pendingFromFifo = [];
+    if (fromFifo.length > 0) {
+      for (const fn of this.fifoListeners) {
+        try {
+          fn(fromFifo);
+        } catch (e) {
+          this.log.error({ err: (e as Error).message }, 'access list: a FIFO change listener failed');
+        }
+      }
+    }
     const lines: string[] = [];
     for (const { op, hex } of pending) {
       const inFile = this.inFile(hex);

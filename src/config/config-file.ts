@@ -286,6 +286,36 @@ function accessPath(
   };
 }
 
+/** A NATS server URL: nats://, tls:// or no scheme (nats:// then), a host and an optional port. */
+export function parseNatsUrl(value: string): string {
+  const text = /^[a-z]+:\/\//i.test(value) ? value : `nats://${value}`;
+  let url: URL | null = null;
+  try {
+    url = new URL(text);
+  } catch {
+    // reported below
+  }
+  if (url === null || !['nats:', 'tls:'].includes(url.protocol) || url.hostname === '' || url.username !== '' || (url.pathname !== '' && url.pathname !== '/')) {
+    throw new BadValue(`${quote(value)} is not a NATS server URL (nats://host:port, tls://host:port or host:port; credentials go in cluster.user/password, token, nkey_seed_file or creds_file)`);
+  }
+  return `${url.protocol}//${url.host}`;
+}
+
+/** A cluster credential given as text: anything but control characters. */
+function clusterText(key: string, long: string, arg: string, help: string, field: 'user' | 'password' | 'token'): Setting {
+  return {
+    key,
+    long,
+    arg,
+    help,
+    show: (c) => (field === 'user' ? c.cluster.user ?? '' : ''),
+    set: (b, v) => {
+      if (/[\x00-\x1f\x7f]/.test(v)) throw new BadValue(`the value contains control characters`);
+      b.config.cluster[field] = v;
+    },
+  };
+}
+
 /** A URL path given without its leading '/' (removed with a warning); `empty` allows '' (off). */
 function urlPath(b: ConfigBuilder, v: string, empty: boolean): string {
   if (empty && (v === '' || v === '""')) return '';
@@ -546,6 +576,60 @@ export const SETTINGS: readonly Setting[] = [
     'journal keeping the access.fifo_add/fifo_delete changes across restarts (default: the list file + .changes)',
     'changesFile'),
   {
+    key: 'cluster.nats',
+    long: 'cluster-nats',
+    arg: 'URL[,URL...]',
+    repeatable: true,
+    help: 'NATS server(s) to cluster through (nats://host:port, tls://host:port or host:port; repeatable or comma-separated); none = no cluster',
+    show: () => '',
+    set: (b, v) => {
+      for (const url of v.split(',')) b.config.cluster.servers.push(parseNatsUrl(url.trim()));
+    },
+  },
+  clusterText('cluster.user', 'cluster-user', 'USER', 'NATS user name (with cluster.password)', 'user'),
+  clusterText('cluster.password', 'cluster-password', 'PASSWORD', 'NATS password (with cluster.user)', 'password'),
+  clusterText('cluster.token', 'cluster-token', 'TOKEN', 'NATS authentication token', 'token'),
+  {
+    key: 'cluster.nkey_seed_file',
+    long: 'cluster-nkey-seed-file',
+    arg: 'FILE',
+    help: 'file holding the NKey seed (SU...) this node authenticates with',
+    show: (c) => c.cluster.nkeySeedFile ?? '',
+    set: (b, v) => (b.config.cluster.nkeySeedFile = checkPath(v)),
+  },
+  {
+    key: 'cluster.creds_file',
+    long: 'cluster-creds-file',
+    arg: 'FILE',
+    help: 'NATS credentials file (JWT and NKey seed, as nsc writes them)',
+    show: (c) => c.cluster.credsFile ?? '',
+    set: (b, v) => (b.config.cluster.credsFile = checkPath(v)),
+  },
+  {
+    key: 'cluster.subject_prefix',
+    long: 'cluster-subject-prefix',
+    arg: 'PREFIX',
+    help: 'NATS subjects used: PREFIX.changes and PREFIX.snapshot (one prefix per cluster)',
+    show: (c) => c.cluster.subjectPrefix,
+    set: (b, v) => {
+      if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(v)) {
+        throw new BadValue(`${quote(v)} is not a NATS subject prefix (dot-separated words of letters, digits, - and _)`);
+      }
+      b.config.cluster.subjectPrefix = v;
+    },
+  },
+  {
+    key: 'cluster.node_name',
+    long: 'cluster-node-name',
+    arg: 'NAME',
+    help: 'this node\'s name in NATS and in the logs',
+    show: () => 'the host name and a random suffix',
+    set: (b, v) => {
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) throw new BadValue(`${quote(v)} is not a node name (1 to 64 letters, digits, ., - and _)`);
+      b.config.cluster.nodeName = v;
+    },
+  },
+  {
     key: 'log.level',
     long: 'log-level',
     arg: LOG_LEVELS.join('|'),
@@ -577,7 +661,7 @@ export const UNSUPPORTED: readonly Unsupported[] = [
 /** "<name> is not supported yet", or the NATS note for live sync. */
 export function unsupportedMessage(u: Unsupported, name: string): string {
   return u.kind === 'nats'
-    ? `${name} is not supported: swarmd clusters over NATS instead (settings to come)`
+    ? `${name} is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster")`
     : `${name} is not supported yet`;
 }
 
@@ -737,6 +821,13 @@ export class ConfigBuilder {
           if (value !== null) err(`${key} needs access.whitelist or access.blacklist (it changes that list)`);
         }
       }
+      const k = c.cluster;
+      const credentials = [
+        ['cluster.user', k.user ?? k.password], ['cluster.token', k.token], ['cluster.nkey_seed_file', k.nkeySeedFile], ['cluster.creds_file', k.credsFile],
+      ].filter(([, v]) => v !== null).map(([key]) => key);
+      if (credentials.length > 1) err(`${credentials.join(' and ')} can't be used together: give one kind of NATS credentials`);
+      if ((k.user === null) !== (k.password === null)) err('cluster.user and cluster.password go together: give both');
+      if (credentials.length > 0 && k.servers.length === 0) err(`${credentials[0]} needs cluster.nats (the NATS servers to cluster through)`);
       if (a.fifoAdd !== null && a.fifoAdd === a.fifoDelete) {
         err(`access.fifo_add and access.fifo_delete must be two different named pipes (both are ${a.fifoAdd})`);
       }

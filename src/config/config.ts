@@ -2,6 +2,7 @@
 // config-file.ts and command-line.ts build it; nothing else in here does I/O.
 
 import os from 'node:os';
+import { randomBytes } from 'node:crypto';
 
 export type Proto = 'tcp' | 'udp';
 
@@ -42,6 +43,23 @@ export type AccessConfig = {
   fifoDelete: string | null;
   /** Journal of the FIFO changes; null: the list file's path + '.changes'. */
   changesFile: string | null;
+};
+
+/** The cluster (src/cluster/): off while `servers` is empty. At most one kind of credentials is set. */
+export type ClusterConfig = {
+  /** NATS server URLs (nats://host:port). */
+  servers: string[];
+  user: string | null;
+  password: string | null;
+  token: string | null;
+  /** A file holding an NKey seed (SU...). */
+  nkeySeedFile: string | null;
+  /** A NATS .creds file (JWT and NKey seed). */
+  credsFile: string | null;
+  /** Subjects are `<prefix>.changes` and `<prefix>.snapshot`. */
+  subjectPrefix: string;
+  /** This node's name in NATS and in the logs. */
+  nodeName: string;
 };
 
 export type Config = {
@@ -102,6 +120,7 @@ export type Config = {
   /** Seconds between two full scrapes of one client address (IPv6: one /64); 0 = no limit. */
   fullScrapeInterval: number;
   logLevel: LogLevel;
+  cluster: ClusterConfig;
   /** Absolute path of the last config file read, or null. */
   configFile: string | null;
 };
@@ -126,6 +145,9 @@ export function defaultMemoryLimit(): number {
   const limit = Math.min(MAX_MEMORY_LIMIT, Math.floor((os.totalmem() * 3) / 4));
   return Math.max(MIN_MEMORY_LIMIT, Math.floor(limit / MIB) * MIB);
 }
+
+/** The host name and a random suffix (drawn once per process), so two nodes on one host still differ. */
+const DEFAULT_NODE_NAME = `${os.hostname()}-${randomBytes(3).toString('hex')}`;
 
 /** The default listeners, used when nothing at all was bound (opentracker's rule). */
 export function defaultListeners(host: string = DEFAULT_HOST): Listener[] {
@@ -180,6 +202,10 @@ export function defaultConfig(): Config {
     fullScrape: true,
     fullScrapeInterval: 0,
     logLevel: 'info',
+    cluster: {
+      servers: [], user: null, password: null, token: null, nkeySeedFile: null, credsFile: null,
+      subjectPrefix: 'swarmd', nodeName: DEFAULT_NODE_NAME,
+    },
     configFile: null,
   };
 }

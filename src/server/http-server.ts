@@ -26,6 +26,7 @@ import { NOT_AUTHORIZED } from './udp-server.ts';
 import { fullScrape, pumpChunks, chooseCompression, parseTpbsFormat } from '../scrape/full-scrape.ts';
 import type { FullScrapeFormat, Compression } from '../scrape/full-scrape.ts';
 import { FullScrapeLimiter } from '../scrape/limiter.ts';
+import type { ChangeLog } from '../cluster/change-log.ts';
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
 const K_COMPLETE = latin1('d8:completei');
@@ -98,6 +99,7 @@ export class HttpTracker {
   private readonly forwarded = Buffer.alloc(16);
 
   private readonly access: AccessList;
+  private readonly changes: ChangeLog | null;
   private readonly limiter: FullScrapeLimiter;
   private readonly allows: (hash: Uint8Array, off: number) => boolean;
 
@@ -106,6 +108,7 @@ export class HttpTracker {
     const access = ctx.access;
     this.stats = ctx.stats;
     this.access = access;
+    this.changes = ctx.changes;
     this.requestLog = ctx.requestLog;
     this.allows = (hash, off) => access.allows(hash, off);
     this.limiter = new FullScrapeLimiter(config.fullScrapeInterval, ctx.stats.fullScrapeLimiter);
@@ -273,6 +276,7 @@ export class HttpTracker {
       a.peers4 = policy.deniability.mix(this.peers, a.out4Offset, a.peers4, a.want, 4);
       a.peers6 = policy.deniability.mix(this.peers, a.out6Offset, a.peers6, a.want, 6);
     }
+    if (this.changes !== null) this.changes.record(a);
     if (a.isNew) this.counters[C.peers_new]++;
     if (a.completed) this.counters[C.completed]++;
     if (q.event === EVENT_STOPPED) this.counters[C.peers_stopped]++;

@@ -18,6 +18,7 @@ import type { AccessList } from '../access/access-list.ts';
 import type { RequestLog } from '../stats/request-log.ts';
 import type { TrackerContext } from './context.ts';
 import { addressText } from './address.ts';
+import type { ChangeLog } from '../cluster/change-log.ts';
 
 const BAD_CONNECTION_ID = Buffer.from('Connection ID missmatch.\0'); // opentracker's text, which clients may match on
 const INVALID_PORT = Buffer.from('invalid port');
@@ -38,8 +39,10 @@ export class UdpTracker {
   private readonly access: AccessList;
 
   private readonly requestLog: RequestLog;
+  private readonly changes: ChangeLog | null;
 
   constructor(ctx: TrackerContext, ids: ConnectionIds) {
+    this.changes = ctx.changes;
     this.woodpeckers = ctx.woodpeckers;
     this.access = ctx.access;
     this.requestLog = ctx.requestLog;
@@ -146,6 +149,7 @@ export class UdpTracker {
       counters[C.udp_store_full]++;
       return writeErrorReply(out, outOff, req.transactionId, TRACKER_FULL) - outOff;
     }
+    if (this.changes !== null) this.changes.record(a);
     if (a.isNew) counters[C.peers_new]++;
     if (a.completed) counters[C.completed]++;
     if (req.event === EVENT_STOPPED) counters[C.peers_stopped]++;

@@ -19,9 +19,12 @@ import { AccessList } from '../access/access-list.ts';
 import { RequestLog } from '../stats/request-log.ts';
 import { createLogger } from '../log.ts';
 import type { TrackerContext } from './context.ts';
+import { ChangeLog } from '../cluster/change-log.ts';
 import type { AccessState } from '../access/access-list.ts';
 
-const { config, shared, row, access } = workerData as { config: Config; shared: SharedState; row: number; access: AccessState | null };
+const { config, shared, row, access, changes } = workerData as {
+  config: Config; shared: SharedState; row: number; access: AccessState | null; changes: SharedArrayBuffer | null;
+};
 const port = parentPort!;
 
 const store = new SwarmStore(shared.store, storeSettings(config));
@@ -34,6 +37,7 @@ const requestLog = new RequestLog(config.logRequests > 0 ? createLogger(config.l
 const ctx: TrackerContext = {
   config, store, counters, policy, woodpeckers, requestLog,
   access: accessList,
+  changes: changes === null ? null : new ChangeLog(changes, counters),
   stats: { ...shared, store, woodpeckers },
 };
 const udp = new UdpTracker(ctx, new ConnectionIds(shared.connectionIdKeys, config.connectionIdLifetime));

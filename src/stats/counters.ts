@@ -55,6 +55,19 @@ export const COUNTER_NAMES = [
   'state_dump_failures', // main thread: state dumps that failed
   'log_requests', // request-log lines written (log.requests sampling)
   'log_requests_dropped', // sampled request-log lines dropped by the per-second cap
+  // The cluster (src/cluster/): workers count ring drops, the main thread the rest.
+  'cluster_batches_published',
+  'cluster_records_published',
+  'cluster_bytes_published',
+  'cluster_batches_applied', // other nodes' batches applied here (live and snapshot chunks)
+  'cluster_records_applied',
+  'cluster_bytes_applied',
+  'cluster_ring_dropped', // changes lost because a worker's ring was full
+  'cluster_outage_dropped', // batches not published: NATS down and the reconnect buffer full
+  'cluster_parse_failures', // messages that failed to parse: dropped, never applied
+  'cluster_outages', // times NATS became unreachable (or was at start)
+  'cluster_snapshots_served',
+  'cluster_snapshots_loaded',
 ] as const;
 
 /** Per-thread values that are not added up: the latest reading of each thread. */
@@ -67,6 +80,7 @@ export const GAUGE_NAMES = [
   // Appended (row 0, the main thread's, only):
   'workers_running', // workers that are up now
   'state_dump_at_ms', // Unix time (ms) the last good state dump finished; 0: none yet
+  'cluster_connected', // 1 while connected to NATS (0 also when no cluster is configured)
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

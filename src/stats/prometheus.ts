@@ -64,6 +64,14 @@ export const METRICS: readonly { name: string; type: Type; help: string; labels:
   { name: 'swarmd_state_dump_age_seconds', type: 'gauge', help: 'Seconds since the last good state dump (absent until one was written).', labels: '' },
   { name: 'swarmd_log_requests_total', type: 'counter', help: 'Sampled request-log lines written.', labels: '' },
   { name: 'swarmd_log_requests_dropped_total', type: 'counter', help: 'Sampled request-log lines dropped by the per-second cap.', labels: '' },
+  { name: 'swarmd_cluster_connected', type: 'gauge', help: '1 while this node is connected to NATS (0 also without a cluster).', labels: '' },
+  { name: 'swarmd_cluster_batches_total', type: 'counter', help: 'Cluster batches published to and applied from other nodes.', labels: 'direction' },
+  { name: 'swarmd_cluster_records_total', type: 'counter', help: 'Cluster records (peer changes, counts, control records) published and applied.', labels: 'direction' },
+  { name: 'swarmd_cluster_bytes_total', type: 'counter', help: 'Bytes of cluster batches published and applied.', labels: 'direction' },
+  { name: 'swarmd_cluster_dropped_total', type: 'counter', help: 'Changes not published: a worker ring was full, or NATS was down and the reconnect buffer full (batches).', labels: 'reason' },
+  { name: 'swarmd_cluster_parse_failures_total', type: 'counter', help: 'Cluster messages that failed to parse: dropped, never applied.', labels: '' },
+  { name: 'swarmd_cluster_outages_total', type: 'counter', help: 'Times NATS became unreachable.', labels: '' },
+  { name: 'swarmd_cluster_snapshots_total', type: 'counter', help: 'Snapshots of the swarms served to joining nodes and loaded from another node.', labels: 'role' },
 ];
 
 const HEAD = new Map(METRICS.map((m) => [m.name, `# HELP ${m.name} ${escapeHelp(m.help)}\n# TYPE ${m.name} ${m.type}\n`]));
@@ -162,5 +170,17 @@ export function metricsText(src: MetricsSource, now = Date.now()): string {
   else out += HEAD.get('swarmd_state_dump_age_seconds')!;
   one('swarmd_log_requests_total', c('log_requests'));
   one('swarmd_log_requests_dropped_total', c('log_requests_dropped'));
+  one('swarmd_cluster_connected', mainGauge(src.counters, 'cluster_connected'));
+  const directions = (name: string, published: CounterName, applied: CounterName) =>
+    family(name, `${name}{direction="published"} ${c(published)}\n${name}{direction="applied"} ${c(applied)}\n`);
+  directions('swarmd_cluster_batches_total', 'cluster_batches_published', 'cluster_batches_applied');
+  directions('swarmd_cluster_records_total', 'cluster_records_published', 'cluster_records_applied');
+  directions('swarmd_cluster_bytes_total', 'cluster_bytes_published', 'cluster_bytes_applied');
+  family('swarmd_cluster_dropped_total',
+    `swarmd_cluster_dropped_total{reason="ring_full"} ${c('cluster_ring_dropped')}\nswarmd_cluster_dropped_total{reason="outage"} ${c('cluster_outage_dropped')}\n`);
+  one('swarmd_cluster_parse_failures_total', c('cluster_parse_failures'));
+  one('swarmd_cluster_outages_total', c('cluster_outages'));
+  family('swarmd_cluster_snapshots_total',
+    `swarmd_cluster_snapshots_total{role="served"} ${c('cluster_snapshots_served')}\nswarmd_cluster_snapshots_total{role="loaded"} ${c('cluster_snapshots_loaded')}\n`);
   return out;
 }

@@ -248,6 +248,12 @@ function compareHashes(h: Uint8Array, x: number, y: number): number {
   return 0;
 }
 
+/** What `visitStripe()` calls; `hash`/`address` are views valid only during the call. */
+export interface PeerVisitor {
+  torrent(hash: Uint8Array, hashOffset: number, completed: number): void;
+  peer(hash: Uint8Array, hashOffset: number, family: number, address: Uint8Array, port: number, seeder: boolean, synced: boolean): void;
+}
+
 export interface StoreTotals {
   torrents: number;
   peers4: number;
@@ -268,6 +274,7 @@ export class SwarmStore {
   now = Math.floor(Date.now() / 60000);
   private readonly key = new Uint32Array(5); // the peer being looked up: address words, then port
   private readonly hashWords = new Uint32Array(5);
+  private readonly peerAddress = new Uint8Array(16); // visitStripe's peer addresses
 
   constructor(shared: StoreShared, settings: StoreSettings) {
     this.shared = shared;
@@ -444,6 +451,52 @@ export class SwarmStore {
         for (let k = 0; k < count && n < out.words.length; k++) out.words[n++] = W[list + k * STRIDE4];
       }
       out.count = n;
+    } finally {
+      unlock(S, stripe + S_LOCK);
+    }
+  }
+
+  /**
+   * Hands each torrent of one stripe to `torrent` (hash bytes at an offset, completed count) and
+   * each of its live peers to `peer` (address bytes in `peerAddress`, reused), under the stripe's
+   * lock: the callbacks must only copy. For the cluster's snapshots and resyncs.
+   */
+  visitStripe(index: number, torrent: PeerVisitor['torrent'], peer: PeerVisitor['peer']): void {
+    const stripe = HEADER_WORDS + index * STRIPE_WORDS;
+    const S = this.stripes;
+    lock(S, stripe + S_LOCK);
+    try {
+      this.arena.refresh();
+      const table = S[stripe + S_TABLE] >>> 0;
+      if (table === 0) return;
+      const cap = S[stripe + S_CAP];
+      const out = this.peerAddress;
+      for (let i = 0; i < cap; i++) {
+        const t = table + i * TORRENT_WORDS;
+        if (state(this.arena.words, t) !== LIVE) continue;
+        this.expirePeers(stripe, t);
+        const W = this.arena.words;
+        const bytes = this.arena.bytes;
+        torrent(bytes, t * 4, W[t + T_DOWNLOADED]);
+        for (let family = 4; family <= 6; family += 2) {
+          const stride = family === 4 ? STRIDE4 : STRIDE6;
+          const list = W[t + (family === 4 ? T_LIST4 : T_LIST6)];
+          const count = peerCount(W, t + (family === 4 ? T_META4 : T_META6));
+          for (let k = 0; k < count; k++) {
+            const p = list + k * stride;
+            for (let w = 0; w < stride - 1; w++) {
+              const x = W[p + w];
+              out[w * 4] = x >>> 24;
+              out[w * 4 + 1] = x >>> 16;
+              out[w * 4 + 2] = x >>> 8;
+              out[w * 4 + 3] = x;
+            }
+            const meta = W[p + stride - 1];
+            const flags = (meta >>> 13) & 7;
+            peer(bytes, t * 4, family, out, meta >>> 16, (flags & PEER_SEEDER) !== 0, (flags & PEER_SYNCED) !== 0);
+          }
+        }
+      }
     } finally {
       unlock(S, stripe + S_LOCK);
     }

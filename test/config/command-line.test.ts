@@ -223,9 +223,9 @@ test("-f with a file that can't be opened is an error", () => {
 });
 
 test('unsupported switches and long options give the same error as their keys', () => {
-  assert.deepEqual(errorsOf(['-s', '9696']), ['-s (live sync) is not supported: swarmd clusters over NATS instead (settings to come)']);
+  assert.deepEqual(errorsOf(['-s', '9696']), ['-s (live sync) is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: \"Running a cluster\")']);
   assert.deepEqual(errorsOf(['--livesync-node-ip', '10.0.0.1']), [
-    '--livesync-node-ip: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead (settings to come)',
+    '--livesync-node-ip: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: \"Running a cluster\")',
   ]);
 });
 

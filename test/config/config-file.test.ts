@@ -126,8 +126,50 @@ test('every key in SETTINGS is covered by a test line above or below', () => {
     'stats.metrics_path', 'stats.json_path', 'stats.history_interval', 'log.requests',
     'tracker.state_file', 'tracker.state_interval', 'tracker.full_scrape', 'tracker.full_scrape_interval',
     'access.whitelist', 'access.blacklist', 'access.fifo_add', 'access.fifo_delete', 'access.changes_file',
+    'cluster.nats', 'cluster.user', 'cluster.password', 'cluster.token', 'cluster.nkey_seed_file', 'cluster.creds_file',
+    'cluster.subject_prefix', 'cluster.node_name',
   ]);
   assert.deepEqual(new Set(SETTINGS.map((s) => s.key)), tested);
+});
+
+test('the cluster keys: servers repeatable or comma-separated, credentials, subject prefix, node name', () => {
+  const { config } = load([
+    'cluster.nats nats://10.0.0.1:4222, 10.0.0.2',
+    'cluster.nats tls://nats.example.org:4443',
+    'cluster.user swarm',
+    'cluster.password pass word',
+    'cluster.subject_prefix trackers.eu',
+    'cluster.node_name eu-1',
+  ].join('\n'));
+  assert.deepEqual(config.cluster, {
+    servers: ['nats://10.0.0.1:4222', 'nats://10.0.0.2', 'tls://nats.example.org:4443'],
+    user: 'swarm', password: 'pass word', token: null, nkeySeedFile: null, credsFile: null,
+    subjectPrefix: 'trackers.eu', nodeName: 'eu-1',
+  });
+  assert.equal(load('cluster.nats 127.0.0.1:4222\ncluster.token t0k\n').config.cluster.token, 't0k');
+  assert.equal(load('cluster.nats 127.0.0.1:4222\ncluster.nkey_seed_file /etc/swarmd/nkey.seed\n').config.cluster.nkeySeedFile, '/etc/swarmd/nkey.seed');
+  assert.equal(load('cluster.nats 127.0.0.1:4222\ncluster.creds_file /etc/swarmd/node.creds\n').config.cluster.credsFile, '/etc/swarmd/node.creds');
+  assert.deepEqual(load('').config.cluster.servers, [], 'no cluster by default');
+  assert.equal(load('').config.cluster.subjectPrefix, 'swarmd');
+});
+
+test('bad cluster settings are errors naming the key', () => {
+  assert.deepEqual(errorsOf([
+    'cluster.nats http://10.0.0.1',
+    'cluster.nats nats://user:pw@10.0.0.1',
+    'cluster.subject_prefix swarmd.>',
+    'cluster.node_name a b',
+  ].join('\n')).map((e) => e.replace(/ \[line: .*$/, '').replace(/ \(.*$/, '')), [
+    'FILE:1: cluster.nats: "http://10.0.0.1" is not a NATS server URL',
+    'FILE:2: cluster.nats: "nats://user:pw@10.0.0.1" is not a NATS server URL',
+    'FILE:3: cluster.subject_prefix: "swarmd.>" is not a NATS subject prefix',
+    'FILE:4: cluster.node_name: "a b" is not a node name',
+  ]);
+  assert.deepEqual(errorsOf('cluster.nats 10.0.0.1\ncluster.user u\ncluster.password p\ncluster.token t\n'), [
+    "cluster.user and cluster.token can't be used together: give one kind of NATS credentials",
+  ]);
+  assert.deepEqual(errorsOf('cluster.nats 10.0.0.1\ncluster.user u\n'), ['cluster.user and cluster.password go together: give both']);
+  assert.deepEqual(errorsOf('cluster.token t\n'), ['cluster.token needs cluster.nats (the NATS servers to cluster through)']);
 });
 
 test('whitespace: leading skipped, tabs between key and value, trailing cut, CRLF', () => {
@@ -313,12 +355,12 @@ test('unsupported opentracker keys are errors saying so', () => {
     'livesync.cluster.node_ip 192.168.0.4',
   ];
   assert.deepEqual(errorsOf(lines.join('\n')), [
-    'FILE:1: livesync.cluster.listen is not supported: swarmd clusters over NATS instead (settings to come) [line: "livesync.cluster.listen 192.168.0.1:9696"]',
-    'FILE:2: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead (settings to come) [line: "livesync.cluster.node_ip 192.168.0.4"]',
+    'FILE:1: livesync.cluster.listen is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: \"Running a cluster\") [line: "livesync.cluster.listen 192.168.0.1:9696"]',
+    'FILE:2: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: \"Running a cluster\") [line: "livesync.cluster.node_ip 192.168.0.4"]',
   ]);
   // Unsupported even without a value.
   assert.deepEqual(errorsOf('livesync.cluster.listen'), [
-    'FILE:1: livesync.cluster.listen is not supported: swarmd clusters over NATS instead (settings to come) [line: "livesync.cluster.listen"]',
+    'FILE:1: livesync.cluster.listen is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: \"Running a cluster\") [line: "livesync.cluster.listen"]',
   ]);
   // The tables don't overlap.
   const keys = new Set(SETTINGS.map((s) => s.key));

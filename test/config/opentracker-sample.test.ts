@@ -30,7 +30,7 @@ const examples = sample
   .filter((e) => e.m !== null)
   .map((e) => ({ n: e.n, line: `${e.m![1]} ${e.m![2]}`, key: e.m![1]! }));
 
-const nats = (key: string) => `${key} is not supported: swarmd clusters over NATS instead (settings to come)`;
+const nats = (key: string) => `${key} is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster")`;
 
 /** For each example: what it sets (checked on the Config), or the error or warning it gives. */
 const expectations: Record<

@@ -325,3 +325,36 @@ test('restoring a torrent sets its completions without doubling them; removing d
   assert.deepEqual(store.totals(), { torrents: 0, peers4: 0, peers6: 0, seeders: 0, completed: 0 });
   assert.equal(store.removeTorrent(h, 0), false);
 });
+
+test('visitStripe hands out every torrent with its completed count and every peer with its flags', () => {
+  const store = newStore();
+  const h = hashOf(42);
+  announce(store, h, 1, { seeder: true, event: EVENT_COMPLETED });
+  announce(store, h, 2);
+  announce(store, h, 3, { v6: true, port: 51413 });
+  const learnt = new Announce();
+  learnt.hash = h;
+  learnt.address = new Uint8Array([10, 0, 0, 9]);
+  learnt.port = 7000;
+  learnt.synced = true;
+  learnt.want = 0;
+  assert.equal(store.announce(learnt), ANNOUNCE_OK);
+  const torrents: string[] = [];
+  const peers: string[] = [];
+  const hex = (b: Uint8Array, o: number, n: number) => Buffer.from(b.subarray(o, o + n)).toString('hex');
+  for (let i = 0; i < STRIPES; i++) {
+    store.visitStripe(
+      i,
+      (hash, ho, completed) => torrents.push(`${hex(hash, ho, 20)} ${completed}`),
+      (hash, ho, family, address, port, seeder, synced) =>
+        peers.push(`${hex(hash, ho, 20) === Buffer.from(h).toString('hex')} ${family} ${hex(address, 0, family === 4 ? 4 : 16)}:${port}${seeder ? ' seeder' : ''}${synced ? ' synced' : ''}`),
+    );
+  }
+  assert.deepEqual(torrents, [`${Buffer.from(h).toString('hex')} 1`]);
+  assert.deepEqual(peers.sort(), [
+    'true 4 0a000001:6881 seeder',
+    'true 4 0a000002:6881',
+    'true 4 0a000009:7000 synced',
+    'true 6 fd000000000000000000000000000003:51413',
+  ]);
+});

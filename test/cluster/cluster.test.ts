@@ -1,0 +1,142 @@
+// Three swarmd nodes and a real nats-server on loopback: sync, stops, snapshots for a late node,
+// completed counts, a malformed message, and a five-second NATS outage under announce load.
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'nats';
+import { infoHash, percentEncode } from '../helpers/tracker.ts';
+import { get } from '../helpers/http-client.ts';
+import { NatsServer, natsMissing } from './nats-server.ts';
+import { EVENT, announce, clusterConnected, scrape, startNode, stopNode, within } from './node.ts';
+import type { Node } from './node.ts';
+
+const missing = natsMissing();
+
+describe('a cluster of three nodes over NATS', { skip: missing ?? false }, () => {
+  let nats: NatsServer;
+  const nodes: Node[] = [];
+  let a: Node;
+  let b: Node;
+  let c: Node;
+  /** A port nobody else uses: each check announces a probe peer of its own. */
+  let nextPort = 20000;
+  const probe = () => nextPort++;
+
+  before(async () => {
+    nats = await NatsServer.start();
+    for (const name of ['a', 'b', 'c']) nodes.push(await startNode(name, { servers: [nats.url] }));
+    [a, b, c] = nodes;
+    await within(5000, 'every node connected', async () => nodes.every(clusterConnected));
+  });
+
+  after(async () => {
+    for (const n of nodes) await stopNode(n);
+    await nats?.kill();
+  });
+
+  const completedCount = async (n: Node, hash: Buffer) => (await scrape(n, hash)).completed;
+  const has = async (n: Node, hash: Buffer, port: number) => (await announce(n, hash, probe()))?.includes(`127.0.0.1:${port}`) ?? false;
+
+  test('a peer announced to node A is in the answers of nodes B and C within one second', async () => {
+    const hash = infoHash('sync');
+    assert.deepEqual(await announce(a, hash, 6881), []);
+    const took = await Promise.all([b, c].map((n) => within(1000, `peer on ${n.name}`, () => has(n, hash, 6881))));
+    assert.ok(took.every((ms) => ms <= 1000));
+    assert.ok(a.counters().cluster_records_published >= 1);
+    assert.ok(b.counters().cluster_records_applied >= 1);
+  });
+
+  test('a peer announced over HTTP is synced the same way', async () => {
+    const hash = infoHash('http');
+    const r = await get('127.0.0.1', a.tcp4, `/announce?info_hash=${percentEncode(hash)}&peer_id=-TS0001-000000006886&port=6886&left=0&compact=1`);
+    assert.equal(r.status, 200);
+    await within(1000, 'peer on c', () => has(c, hash, 6886));
+    assert.equal((await scrape(c, hash)).seeders, 1);
+  });
+
+  test('a stopped event removes the peer everywhere', async () => {
+    const hash = infoHash('stop');
+    await announce(a, hash, 6882, { left: 0n }); // a seeder, as most peers that stop are
+    await within(1000, 'peer on b', () => has(b, hash, 6882));
+    await within(1000, 'peer on c', () => has(c, hash, 6882));
+    assert.notEqual(await announce(a, hash, 6882, { event: EVENT.stopped, left: 0n }), null);
+    await within(1000, 'peer gone from b', async () => !(await has(b, hash, 6882)));
+    await within(1000, 'peer gone from c', async () => !(await has(c, hash, 6882)));
+  });
+
+  test('completed counts agree on every node', async () => {
+    const hash = infoHash('done');
+    await announce(b, hash, 6883);
+    await announce(b, hash, 6883, { event: EVENT.completed, left: 0n });
+    assert.equal(await completedCount(b, hash), 1);
+    for (const n of [a, c]) await within(1000, `count on ${n.name}`, async () => (await completedCount(n, hash)) === 1);
+    // The same peer completing again counts nowhere.
+    await announce(b, hash, 6883, { event: EVENT.completed, left: 0n });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    for (const n of nodes) assert.equal(await completedCount(n, hash), 1, n.name);
+  });
+
+  test('a message that fails to parse is counted and dropped, never applied', async () => {
+    const before = b.totals();
+    const failures = b.counters().cluster_parse_failures;
+    const nc = await connect({ servers: nats.url });
+    const cut = Buffer.from([1, 1, 0, 0, 0, 9, 0, 0, 0, 1, 0, 1, 1, 0, ...infoHash('junk'), 4, 10, 0, 0]); // a peer record cut short
+    nc.publish('swarmd.changes', cut);
+    nc.publish('swarmd.changes', Buffer.from('not a batch'));
+    await nc.flush();
+    await nc.close();
+    await within(2000, 'failures counted', async () => b.counters().cluster_parse_failures >= failures + 2);
+    assert.equal(b.totals().torrents, before.torrents);
+    assert.equal(await completedCount(b, infoHash('junk')), 0);
+  });
+
+  test('a fourth node started later gets the existing swarms by snapshot', async () => {
+    const hash = infoHash('snapshot');
+    await announce(a, hash, 6884);
+    await announce(c, hash, 6885);
+    await within(1000, 'synced before d starts', () => has(b, hash, 6885));
+    const served = () => a.counters().cluster_snapshots_served + b.counters().cluster_snapshots_served + c.counters().cluster_snapshots_served;
+    const servedBefore = served();
+    const d = await startNode('d', { servers: [nats.url] });
+    nodes.push(d);
+    await within(3000, 'snapshot loaded', async () => d.counters().cluster_snapshots_loaded === 1);
+    const peers = await announce(d, hash, probe());
+    assert.ok(peers?.includes('127.0.0.1:6884') && peers.includes('127.0.0.1:6885'), `d answers ${peers}`);
+    assert.equal(served(), servedBefore + 1, 'one node of the queue group answered');
+  });
+
+  test('with nats-server killed for five seconds under announce load, no announce fails, and the nodes converge after', async () => {
+    const running = nodes.slice(0, 3);
+    let load = true;
+    let failed = 0;
+    let sent = 0;
+    const hash = infoHash('outage');
+    const ports = new Map<Node, number[]>(running.map((n) => [n, []]));
+    const loops = running.map(async (n, k) => {
+      for (let i = 0; load; i++) {
+        const port = 30000 + k * 2000 + (i % 2000);
+        if (i < 2000) ports.get(n)!.push(port);
+        sent++;
+        if ((await announce(n, hash, port, { timeoutMs: 1000 })) === null) failed++;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await nats.kill();
+    await within(3000, 'every node saw the outage', async () => running.every((n) => !clusterConnected(n)));
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    await nats.restart();
+    await within(5000, 'every node reconnected', async () => running.every(clusterConnected));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    load = false;
+    await Promise.all(loops);
+    assert.equal(failed, 0, `${failed} of ${sent} announces failed`);
+    for (const n of running) assert.ok(n.counters().cluster_outages >= 1, `${n.name} counted the outage`);
+    // Every node ends up with every peer any node was announced, the outage's included.
+    const all = new Set([...ports.values()].flat()).size;
+    await within(10_000, `every node holds all ${all} peers`, async () => {
+      for (const n of running) if ((await scrape(n, hash)).leechers !== all) return false;
+      return true;
+    });
+  });
+});
