@@ -1,6 +1,9 @@
 // Renders the bench's results (bench/out/results.json) as bench/report.md, and judges the
 // targets of issue 3 against them.
 
+import type { WsRowResult } from './websocket.ts';
+import { renderWebsocket } from './websocket.ts';
+
 export const LOAD_ROWS = ['udp-announce', 'udp-mixed', 'http-close', 'http-keepalive'] as const;
 export type LoadRow = (typeof LOAD_ROWS)[number];
 
@@ -167,6 +170,7 @@ export interface Results {
   metricsCost?: LoadResult[];
   scrapeLoad?: ScrapeLoadResult[];
   scale?: ScaleResult[];
+  websocket?: WsRowResult[];
   notes: string[];
 }
 
@@ -611,6 +615,7 @@ export function renderReport(r: Results): { markdown: string; summary: string; m
       for (const t of p.top) L.push(`| ${f(t.selfPct, 1)}% | \`${t.fn}\` |`);
     }
   }
+  L.push(...renderWebsocket(r.websocket ?? []));
   if (r.notes.length) {
     L.push('');
     L.push('## Notes');

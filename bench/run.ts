@@ -2,7 +2,7 @@
 // in one run, on loopback; writes bench/report.md and the raw figures to bench/out/.
 //
 //   node bench/run.ts [--quick] [--rows udp-announce,udp-mixed,http-close,http-keepalive,crosscheck,workers,rss,
-//                                       metrics-cost,scrape-load,scale]
+//                                       metrics-cost,scrape-load,scale,websocket]
 //                     [--trackers swarmd,opentracker,bittorrent-tracker] [--reps N] [--warmup S]
 //                     [--duration S] [--no-profile] [--report-only bench/out/results.json]
 //
@@ -27,6 +27,7 @@ import {
 import type { CrossCheck, LoadResult, Profile, Results, RssResult, ScaleResult, ScrapeLoadResult, ThreadSplit } from './report.ts';
 import { LOAD_ROWS, renderReport } from './report.ts';
 import { httpAnnouncePaths, makeHashes, whitelistText } from './workload.ts';
+import { websocketRow } from './websocket.ts';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -47,7 +48,7 @@ const { values: opt } = parseArgs({
   },
 });
 
-const ALL_ROWS = ['udp-announce', 'udp-mixed', 'http-close', 'http-keepalive', 'crosscheck', 'workers', 'rss', 'metrics-cost', 'scrape-load', 'scale'] as const;
+const ALL_ROWS = ['udp-announce', 'udp-mixed', 'http-close', 'http-keepalive', 'crosscheck', 'workers', 'rss', 'metrics-cost', 'scrape-load', 'scale', 'websocket'] as const;
 type RowName = (typeof ALL_ROWS)[number];
 const ALL_TRACKERS = ['swarmd', 'opentracker', 'bittorrent-tracker'] as const;
 type TrackerKind = (typeof ALL_TRACKERS)[number];
@@ -382,6 +383,7 @@ const results: Results = {
   metricsCost: [],
   scrapeLoad: [],
   scale: [],
+  websocket: [],
   notes,
 };
 
@@ -887,7 +889,14 @@ async function main(): Promise<void> {
   await workersRow();
   await rssRow();
   // the rows of issues 3 (scale), 4 and 5: a failure there is noted in the report, not fatal
-  for (const [name, row] of [['metrics-cost', metricsCostRow], ['scrape-load', scrapeLoadRow], ['scale', scaleRow]] as const) {
+  const wsRow = async () => {
+    if (!ROWS.has('websocket')) return;
+    results.websocket = await websocketRow({
+      bench: BENCH, swarmdDir, node: NODE, trackers: TRACKERS, serverCpus: SWARMD_CPUS, loadCpus: LOAD_CPUS, warmupS: WARMUP, durationS: DURATION, log,
+    });
+    writeResults();
+  };
+  for (const [name, row] of [['metrics-cost', metricsCostRow], ['scrape-load', scrapeLoadRow], ['scale', scaleRow], ['websocket', wsRow]] as const) {
     try {
       await row();
     } catch (err) {
