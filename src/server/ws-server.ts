@@ -143,6 +143,7 @@ export class WsSignalling {
   upgrade(req: UpgradeRequest, socket: Duplex, head: Buffer): void {
     if (this.connections.size >= this.config.maxConnections) {
       this.counters[C.ws_refused]++;
+      socket.on('error', () => socket.destroy()); // the HTTP server's handlers are gone: a reset must not escape
       socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;
     }
@@ -290,7 +291,8 @@ export class WsSignalling {
     if (placed === want) return;
     let next = placed;
     if (this.workers > 1) {
-      this.readCounts(from.swarm.infoHash);
+      this.hashBytes.write(from.swarm.infoHash, 0, 'latin1');
+      this.table.read(this.hashBytes, 0, this.tableCounts);
       const peersOf = this.tableCounts.peersOf;
       const start = Math.floor(Math.random() * this.workers);
       for (let k = 0; k < this.workers && next < want; k++) {

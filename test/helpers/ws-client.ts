@@ -31,7 +31,10 @@ export class WsTestClient {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url, options);
       socket.once('open', () => resolve(new WsTestClient(socket)));
-      socket.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      socket.once('unexpected-response', (req, res) => {
+        req.destroy(); // the connection is of no further use
+        reject(new Error(`HTTP ${res.statusCode}`));
+      });
       socket.once('error', reject);
     });
   }

@@ -120,6 +120,28 @@ describe('WebSocket signalling on two workers', () => {
     c!.close();
   });
 
+  test("a worker that dies takes its connections' peers out of the shared counts", async () => {
+    const hash = bin20('swarm-crash');
+    const clients = await joinSwarm(url, hash, 8, 'crash');
+    let open = clients.length;
+    for (const c of clients) void c.closed.then(() => open--);
+    await tracker.terminateWorker(0);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      // a new connection lands on the surviving worker (or on the restarted one)
+      const probe = await WsTestClient.open(url).catch(() => null);
+      if (probe !== null) {
+        probe.send({ action: 'scrape', info_hash: hash });
+        const files = (await probe.next().catch(() => ({ files: null }))).files as Record<string, { incomplete: number }> | null;
+        probe.close();
+        if (files !== null && files[hash]!.incomplete === open && open < clients.length) break;
+      }
+      assert.ok(Date.now() < deadline, `counts never matched the ${open} open connections`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const c of clients) c.close();
+  });
+
   test('/metrics shows the WebSocket requests and bytes with protocol="ws"', async () => {
     const text = (await get('127.0.0.1', tracker.tcp4, '/metrics')).body.toString();
     assert.match(text, /swarmd_requests_total\{protocol="ws",action="announce",outcome="ok"\} [1-9]/);
