@@ -357,3 +357,51 @@ test('http: a full scrape (no info_hash) lists the torrent announced before it',
     await alone.close();
   }
 });
+
+// Not a case of the original suite (it fakes its offers): two clients with real WebRTC
+// (@roamhq/wrtc, in place of webrtc-polyfill) find each other through swarmd, and their data
+// channel carries bytes both ways. Each uses its own URL for the same tracker: the client pools
+// one socket per URL, and swarmd allows one peer_id per torrent on a connection.
+test('ws: two clients exchange real WebRTC offers and answers through swarmd and talk over the data channel', async () => {
+  const hash = newHash();
+  type SimplePeer = { once: (e: string, f: () => void) => void; on: (e: string, f: (d: unknown) => void) => void; send: (d: string) => void; destroy: () => void };
+  // The peers handed out are the application's to close (their native WebRTC threads keep the process alive).
+  const peers: SimplePeer[] = [];
+  const make = (path: string, left: number) => {
+    // No STUN servers: host candidates on loopback are all it takes, and nothing leaves the machine.
+    const c = new Client({ infoHash: hash, peerId: newPeerId(), announce: urlOf('ws', path), port: PORT, getAnnounceOpts: () => ({ left }), rtcConfig: { iceServers: [] } });
+    const problems: Error[] = [];
+    c.on('warning', (e: Error) => problems.push(e));
+    c.on('error', (e: Error) => problems.push(e));
+    const talk = new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no message over WebRTC')), 30_000);
+      c.on('peer', (p: SimplePeer) => {
+        peers.push(p);
+        p.once('connect', () => p.send(`hello from ${path}`));
+        p.on('data', (d) => {
+          clearTimeout(timer);
+          resolve(Buffer.from(d as Uint8Array).toString());
+        });
+        p.on('error', () => {}); // a second, unused connection attempt may fail: the first one carries the test
+      });
+    });
+    return { c, problems, talk };
+  };
+  const before = tracker.counters();
+  const seeder = make('/seeder', 0);
+  seeder.c.start();
+  await next(seeder.c, 'update');
+  const leecher = make('/leecher', 1000);
+  leecher.c.start();
+  const data = await next(leecher.c, 'update');
+  assert.equal(data.complete, 1);
+  assert.equal(data.incomplete, 1);
+  assert.deepEqual(await Promise.all([seeder.talk, leecher.talk]), ['hello from /leecher', 'hello from /seeder']);
+  const after = tracker.counters();
+  assert.ok(after.ws_offers_relayed > before.ws_offers_relayed);
+  assert.ok(after.ws_answers_relayed > before.ws_answers_relayed);
+  for (const p of peers) p.destroy();
+  await destroy(seeder.c);
+  await destroy(leecher.c);
+  assert.deepEqual([...seeder.problems, ...leecher.problems], []);
+});

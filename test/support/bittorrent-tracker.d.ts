@@ -9,6 +9,7 @@ declare module 'bittorrent-tracker' {
     wrtc?: unknown;
     getAnnounceOpts?: () => Record<string, unknown>;
     proxyOpts?: { httpAgent?: unknown };
+    rtcConfig?: { iceServers: unknown[] };
   };
   export type TrackerData = { announce: string; infoHash: string; complete: number; incomplete: number; downloaded?: number };
   export class Client extends EventEmitter {
