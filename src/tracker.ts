@@ -59,6 +59,8 @@ class Tracker implements RunningTracker {
   private persistence: StatePersistence | null = null;
   /** The TLS listeners' certificate and key in use (null: no listen.tls). */
   private tls: TlsCredentials | null = null;
+  /** WebSocket peer counts per worker: a dead worker's are taken out. */
+  private readonly wsSwarms: WsSwarms;
 
   constructor(config: Config, log: Logger) {
     this.config = config;
@@ -76,6 +78,7 @@ class Tracker implements RunningTracker {
       version: VERSION,
     };
     this.store = new SwarmStore(this.shared.store, storeSettings(config));
+    this.wsSwarms = new WsSwarms(this.shared.wsSwarms);
     this.workers = new Array(config.workers).fill(null);
   }
 
@@ -137,7 +140,7 @@ class Tracker implements RunningTracker {
       worker.on('exit', (code) => {
         this.workers[index] = null;
         this.countRunning();
-        new WsSwarms(this.shared.wsSwarms).dropWorker(index); // its WebSocket peers went with it
+        this.wsSwarms.dropWorker(index); // its WebSocket peers went with it
         if (this.closing || !this.ready.has(worker)) return;
         this.log.error({ worker: index, code }, 'worker exited; restarting it');
         const timer = setTimeout(() => {
