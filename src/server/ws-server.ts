@@ -184,6 +184,7 @@ export class WsSignalling {
   private receive(c: WsConnection, data: Buffer, isBinary: boolean): void {
     void isBinary; // text or binary frames alike carry one JSON object (as aquatic_ws accepts)
     this.counters[C.ws_bytes_in] += data.length;
+    if (!this.connections.has(c.id)) return; // closed by the sweep: its peers are gone, none may join again
     c.lastMessage = Date.now();
     const m = parseWsMessage(data.toString('utf8'), this.config.maxOffers, this.ctx.config.maxScrapeHashes);
     if (m.action === 'announce') return this.announce(c, m);
