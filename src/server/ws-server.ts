@@ -164,7 +164,8 @@ export class WsSignalling {
     this.connections.set(c.id, c);
     this.counters[C.ws_connections]++;
     this.counters[G.ws_open_connections] = this.connections.size;
-    socket.on('message', (data: Buffer, isBinary: boolean) => this.receive(c, data, isBinary));
+    // Text or binary frames alike carry one JSON object (aquatic_ws accepts both too).
+    socket.on('message', (data: Buffer) => this.receive(c, data));
     socket.on('pong', () => (c.awaitingPong = false));
     socket.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.counters[C.ws_too_large]++;
@@ -181,8 +182,7 @@ export class WsSignalling {
     c.peers.clear();
   }
 
-  private receive(c: WsConnection, data: Buffer, isBinary: boolean): void {
-    void isBinary; // text or binary frames alike carry one JSON object (as aquatic_ws accepts)
+  private receive(c: WsConnection, data: Buffer): void {
     this.counters[C.ws_bytes_in] += data.length;
     if (!this.connections.has(c.id)) return; // closed by the sweep: its peers are gone, none may join again
     c.lastMessage = Date.now();
