@@ -1,17 +1,18 @@
 // Starts npm's bittorrent-tracker (installed by bench/setup.sh into bench/.peers) with its UDP
 // and HTTP trackers on one port, on loopback only (IPv4 127.0.0.1 for HTTP and UDP, ::1 for its
-// UDP6 socket), no WebSocket tracker, no /stats page. Prints "READY <port>" when listening.
+// UDP6 socket), no /stats page; its WebSocket tracker (on the HTTP port) only with --ws. Prints
+// "READY <port>" when listening.
 // Plain JavaScript: it is the peer's code we run, not ours.
 //
-//   node bench/bittorrent-tracker.mjs --port 7000
+//   node bench/bittorrent-tracker.mjs --port 7000 [--ws]
 
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { port: { type: 'string', default: '0' } } });
+const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, ws: { type: 'boolean', default: false } } });
 // the package is ESM with an import-only "exports" map: import its server module by path
 const { default: Server } = await import(new URL('./.peers/node_modules/bittorrent-tracker/server.js', import.meta.url).href);
 
-const server = new Server({ udp: true, http: true, ws: false, stats: false, trustProxy: false });
+const server = new Server({ udp: true, http: true, ws: values.ws, stats: false, trustProxy: false });
 server.on('error', (err) => {
   process.stderr.write(`bittorrent-tracker error: ${err?.message ?? err}\n`);
 });

@@ -2,6 +2,8 @@
 // targets of issue 3 against them.
 
 import { SYNC_OFF, SYNC_ON } from './cluster.ts';
+import type { WsRowResult } from './websocket.ts';
+import { renderWebsocket } from './websocket.ts';
 
 export const LOAD_ROWS = ['udp-announce', 'udp-mixed', 'http-close', 'http-keepalive'] as const;
 export type LoadRow = (typeof LOAD_ROWS)[number];
@@ -171,6 +173,7 @@ export interface Results {
   clusterSync?: LoadResult[];
   scrapeLoad?: ScrapeLoadResult[];
   scale?: ScaleResult[];
+  websocket?: WsRowResult[];
   notes: string[];
 }
 
@@ -636,6 +639,7 @@ export function renderReport(r: Results): { markdown: string; summary: string; m
       for (const t of p.top) L.push(`| ${f(t.selfPct, 1)}% | \`${t.fn}\` |`);
     }
   }
+  L.push(...renderWebsocket(r.websocket ?? []));
   if (r.notes.length) {
     L.push('');
     L.push('## Notes');

@@ -2,7 +2,7 @@
 // in one run, on loopback; writes bench/report.md and the raw figures to bench/out/.
 //
 //   node bench/run.ts [--quick] [--rows udp-announce,udp-mixed,http-close,http-keepalive,crosscheck,workers,rss,
-//                                       metrics-cost,scrape-load,scale,cluster-sync]
+//                                       metrics-cost,scrape-load,scale,cluster-sync,websocket]
 //                     [--trackers swarmd,opentracker,bittorrent-tracker] [--reps N] [--warmup S]
 //                     [--duration S] [--no-profile] [--report-only bench/out/results.json]
 //
@@ -28,6 +28,7 @@ import type { CrossCheck, LoadResult, Profile, Results, RssResult, ScaleResult, 
 import { LOAD_ROWS, renderReport } from './report.ts';
 import { httpAnnouncePaths, makeHashes, whitelistText } from './workload.ts';
 import { clusterSyncRow } from './cluster.ts';
+import { websocketRow } from './websocket.ts';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -48,7 +49,7 @@ const { values: opt } = parseArgs({
   },
 });
 
-const ALL_ROWS = ['udp-announce', 'udp-mixed', 'http-close', 'http-keepalive', 'crosscheck', 'workers', 'rss', 'metrics-cost', 'scrape-load', 'scale', 'cluster-sync'] as const;
+const ALL_ROWS = ['udp-announce', 'udp-mixed', 'http-close', 'http-keepalive', 'crosscheck', 'workers', 'rss', 'metrics-cost', 'scrape-load', 'scale', 'cluster-sync', 'websocket'] as const;
 type RowName = (typeof ALL_ROWS)[number];
 const ALL_TRACKERS = ['swarmd', 'opentracker', 'bittorrent-tracker'] as const;
 type TrackerKind = (typeof ALL_TRACKERS)[number];
@@ -383,6 +384,7 @@ const results: Results = {
   metricsCost: [],
   scrapeLoad: [],
   scale: [],
+  websocket: [],
   notes,
 };
 
@@ -896,8 +898,15 @@ async function main(): Promise<void> {
       record: (r) => ((results.clusterSync ??= []).push(r), writeResults()),
     });
   };
-  // the rows of issues 3 (scale), 4, 5 and 7: a failure there is noted in the report, not fatal
-  for (const [name, row] of [['metrics-cost', metricsCostRow], ['scrape-load', scrapeLoadRow], ['scale', scaleRow], ['cluster-sync', clusterRow]] as const) {
+  const wsRow = async () => {
+    if (!ROWS.has('websocket')) return;
+    results.websocket = await websocketRow({
+      bench: BENCH, swarmdDir, node: NODE, trackers: TRACKERS, serverCpus: SWARMD_CPUS, loadCpus: LOAD_CPUS, warmupS: WARMUP, durationS: DURATION, log,
+    });
+    writeResults();
+  };
+  // the rows of issues 3 (scale), 4, 5, 7 and 8: a failure there is noted in the report, not fatal
+  for (const [name, row] of [['metrics-cost', metricsCostRow], ['scrape-load', scrapeLoadRow], ['scale', scaleRow], ['cluster-sync', clusterRow], ['websocket', wsRow]] as const) {
     try {
       await row();
     } catch (err) {

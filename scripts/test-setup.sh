@@ -28,6 +28,7 @@ have aria2c || PACKAGES+=(aria2)
 have transmission-daemon || PACKAGES+=(transmission-daemon)
 have transmission-create || PACKAGES+=(transmission-cli)
 have mktorrent || PACKAGES+=(mktorrent)
+have openssl || PACKAGES+=(openssl) # self-signed certificates for the TLS tests
 if [ ${#PACKAGES[@]} -eq 0 ]; then
   exit 0
 fi

@@ -71,7 +71,7 @@ async function main(): Promise<number> {
     };
     // opentracker re-reads its access list on SIGHUP (Node's default would end the process).
     process.on('SIGHUP', () => {
-      log.info({ signal: 'SIGHUP' }, 'reloading the access list');
+      log.info({ signal: 'SIGHUP' }, 'reloading the access list and the TLS certificate');
       void tracker.reload();
     });
     process.once('SIGTERM', () => stop('SIGTERM'));

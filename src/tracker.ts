@@ -22,6 +22,9 @@ import { StatePersistence } from './state/persistence.ts';
 import { FullScrapeLimiter } from './scrape/limiter.ts';
 import { Cluster } from './cluster/cluster.ts';
 import { isAccessChanges } from './access/access-manager.ts';
+import { createWsSwarms, WsSwarms } from './store/ws-swarms.ts';
+import { readTlsCredentials } from './server/tls-credentials.ts';
+import type { TlsCredentials } from './server/messages.ts';
 
 const WORKER_URL = new URL('./server/worker.ts', import.meta.url);
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -36,7 +39,7 @@ export interface RunningTracker {
   totals(): StoreTotals;
   /** How many workers have been restarted after dying. */
   readonly restarts: number;
-  /** SIGHUP: re-reads the access list. */
+  /** SIGHUP: re-reads the access list and the TLS certificate and key. */
   reload(): Promise<void>;
   /** The cluster link, or null when no cluster is configured. */
   readonly cluster: Cluster | null;
@@ -59,6 +62,10 @@ class Tracker implements RunningTracker {
   private access: AccessManager | null = null;
   private persistence: StatePersistence | null = null;
   readonly cluster: Cluster | null;
+  /** The TLS listeners' certificate and key in use (null: no listen.tls). */
+  private tls: TlsCredentials | null = null;
+  /** WebSocket peer counts per worker: a dead worker's are taken out. */
+  private readonly wsSwarms: WsSwarms;
 
   constructor(config: Config, log: Logger) {
     this.config = config;
@@ -69,17 +76,20 @@ class Tracker implements RunningTracker {
       counters: createCounters(config.workers + 1), // row 0 is the main thread's
       woodpeckers: Woodpeckers.create(config.workers + 1),
       fullScrapeLimiter: FullScrapeLimiter.createShared(),
+      wsSwarms: createWsSwarms(config.ws.maxSwarms, config.workers),
       history: History.create(config.historyInterval * 1000),
       startedAt: Date.now(),
       trackerId: randomInt(2 ** 31),
       version: VERSION,
     };
     this.store = new SwarmStore(this.shared.store, storeSettings(config));
+    this.wsSwarms = new WsSwarms(this.shared.wsSwarms);
     this.workers = new Array(config.workers).fill(null);
     this.cluster = config.cluster.servers.length === 0 ? null : new Cluster(config.cluster, config.workers, this.store, this.mainRow, log);
   }
 
   async start(): Promise<void> {
+    if (this.config.listeners.some((l) => l.proto === 'tls')) this.tls = readTlsCredentials(this.config.tls);
     // The access list comes first, so that nothing is ever answered without it.
     this.access = await AccessManager.open(this.config, this.log);
     this.access?.onChange((state) => {
@@ -138,7 +148,7 @@ class Tracker implements RunningTracker {
     const worker = new Worker(WORKER_URL, {
       workerData: {
         config: { ...this.config, listeners }, shared: this.shared, row: index + 1, access: this.access?.state ?? null,
-        changes: this.cluster?.rings[index] ?? null,
+        changes: this.cluster?.rings[index] ?? null, tls: this.tls,
       },
     });
     this.workers[index] = worker;
@@ -160,6 +170,7 @@ class Tracker implements RunningTracker {
       worker.on('exit', (code) => {
         this.workers[index] = null;
         this.countRunning();
+        this.wsSwarms.dropWorker(index); // its WebSocket peers went with it
         if (this.closing || !this.ready.has(worker)) return;
         this.log.error({ worker: index, code }, 'worker exited; restarting it');
         const timer = setTimeout(() => {
@@ -194,7 +205,23 @@ class Tracker implements RunningTracker {
   }
 
   async reload(): Promise<void> {
+    this.reloadTls();
     await this.access?.reload();
+  }
+
+  /** New certificate and key for new connections; a bad pair keeps the one in use. */
+  private reloadTls(): void {
+    if (this.tls === null) return;
+    try {
+      this.tls = readTlsCredentials(this.config.tls);
+    } catch (err) {
+      this.mainRow[C.tls_reload_failures]++;
+      this.log.error({ err: (err as Error).message }, 'TLS certificate not reloaded; the one in use is kept');
+      return;
+    }
+    this.mainRow[C.tls_reloads]++;
+    for (const w of this.workers) w?.postMessage({ type: 'tls', credentials: this.tls });
+    this.log.info({ cert: this.config.tls.cert }, 'TLS certificate reloaded');
   }
 
   async terminateWorker(index: number): Promise<void> {

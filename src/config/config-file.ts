@@ -9,6 +9,7 @@
 // UNSUPPORTED to SETTINGS.
 
 import { SLOT_SIZE } from '../io/udp-batch.ts';
+import { MAX_WORKER_PEERS } from '../store/ws-swarms.ts';
 import fs from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
@@ -364,6 +365,14 @@ export const SETTINGS: readonly Setting[] = [
   listen('listen.tcp', 'listen-tcp', ['tcp'], 'HTTP (TCP)'),
   listen('listen.udp', 'listen-udp', ['udp'], 'UDP'),
   {
+    ...listen('listen.tls', 'listen-tls', ['tls'], 'HTTPS and WSS (needs tls.cert and tls.key)'),
+    help: 'listen for HTTPS and WSS on ADDR (IPv4, [IPv6] or bare IPv6), port 443 if omitted (needs tls.cert and tls.key)',
+    set: (b, value) => {
+      const { host, port } = parseHostPort(value, 443);
+      b.addListener('tls', host, port);
+    },
+  },
+  {
     key: 'listen.udp.workers',
     long: 'udp-workers',
     arg: 'N',
@@ -558,6 +567,61 @@ export const SETTINGS: readonly Setting[] = [
   },
   integer('http.max_connections', 'http-max-connections', 'open HTTP connections per worker', MAX_INT,
     (c) => c.http.maxConnections, (c, v) => (c.http.maxConnections = v)),
+  {
+    key: 'tls.cert',
+    long: 'tls-cert',
+    arg: 'FILE',
+    help: 'certificate chain (PEM) of the listen.tls listeners; reread on SIGHUP',
+    show: (c) => c.tls.cert ?? '',
+    set: (b, v) => (b.config.tls.cert = checkPath(v)),
+  },
+  {
+    key: 'tls.key',
+    long: 'tls-key',
+    arg: 'FILE',
+    help: 'private key (PEM) of the listen.tls listeners; reread on SIGHUP',
+    show: (c) => c.tls.key ?? '',
+    set: (b, v) => (b.config.tls.key = checkPath(v)),
+  },
+  {
+    key: 'ws.enabled',
+    long: 'ws',
+    arg: 'yes|no',
+    flag: true,
+    help: 'WebTorrent signalling: WebSocket upgrades on the HTTP and HTTPS listeners',
+    show: (c) => (c.ws.enabled ? 'yes' : 'no'),
+    set: (b, v) => (b.config.ws.enabled = parseBoolean(v)),
+  },
+  {
+    key: 'ws.max_message_size',
+    long: 'ws-max-message-size',
+    arg: 'BYTES',
+    help: 'largest WebSocket message accepted; a bigger one closes the connection (1K to 1M)',
+    show: (c) => formatSize(c.ws.maxMessageBytes),
+    set: (b, v) => (b.config.ws.maxMessageBytes = parseSize(v, KIB, MIB)),
+  },
+  integer('ws.max_offers', 'ws-max-offers', 'most offers in one WebSocket announce; more refuse the announce', 1000,
+    (c) => c.ws.maxOffers, (c, v) => (c.ws.maxOffers = v)),
+  integer('ws.numwant_max', 'ws-numwant-max', 'most peers the offers of one WebSocket announce are relayed to', 1000,
+    (c) => c.ws.numwantMax, (c, v) => (c.ws.numwantMax = v)),
+  seconds('ws.interval', 'ws-interval', 'announce interval handed to WebSocket clients',
+    (c) => c.ws.interval, (c, v) => (c.ws.interval = v)),
+  seconds('ws.idle_timeout', 'ws-idle-timeout', 'a WebSocket connection without a message for this long is closed',
+    (c) => c.ws.idleTimeout, (c, v) => (c.ws.idleTimeout = v)),
+  seconds('ws.ping_interval', 'ws-ping-interval', 'time between pings; a connection that has not answered the previous ping is closed',
+    (c) => c.ws.pingInterval, (c, v) => (c.ws.pingInterval = v)),
+  integer('ws.max_connections', 'ws-max-connections', `open WebSocket connections per worker (at most ${MAX_WORKER_PEERS})`, MAX_WORKER_PEERS,
+    (c) => c.ws.maxConnections, (c, v) => (c.ws.maxConnections = v)),
+  {
+    key: 'ws.max_queue_size',
+    long: 'ws-max-queue-size',
+    arg: 'BYTES',
+    help: 'bytes queued for one WebSocket client before it is dropped as too slow (16K to 1G)',
+    show: (c) => formatSize(c.ws.maxQueuedBytes),
+    set: (b, v) => (b.config.ws.maxQueuedBytes = parseSize(v, 16 * KIB, GIB)),
+  },
+  integer('ws.max_swarms', 'ws-max-swarms', 'torrents with WebSocket peers at once, over all workers (a shared table of 2 x N x (20 + 4 x workers) bytes)', 1 << 24,
+    (c) => c.ws.maxSwarms, (c, v) => (c.ws.maxSwarms = v)),
   {
     key: 'udp.connection_id_lifetime',
     long: 'connection-id-lifetime',
@@ -812,6 +876,9 @@ export class ConfigBuilder {
       if (c.deniabilityPercent > 0 && c.deniabilityRanges.length === 0) {
         err('tracker.deniability needs at least one tracker.deniability_range to draw addresses from');
       }
+      const tls = c.listeners.some((l) => l.proto === 'tls');
+      if (tls && (c.tls.cert === null || c.tls.key === null)) err('listen.tls needs tls.cert and tls.key (PEM files)');
+      if (!tls && (c.tls.cert !== null || c.tls.key !== null)) this.warnings.push('tls.cert and tls.key have no effect without a listen.tls listener');
       const a = c.access;
       if (a.whitelist !== null && a.blacklist !== null) {
         err(`access.whitelist (${a.whitelist}) and access.blacklist (${a.blacklist}) can't be used together: choose one`);

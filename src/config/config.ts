@@ -4,7 +4,8 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 
-export type Proto = 'tcp' | 'udp';
+/** 'tls': HTTPS (and WSS) on the same paths as 'tcp'. */
+export type Proto = 'tcp' | 'udp' | 'tls';
 
 export type Listener = {
   proto: Proto;
@@ -30,6 +31,32 @@ export type HttpConfig = {
   /** Open connections per worker. */
   maxConnections: number;
 };
+
+/** The WebTorrent signalling server (WebSocket upgrades on the HTTP and HTTPS listeners). */
+export type WsConfig = {
+  enabled: boolean;
+  /** Largest message accepted, in bytes (a bigger one closes the connection). */
+  maxMessageBytes: number;
+  /** Most offers in one announce (more: the announce is refused). */
+  maxOffers: number;
+  /** Most peers one announce's offers are relayed to. */
+  numwantMax: number;
+  /** Announce interval handed to WebSocket clients, seconds. */
+  interval: number;
+  /** Seconds without a message before a connection is closed. */
+  idleTimeout: number;
+  /** Seconds between pings; a connection that doesn't answer one before the next is closed. */
+  pingInterval: number;
+  /** Open WebSocket connections per worker. */
+  maxConnections: number;
+  /** Bytes queued for one client before it is dropped as too slow. */
+  maxQueuedBytes: number;
+  /** Swarms with WebSocket peers, over all workers. */
+  maxSwarms: number;
+};
+
+/** Certificate and key (PEM files) of the listen.tls listeners. */
+export type TlsConfig = { cert: string | null; key: string | null };
 
 /** Info-hash access list (src/access/): at most one of whitelist and blacklist is set. */
 export type AccessConfig = {
@@ -105,6 +132,8 @@ export type Config = {
   /** Networks (`IP/BITS`) the decoy addresses come from. */
   deniabilityRanges: string[];
   http: HttpConfig;
+  ws: WsConfig;
+  tls: TlsConfig;
   /** Seconds a UDP connection ID stays valid. */
   connectionIdLifetime: number;
   /** Bytes the swarm store arena may grow to. */
@@ -194,6 +223,19 @@ export function defaultConfig(): Config {
       keepAlive: true,
       maxConnections: 10000,
     },
+    ws: {
+      enabled: true,
+      maxMessageBytes: 64 * KIB,
+      maxOffers: 20,
+      numwantMax: 10,
+      interval: 120,
+      idleTimeout: 300,
+      pingInterval: 60,
+      maxConnections: 10000,
+      maxQueuedBytes: MIB,
+      maxSwarms: 65536,
+    },
+    tls: { cert: null, key: null },
     connectionIdLifetime: 120,
     memoryLimit: defaultMemoryLimit(),
     stateFile: null,

@@ -4,6 +4,8 @@
 // sweep per second; every refusal is a clear status or failure reason, and counted.
 
 import net from 'node:net';
+import tls from 'node:tls';
+import type { WsSignalling } from './ws-server.ts';
 import { HttpHead, parseHttpHead, METHOD_GET } from '../protocol/http-head.ts';
 import { AnnounceQuery, ScrapeQuery, parseAnnounceQuery, parseScrapeQuery, QUERY_ERROR_MESSAGES, EVENT_STOPPED } from '../protocol/query.ts';
 import { writeInt, writeBytes, writeDecimal } from '../protocol/bencode.ts';
@@ -103,7 +105,11 @@ export class HttpTracker {
   private readonly limiter: FullScrapeLimiter;
   private readonly allows: (hash: Uint8Array, off: number) => boolean;
 
-  constructor(ctx: TrackerContext) {
+  /** WebSocket upgrades go there (null: WebSocket turned off, upgrades are ordinary requests). */
+  private readonly ws: WsSignalling | null;
+
+  constructor(ctx: TrackerContext, ws: WsSignalling | null = null) {
+    this.ws = ws;
     const config = ctx.config;
     const access = ctx.access;
     this.stats = ctx.stats;
@@ -130,7 +136,22 @@ export class HttpTracker {
   listen(host: string, port: number): Promise<net.Server> {
     // No TCP_NODELAY up front: most clients send one request and the answer goes out with the
     // FIN; it is set once a connection is kept alive (see send()).
-    const server = net.createServer((socket) => this.accept(socket));
+    return this.bind(net.createServer((socket) => this.accept(socket)), host, port);
+  }
+
+  /** HTTPS (and WSS): TLS sockets go down the same accept path as plain ones. */
+  listenTls(host: string, port: number, credentials: { cert: string; key: string }): Promise<tls.Server> {
+    const server = tls.createServer({ ...credentials, handshakeTimeout: this.config.http.headerTimeout * 1000 }, (socket) => this.accept(socket));
+    server.on('tlsClientError', () => this.counters[C.tls_handshake_errors]++);
+    return this.bind(server, host, port);
+  }
+
+  /** New certificate and key for every TLS listener; connections already open keep theirs. */
+  setCredentials(credentials: { cert: string; key: string }): void {
+    for (const s of this.servers) if (s instanceof tls.Server) s.setSecureContext(credentials);
+  }
+
+  private bind<S extends net.Server>(server: S, host: string, port: number): Promise<S> {
     this.servers.push(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -205,11 +226,34 @@ export class HttpTracker {
         return this.fail(c, 400, 'Bad Request', C.http_malformed);
       }
       this.counters[C.http_requests]++;
+      if (head.upgradeWebSocket && this.ws !== null) return this.upgrade(c, view, n);
       this.handle(c, view);
       start += n;
       c.deadline = Date.now() + this.config.http.idleTimeout * 1000;
     }
     if (c.socket.writableLength > WRITE_HIGH_WATER) c.socket.pause(); // a client that doesn't read its answers
+  }
+
+  /**
+   * Hands the socket to the WebSocket server: off this parser and the idle sweep, with the request
+   * as ws reads it and the bytes that came after the head.
+   */
+  private upgrade(c: Connection, buf: Buffer, headLength: number): void {
+    const head = this.head;
+    const socket = c.socket;
+    c.closing = true;
+    c.pending = null;
+    this.connections.delete(c);
+    this.counters[G.http_open_connections] = this.connections.size;
+    for (const event of ['data', 'error', 'close', 'drain']) socket.removeAllListeners(event);
+    socket.resume();
+    const headers: Record<string, string> = {};
+    for (let h = head.headerCount - 1; h >= 0; h--) {
+      headers[buf.toString('latin1', head.headerNameStart[h], head.headerNameEnd[h]).toLowerCase()] =
+        buf.toString('latin1', head.headerValueStart[h], head.headerValueEnd[h]);
+    }
+    const url = buf.toString('latin1', head.targetStart, head.targetEnd);
+    this.ws!.upgrade({ method: 'GET', url, headers, socket }, socket, Buffer.from(buf.subarray(headLength)));
   }
 
   /** One complete request head at the start of `buf`. */

@@ -2,6 +2,7 @@
 
 import type { StoreShared } from '../store/swarm-store.ts';
 import type { AccessState } from '../access/access-list.ts';
+import type { WsSwarmsShared } from '../store/ws-swarms.ts';
 
 export type SharedState = {
   store: StoreShared;
@@ -12,6 +13,8 @@ export type SharedState = {
   history: SharedArrayBuffer;
   /** Who asked for a full scrape when, shared so the limit holds across workers. */
   fullScrapeLimiter: SharedArrayBuffer;
+  /** WebSocket peers per swarm and worker (src/store/ws-swarms.ts). */
+  wsSwarms: WsSwarmsShared;
   /** Unix time (ms) the tracker started. */
   startedAt: number;
   /** A random number naming this run, as opentracker's tracker id. */
@@ -19,12 +22,15 @@ export type SharedState = {
   version: string;
 };
 
-export type ListeningSocket = { proto: 'tcp' | 'udp'; host: string; port: number; io: 'net' | 'recvmmsg' | 'dgram' };
+export type ListeningSocket = { proto: 'tcp' | 'udp' | 'tls'; host: string; port: number; io: 'net' | 'recvmmsg' | 'dgram' };
 
 export type WorkerMessage =
   | { type: 'ready'; listening: ListeningSocket[] }
   | { type: 'failed'; message: string; code: string }
   | { type: 'closed' };
 
+/** PEM text of the TLS listeners' certificate chain and key. */
+export type TlsCredentials = { cert: string; key: string };
+
 /** What the main thread says to a worker. */
-export type MainMessage = { type: 'access'; state: AccessState } | { type: 'close' };
+export type MainMessage = { type: 'access'; state: AccessState } | { type: 'tls'; credentials: TlsCredentials } | { type: 'close' };

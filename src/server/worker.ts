@@ -13,8 +13,9 @@ import { trackEventLoop } from '../stats/event-loop.ts';
 import { Woodpeckers } from '../stats/woodpeckers.ts';
 import { UdpTracker } from './udp-server.ts';
 import { HttpTracker } from './http-server.ts';
+import { WsSignalling } from './ws-server.ts';
 import { TrackerPolicy, storeSettings } from './policy.ts';
-import type { SharedState, WorkerMessage, ListeningSocket, MainMessage } from './messages.ts';
+import type { SharedState, WorkerMessage, ListeningSocket, MainMessage, TlsCredentials } from './messages.ts';
 import { AccessList } from '../access/access-list.ts';
 import { RequestLog } from '../stats/request-log.ts';
 import { createLogger } from '../log.ts';
@@ -22,8 +23,8 @@ import type { TrackerContext } from './context.ts';
 import { ChangeLog } from '../cluster/change-log.ts';
 import type { AccessState } from '../access/access-list.ts';
 
-const { config, shared, row, access, changes } = workerData as {
-  config: Config; shared: SharedState; row: number; access: AccessState | null; changes: SharedArrayBuffer | null;
+const { config, shared, row, access, changes, tls } = workerData as {
+  config: Config; shared: SharedState; row: number; access: AccessState | null; changes: SharedArrayBuffer | null; tls: TlsCredentials | null;
 };
 const port = parentPort!;
 
@@ -41,7 +42,8 @@ const ctx: TrackerContext = {
   stats: { ...shared, store, woodpeckers },
 };
 const udp = new UdpTracker(ctx, new ConnectionIds(shared.connectionIdKeys, config.connectionIdLifetime));
-const http = new HttpTracker(ctx);
+const ws = config.ws.enabled ? new WsSignalling(ctx, shared.wsSwarms, row - 1, shared.trackerId) : null;
+const http = new HttpTracker(ctx, ws);
 const stopTracking = trackEventLoop(counters);
 const decay = setInterval(() => woodpeckers.decay(), config.cleanInterval * 1000);
 decay.unref();
@@ -58,6 +60,10 @@ async function open(): Promise<ListeningSocket[]> {
       const server = await http.listen(l.host, l.port);
       const a = server.address() as { address: string; port: number };
       listening.push({ proto: 'tcp', host: a.address, port: a.port, io: 'net' });
+    } else if (l.proto === 'tls') {
+      const server = await http.listenTls(l.host, l.port, tls!);
+      const a = server.address() as { address: string; port: number };
+      listening.push({ proto: 'tls', host: a.address, port: a.port, io: 'net' });
     } else {
       const socket = await openUdpBatchSocket(
         { host: l.host, port: l.port, reusePort: true, io: config.udpIo, batchSize: config.udpBatchSize },
@@ -76,8 +82,13 @@ port.on('message', async (message: MainMessage) => {
     accessList.update(message.state); // between requests: a lookup never sees half a list
     return;
   }
+  if (message.type === 'tls') {
+    http.setCredentials(message.credentials); // new handshakes only: open connections keep theirs
+    return;
+  }
   stopTracking();
   clearInterval(decay);
+  ws?.close(); // first: the listeners' close() waits for every socket they accepted, upgraded ones too
   await Promise.all([http.close(), ...udpSockets.map((s) => s.close())]);
   post({ type: 'closed' });
   port.close();

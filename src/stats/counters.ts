@@ -68,6 +68,31 @@ export const COUNTER_NAMES = [
   'cluster_outages', // times NATS became unreachable (or was at start)
   'cluster_snapshots_served',
   'cluster_snapshots_loaded',
+  // WebSocket signalling (WebTorrent) and TLS.
+  'ws_connections', // WebSocket upgrades accepted
+  'ws_refused', // upgrades refused: over ws.max_connections, or WebSocket turned off
+  'ws_bytes_in', // message bytes received
+  'ws_bytes_out', // message bytes sent
+  'ws_announce', // announce messages (with offers, answers or neither)
+  'ws_scrape', // scrape messages
+  'ws_malformed', // messages refused: not JSON, no known action, a bad field
+  'ws_announce_denied', // announces refused by the access list
+  'ws_scrape_denied', // info hashes in scrapes that the access list refuses (answered as unknown torrents)
+  'ws_full', // announces refused: the shared table of WebSocket swarms is full (ws.max_swarms)
+  'ws_offers_relayed', // offers delivered to a peer
+  'ws_offers_forwarded', // offers handed to another worker (counted again there when delivered)
+  'ws_offers_unplaced', // offers with no peer left to take them
+  'ws_answers_relayed', // answers delivered to their offerer
+  'ws_answers_refused', // answers to offers never relayed to that peer (or expired, or whose offerer left)
+  'ws_too_many_offers', // announces refused: more offers than ws.max_offers
+  'ws_peer_id_refused', // announces refused: a second peer_id for a torrent on one connection, or a peer_id another connection holds
+  'ws_too_large', // connections closed for a message over ws.max_message_size
+  'ws_idle_timeouts', // connections closed after ws.idle_timeout without a message
+  'ws_ping_timeouts', // connections closed for not answering a ping
+  'ws_slow_dropped', // connections dropped with more than ws.max_queue_size queued
+  'tls_handshake_errors', // TLS connections that failed before a request
+  'tls_reloads', // main thread: certificates reloaded (SIGHUP)
+  'tls_reload_failures', // main thread: reloads that kept the old certificate
 ] as const;
 
 /** Per-thread values that are not added up: the latest reading of each thread. */
@@ -81,6 +106,7 @@ export const GAUGE_NAMES = [
   'workers_running', // workers that are up now
   'state_dump_at_ms', // Unix time (ms) the last good state dump finished; 0: none yet
   'cluster_connected', // 1 while connected to NATS (0 also when no cluster is configured)
+  'ws_open_connections', // each worker's, like http_open_connections
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];
@@ -89,15 +115,15 @@ export type GaugeName = (typeof GAUGE_NAMES)[number];
 /** Index of each counter in a row. */
 export const C = Object.fromEntries(COUNTER_NAMES.map((n, i) => [n, i])) as { readonly [K in CounterName]: number };
 
-const GAUGES = 64;
+const GAUGES = 128;
 export const G = Object.fromEntries(GAUGE_NAMES.map((n, i) => [n, GAUGES + i])) as { readonly [K in GaugeName]: number };
 /** Re-announces by minutes since the previous announce (0..44), as opentracker's `renew`. */
-export const RENEW = 80;
+export const RENEW = 144;
 export const RENEW_BUCKETS = 45;
 /** HTTP numwant values after clamping (0..200, more counted at 200), as opentracker's `numwants`. */
 export const NUMWANT = RENEW + RENEW_BUCKETS;
 export const NUMWANT_BUCKETS = 201;
-export const ROW = 384; // a multiple of 8 doubles: rows of different threads never share a cache line
+export const ROW = 392; // a multiple of 8 doubles: rows of different threads never share a cache line
 if (COUNTER_NAMES.length > GAUGES || GAUGES + GAUGE_NAMES.length > RENEW || NUMWANT + NUMWANT_BUCKETS > ROW) {
   throw new Error('counter row layout');
 }

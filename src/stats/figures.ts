@@ -9,7 +9,7 @@ import { COUNTER_NAMES, C, G, ROW } from './counters.ts';
 import type { CounterName, GaugeName } from './counters.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
 
-export const PROTOCOLS = ['http', 'udp'] as const;
+export const PROTOCOLS = ['http', 'udp', 'ws'] as const;
 export const ACTIONS = ['connect', 'announce', 'scrape', 'full_scrape', 'stats', 'other'] as const;
 export const OUTCOMES = ['ok', 'denied', 'malformed', 'bad_connection_id', 'rate_limited', 'full', 'not_found'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -62,6 +62,14 @@ export const REQUEST_CELLS: readonly RequestCell[] = [
   cell('udp', 'scrape', 'ok', ['udp_scrape']),
   cell('udp', 'scrape', 'bad_connection_id', ['udp_scrape_bad_connection_id']),
   cell('udp', 'other', 'malformed', ['udp_malformed', 'udp_oversized']),
+  // WebSocket (WebTorrent) messages: an announce refused for what it asks (too many offers, a
+  // second peer_id, an answer to no offer) counts as malformed, as UDP's udp_invalid does.
+  cell('ws', 'announce', 'ok', ['ws_announce'], ['ws_announce_denied', 'ws_full', 'ws_too_many_offers', 'ws_peer_id_refused', 'ws_answers_refused']),
+  cell('ws', 'announce', 'denied', ['ws_announce_denied']),
+  cell('ws', 'announce', 'malformed', ['ws_too_many_offers', 'ws_peer_id_refused', 'ws_answers_refused']),
+  cell('ws', 'announce', 'full', ['ws_full']),
+  cell('ws', 'scrape', 'ok', ['ws_scrape']),
+  cell('ws', 'other', 'malformed', ['ws_malformed']),
 ];
 
 const CELL_PLUS = REQUEST_CELLS.map((c) => Int32Array.from(c.plus.map((n) => C[n])));
@@ -102,6 +110,7 @@ export interface ThreadGauges {
   eventLoopMaxMs: number;
   heapUsedBytes: number;
   httpOpenConnections: number;
+  wsOpenConnections: number;
 }
 
 export function threadName(row: number): string {
@@ -122,6 +131,7 @@ export function threadGauges(buffer: SharedArrayBuffer): ThreadGauges[] {
       eventLoopMaxMs: all[b + G.event_loop_max_ms],
       heapUsedBytes: all[b + G.heap_used_bytes],
       httpOpenConnections: all[b + G.http_open_connections],
+      wsOpenConnections: all[b + G.ws_open_connections],
     });
   }
   return out;

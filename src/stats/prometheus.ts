@@ -62,6 +62,13 @@ export const METRICS: readonly { name: string; type: Type; help: string; labels:
   { name: 'swarmd_state_dump_failures_total', type: 'counter', help: 'State dumps that failed (the previous file was kept).', labels: '' },
   { name: 'swarmd_state_dump_last_success_timestamp_seconds', type: 'gauge', help: 'Unix time of the last good state dump; 0 when none was written yet.', labels: '' },
   { name: 'swarmd_state_dump_age_seconds', type: 'gauge', help: 'Seconds since the last good state dump (absent until one was written).', labels: '' },
+  { name: 'swarmd_ws_connections_accepted_total', type: 'counter', help: 'WebSocket upgrades accepted.', labels: '' },
+  { name: 'swarmd_ws_open_connections', type: 'gauge', help: 'WebSocket connections open now.', labels: '' },
+  { name: 'swarmd_ws_connections_closed_total', type: 'counter', help: 'WebSocket connections closed or refused by swarmd, by reason.', labels: 'reason' },
+  { name: 'swarmd_ws_offers_total', type: 'counter', help: 'WebRTC offers by what became of them: relayed to a peer, forwarded to another worker, or with no peer to take them.', labels: 'outcome' },
+  { name: 'swarmd_ws_answers_total', type: 'counter', help: 'WebRTC answers: relayed to their offerer, or refused (no such offer relayed, expired, offerer gone).', labels: 'outcome' },
+  { name: 'swarmd_tls_handshake_errors_total', type: 'counter', help: 'TLS connections that failed before a request.', labels: '' },
+  { name: 'swarmd_tls_reloads_total', type: 'counter', help: 'TLS certificate reloads (SIGHUP), by result.', labels: 'result' },
   { name: 'swarmd_log_requests_total', type: 'counter', help: 'Sampled request-log lines written.', labels: '' },
   { name: 'swarmd_log_requests_dropped_total', type: 'counter', help: 'Sampled request-log lines dropped by the per-second cap.', labels: '' },
   { name: 'swarmd_cluster_connected', type: 'gauge', help: '1 while this node is connected to NATS (0 also without a cluster).', labels: '' },
@@ -130,12 +137,11 @@ export function metricsText(src: MetricsSource, now = Date.now()): string {
   one('swarmd_completed_total', c('completed'));
   one('swarmd_peers_joined_total', c('peers_new'));
   one('swarmd_peers_stopped_total', c('peers_stopped'));
-  family('swarmd_received_bytes_total',
-    `swarmd_received_bytes_total{protocol="http"} ${c('http_bytes_in')}\nswarmd_received_bytes_total{protocol="udp"} ${c('udp_bytes_in')}\n`);
-  family('swarmd_sent_bytes_total',
-    `swarmd_sent_bytes_total{protocol="http"} ${c('http_bytes_out')}\nswarmd_sent_bytes_total{protocol="udp"} ${c('udp_bytes_out')}\n`);
-  family('swarmd_scrape_denied_hashes_total',
-    `swarmd_scrape_denied_hashes_total{protocol="http"} ${c('http_scrape_denied')}\nswarmd_scrape_denied_hashes_total{protocol="udp"} ${c('udp_scrape_denied')}\n`);
+  const byLabel = (name: string, label: string, values: [string, CounterName][]) =>
+    family(name, values.map(([v, counter]) => `${name}{${label}="${v}"} ${c(counter)}\n`).join(''));
+  byLabel('swarmd_received_bytes_total', 'protocol', [['http', 'http_bytes_in'], ['udp', 'udp_bytes_in'], ['ws', 'ws_bytes_in']]);
+  byLabel('swarmd_sent_bytes_total', 'protocol', [['http', 'http_bytes_out'], ['udp', 'udp_bytes_out'], ['ws', 'ws_bytes_out']]);
+  byLabel('swarmd_scrape_denied_hashes_total', 'protocol', [['http', 'http_scrape_denied'], ['udp', 'udp_scrape_denied'], ['ws', 'ws_scrape_denied']]);
   one('swarmd_udp_datagrams_received_total', c('udp_received'));
   one('swarmd_udp_datagrams_sent_total', c('udp_sent'));
   one('swarmd_udp_send_errors_total', c('udp_send_errors'));
@@ -168,6 +174,17 @@ export function metricsText(src: MetricsSource, now = Date.now()): string {
   one('swarmd_state_dump_last_success_timestamp_seconds', Math.floor(dumpAt / 1000));
   if (dumpAt > 0) one('swarmd_state_dump_age_seconds', Math.max(0, Math.round((now - dumpAt) / 1000)));
   else out += HEAD.get('swarmd_state_dump_age_seconds')!;
+  one('swarmd_ws_connections_accepted_total', c('ws_connections'));
+  let wsOpen = 0;
+  for (const g of threads) wsOpen += g.wsOpenConnections;
+  one('swarmd_ws_open_connections', wsOpen);
+  byLabel('swarmd_ws_connections_closed_total', 'reason', [
+    ['refused', 'ws_refused'], ['too_large', 'ws_too_large'], ['idle', 'ws_idle_timeouts'], ['ping_timeout', 'ws_ping_timeouts'], ['slow', 'ws_slow_dropped'],
+  ]);
+  byLabel('swarmd_ws_offers_total', 'outcome', [['relayed', 'ws_offers_relayed'], ['forwarded', 'ws_offers_forwarded'], ['unplaced', 'ws_offers_unplaced']]);
+  byLabel('swarmd_ws_answers_total', 'outcome', [['relayed', 'ws_answers_relayed'], ['refused', 'ws_answers_refused']]);
+  one('swarmd_tls_handshake_errors_total', c('tls_handshake_errors'));
+  byLabel('swarmd_tls_reloads_total', 'result', [['ok', 'tls_reloads'], ['failed', 'tls_reload_failures']]);
   one('swarmd_log_requests_total', c('log_requests'));
   one('swarmd_log_requests_dropped_total', c('log_requests_dropped'));
   one('swarmd_cluster_connected', mainGauge(src.counters, 'cluster_connected'));

@@ -128,6 +128,8 @@ test('every key in SETTINGS is covered by a test line above or below', () => {
     'access.whitelist', 'access.blacklist', 'access.fifo_add', 'access.fifo_delete', 'access.changes_file',
     'cluster.nats', 'cluster.user', 'cluster.password', 'cluster.token', 'cluster.nkey_seed_file', 'cluster.creds_file',
     'cluster.subject_prefix', 'cluster.node_name',
+    'listen.tls', 'tls.cert', 'tls.key', 'ws.enabled', 'ws.max_message_size', 'ws.max_offers', 'ws.numwant_max',
+    'ws.interval', 'ws.idle_timeout', 'ws.ping_interval', 'ws.max_connections', 'ws.max_queue_size', 'ws.max_swarms',
   ]);
   assert.deepEqual(new Set(SETTINGS.map((s) => s.key)), tested);
 });
@@ -492,4 +494,25 @@ test('observability keys: metrics and JSON paths (or "" for off), history interv
   assert.deepEqual([defaultConfig().metricsPath, defaultConfig().statsJsonPath, defaultConfig().logRequests], ['metrics', 'stats.json', 0]);
   assert.match(errorsOf('log.requests 2')[0]!, /not a share from 0 to 1/);
   assert.match(errorsOf('stats.history_interval 61')[0]!, /from 1 to 60/);
+});
+
+test('WebSocket and TLS keys: listen.tls (port 443 by default) with its files, the ws limits', () => {
+  const { config, warnings } = load([
+    'listen.tls 127.0.0.1', 'listen.tls [::1]:8443', 'tls.cert /etc/ssl/t.pem', 'tls.key /etc/ssl/t.key',
+    'ws.enabled no', 'ws.max_message_size 16K', 'ws.max_offers 5', 'ws.numwant_max 4', 'ws.interval 60',
+    'ws.idle_timeout 90', 'ws.ping_interval 20', 'ws.max_connections 500', 'ws.max_queue_size 2M', 'ws.max_swarms 1000',
+  ].join('\n'));
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(config.listeners, [{ proto: 'tls', host: '127.0.0.1', port: 443 }, { proto: 'tls', host: '::1', port: 8443 }]);
+  assert.deepEqual(config.tls, { cert: '/etc/ssl/t.pem', key: '/etc/ssl/t.key' });
+  assert.deepEqual(config.ws, {
+    enabled: false, maxMessageBytes: 16 * KIB, maxOffers: 5, numwantMax: 4, interval: 60, idleTimeout: 90, pingInterval: 20,
+    maxConnections: 500, maxQueuedBytes: 2 * MIB, maxSwarms: 1000,
+  });
+  assert.deepEqual(errorsOf('listen.tls 127.0.0.1:8443\ntls.cert /x.pem\n'), ['listen.tls needs tls.cert and tls.key (PEM files)']);
+  assert.deepEqual(errorsOf('ws.max_connections 70000\nws.max_message_size 10\n'), [
+    'FILE:1: ws.max_connections: "70000" is not a whole number from 1 to 65535 [line: "ws.max_connections 70000"]',
+    'FILE:2: ws.max_message_size: "10" is not a size from 1K to 1M (bytes, or a number with K, M or G) [line: "ws.max_message_size 10"]',
+  ]);
+  assert.deepEqual(load('tls.cert /x.pem\ntls.key /x.key\n').warnings, ['tls.cert and tls.key have no effect without a listen.tls listener']);
 });

@@ -1,0 +1,154 @@
+// HTTPS and WSS: self-signed certificates made by openssl for the test; announces over https and
+// wss; a new certificate taken on SIGHUP (the real signal, to the real command) while an open wss
+// connection stays up; a bad certificate on reload keeps the one in use; a bad one at start stops it.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import { createInterface } from 'node:readline';
+import { startTestTracker, percentEncode, infoHash } from '../helpers/tracker.ts';
+import { WsTestClient, bin20 } from '../helpers/ws-client.ts';
+import { decode } from '../../src/protocol/bencode.ts';
+import { parseCommandLine } from '../../src/config/command-line.ts';
+
+const BIN = new URL('../../bin/swarmd.js', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'swarmd-tls-'));
+
+/** A self-signed certificate for 127.0.0.1 named `cn`: its PEM files. */
+function certificate(cn: string): { cert: string; key: string } {
+  const cert = join(dir, `${cn}.crt`);
+  const key = join(dir, `${cn}.key`);
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+    '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert,
+  ], { stdio: 'ignore' });
+  return { cert, key };
+}
+
+/** The common name of the certificate a new TLS connection gets (trusting `cas`). */
+function peerName(port: number, cas: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, ca: cas }, () => {
+      const cn = s.getPeerCertificate().subject.CN;
+      s.end();
+      resolve(Array.isArray(cn) ? cn[0]! : cn!);
+    });
+    s.on('error', reject);
+  });
+}
+
+function httpsGet(port: number, path: string, ca: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    https.get({ host: '127.0.0.1', port, path, ca, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+    }).on('error', reject);
+  });
+}
+
+const pem = (file: string) => execFileSync('cat', [file], { encoding: 'utf8' });
+
+test('https and wss serve announces, scrapes and the metrics; a bad certificate on reload keeps the good one', async () => {
+  const first = certificate('swarmd-one');
+  const live = { cert: join(dir, 'live.crt'), key: join(dir, 'live.key') };
+  copyFileSync(first.cert, live.cert);
+  copyFileSync(first.key, live.key);
+  const tracker = await startTestTracker({
+    listeners: [{ proto: 'tls', host: '127.0.0.1', port: 0 }, { proto: 'udp', host: '127.0.0.1', port: 0 }],
+    tls: live,
+  });
+  try {
+    const port = tracker.listening.find((l) => l.proto === 'tls')!.port;
+    const ca = pem(first.cert);
+    const hash = infoHash('tls-torrent');
+    const r = await httpsGet(port, `/announce?info_hash=${percentEncode(hash)}&port=1234&left=0`, ca);
+    assert.equal(r.status, 200);
+    assert.equal((decode(r.body) as Map<string, unknown>).get('complete'), 1);
+    assert.match((await httpsGet(port, '/metrics', ca)).body.toString(), /swarmd_tls_reloads_total\{result="ok"\} 0/);
+    const ws = await WsTestClient.open(`wss://127.0.0.1:${port}`, { ca });
+    ws.send({ action: 'announce', info_hash: hash.toString('latin1'), peer_id: bin20('wss-peer'), event: 'started', left: 5 });
+    assert.deepEqual(await ws.next(), { action: 'announce', interval: 120, info_hash: hash.toString('latin1'), complete: 1, incomplete: 1 });
+    // A broken certificate file: the reload fails, the one in use stays.
+    writeFileSync(live.cert, 'not a certificate\n');
+    await tracker.reload();
+    assert.equal(tracker.counters().tls_reload_failures, 1);
+    assert.equal(await peerName(port, [ca]), 'swarmd-one');
+    ws.send({ action: 'scrape', info_hash: hash.toString('latin1') });
+    assert.deepEqual((await ws.next()).files, { [hash.toString('latin1')]: { complete: 1, incomplete: 1, downloaded: 0 } });
+    ws.close();
+    // A plain-text client on the TLS port fails its handshake, and is counted.
+    await new Promise<void>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => s.write('GET /announce HTTP/1.1\r\n\r\n'));
+      s.on('close', () => resolve());
+      s.on('error', () => {});
+    });
+    const deadline = Date.now() + 5000;
+    while (tracker.counters().tls_handshake_errors === 0) {
+      assert.ok(Date.now() < deadline, 'handshake error not counted');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  } finally {
+    await tracker.close();
+  }
+});
+
+test('SIGHUP: new connections get the new certificate, an open wss connection stays up', async () => {
+  const first = certificate('swarmd-before');
+  const second = certificate('swarmd-after');
+  const live = { cert: join(dir, 'hup.crt'), key: join(dir, 'hup.key') };
+  copyFileSync(first.cert, live.cert);
+  copyFileSync(first.key, live.key);
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const child = spawn(process.execPath, [BIN, '--listen-tls', `127.0.0.1:${port}`, '--tls-cert', live.cert, '--tls-key', live.key, '--workers', '2'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const logged = (msg: string) => new Promise<void>((resolve) => lines.on('line', (l) => {
+    if ((JSON.parse(l) as { msg?: string }).msg === msg) resolve();
+  }));
+  try {
+    await logged('swarmd listening');
+    const cas = [pem(first.cert), pem(second.cert)];
+    assert.equal(await peerName(port, cas), 'swarmd-before');
+    const ws = await WsTestClient.open(`wss://127.0.0.1:${port}`, { ca: cas });
+    copyFileSync(second.cert, live.cert);
+    copyFileSync(second.key, live.key);
+    const reloaded = logged('TLS certificate reloaded');
+    child.kill('SIGHUP');
+    await reloaded;
+    // Each worker switches when its message arrives: within moments.
+    const deadline = Date.now() + 5000;
+    for (let n = 0; n < 4; n++) {
+      while ((await peerName(port, cas)) !== 'swarmd-after') {
+        assert.ok(Date.now() < deadline, 'still the old certificate');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    ws.send({ action: 'scrape', info_hash: bin20('after-reload') });
+    assert.ok((await ws.next()).files, 'the connection made before the reload still answers');
+    ws.close();
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+});
+
+test('listen.tls needs tls.cert and tls.key; an unreadable or bad file stops the start', async () => {
+  assert.throws(() => parseCommandLine(['--listen-tls', '127.0.0.1:8443']), /listen\.tls needs tls\.cert and tls\.key/);
+  const listeners = [{ proto: 'tls' as const, host: '127.0.0.1', port: 0 }];
+  await assert.rejects(startTestTracker({ listeners, tls: { cert: join(dir, 'missing.crt'), key: join(dir, 'missing.key') } }),
+    /tls\.cert .*missing\.crt: can't read it: ENOENT/);
+  const junk = join(dir, 'junk.pem');
+  writeFileSync(junk, 'junk\n');
+  await assert.rejects(startTestTracker({ listeners, tls: { cert: junk, key: junk } }), /not a usable certificate and key/);
+});
