@@ -165,8 +165,11 @@ export class HttpTracker {
   /** Stops accepting, lets answers in flight finish, then closes what is left. */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    await Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    // Stop accepting, then end the open connections: server.close() alone would wait for every
+    // idle keep-alive client to leave by itself.
+    const closed = Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
     for (const c of this.connections) c.socket.destroy();
+    await closed;
   }
 
   private accept(socket: net.Socket): void {

@@ -5,6 +5,7 @@ import { startTestTracker, infoHash, percentEncode } from '../helpers/tracker.ts
 import type { TestTracker } from '../helpers/tracker.ts';
 import { get, rawExchange } from '../helpers/http-client.ts';
 import { decode } from '../../src/protocol/bencode.ts';
+import { defaultConfig } from '../../src/config/config.ts';
 
 type Dict = Map<string, unknown>;
 
@@ -186,4 +187,17 @@ describe('HTTP tracker', () => {
     assert.ok(tracker.counters().http_refused - refused >= 130 - 2 * 50, 'two workers, 50 each');
     for (const s of sockets) s.destroy();
   });
+});
+
+test('closing the tracker ends idle keep-alive connections at once', async () => {
+  const tracker = await startTestTracker({ http: { ...defaultConfig().http, idleTimeout: 60 } });
+  const socket = net.connect(tracker.tcp4, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write('GET /scrape?info_hash=aaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: x\r\n\r\n');
+  await new Promise((resolve) => socket.once('data', resolve)); // answered; the connection stays open
+  const ended = new Promise((resolve) => socket.once('close', resolve));
+  const started = Date.now();
+  await tracker.close();
+  await ended;
+  assert.ok(Date.now() - started < 2000, `closed after ${Date.now() - started} ms`);
 });
