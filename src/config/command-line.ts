@@ -134,6 +134,9 @@ export function parseCommandLine(argv: readonly string[], env: Env = process.env
     }
   }
 
+  const token = env.SWARMD_ADMIN_TOKEN?.trim();
+  if (token && b.config.admin.token === null) b.config.admin.token = token;
+
   if (action !== 'run' && b.errors.length === 0) return { action, config: b.finish(false), warnings: b.warnings };
   const config = b.finish(true);
   return { action, config, warnings: b.warnings };

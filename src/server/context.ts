@@ -9,6 +9,7 @@ import type { RequestLog } from '../stats/request-log.ts';
 import type { StatsSource } from '../stats/opentracker-stats.ts';
 import type { ObservabilitySource } from '../stats/observability.ts';
 import type { TrackerPolicy } from './policy.ts';
+import type { TransparencyPages } from '../notices/transparency.ts';
 
 export interface TrackerContext {
   readonly config: Config;
@@ -19,6 +20,8 @@ export interface TrackerContext {
   readonly access: AccessList;
   readonly woodpeckers: Woodpeckers;
   readonly requestLog: RequestLog;
+  /** The public list of takedown notices (null: notices or the page are off); the worker swaps it. */
+  transparency: TransparencyPages | null;
   /** What the stats pages read (shared memory every thread sees). */
   readonly stats: StatsSource & ObservabilitySource & { fullScrapeLimiter: SharedArrayBuffer };
 }

@@ -1,7 +1,8 @@
 // What the main thread and the workers share and say to each other.
 
 import type { StoreShared } from '../store/swarm-store.ts';
-import type { AccessState } from '../access/access-list.ts';
+import type { AccessState, BlockState } from '../access/access-list.ts';
+import type { TransparencyPages } from '../notices/transparency.ts';
 
 export type SharedState = {
   store: StoreShared;
@@ -21,10 +22,24 @@ export type SharedState = {
 
 export type ListeningSocket = { proto: 'tcp' | 'udp'; host: string; port: number; io: 'net' | 'recvmmsg' | 'dgram' };
 
+/** Takedown notices as the workers use them (src/notices/): the blocked hashes and the public list. */
+export type NoticesState = {
+  generation: number;
+  blocks: BlockState;
+  /** null: the transparency page is off. */
+  pages: TransparencyPages | null;
+};
+
 export type WorkerMessage =
   | { type: 'ready'; listening: ListeningSocket[] }
+  /** The worker uses this version of the notices now (the main thread waits for it before answering). */
+  | { type: 'notices-applied'; generation: number }
   | { type: 'failed'; message: string; code: string }
   | { type: 'closed' };
 
 /** What the main thread says to a worker. */
-export type MainMessage = { type: 'access'; state: AccessState } | { type: 'close' };
+export type MainMessage =
+  | { type: 'access'; state: AccessState }
+  /** `blocked`: the hashes this version newly blocks (20 bytes each), whose swarms the worker drops. */
+  | { type: 'notices'; state: NoticesState; blocked: Uint8Array }
+  | { type: 'close' };

@@ -55,6 +55,13 @@ export const COUNTER_NAMES = [
   'state_dump_failures', // main thread: state dumps that failed
   'log_requests', // request-log lines written (log.requests sampling)
   'log_requests_dropped', // sampled request-log lines dropped by the per-second cap
+  'http_announce_blocked', // announces refused: the info hash is blocked by a takedown notice
+  'http_scrape_blocked', // info hashes in scrapes blocked by a takedown notice (answered as unknown torrents)
+  'udp_announce_blocked', // announces refused: the info hash is blocked by a takedown notice
+  'udp_scrape_blocked', // info hashes in scrapes blocked by a takedown notice (answered as unknown torrents)
+  'notice_torrents_removed', // torrents dropped from the store because a notice blocked them
+  'admin_requests', // main thread: admin API requests answered (any status)
+  'admin_refused', // main thread: admin API requests refused: wrong or missing token, or an address outside admin.networks
 ] as const;
 
 /** Per-thread values that are not added up: the latest reading of each thread. */
@@ -67,6 +74,8 @@ export const GAUGE_NAMES = [
   // Appended (row 0, the main thread's, only):
   'workers_running', // workers that are up now
   'state_dump_at_ms', // Unix time (ms) the last good state dump finished; 0: none yet
+  'notices', // takedown notices filed
+  'hashes_blocked', // info hashes blocked by takedown notices now
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];
