@@ -133,7 +133,9 @@ export class AdminApi {
 
   private answer(outcome: Outcome, status: number): Answer {
     if (outcome.ok) return { status: outcome.changed ? status : 200, body: outcome.notice };
-    throw new HttpError(OUTCOME_STATUS[outcome.kind], outcome.message, outcome.errors);
+    const errors = outcome.errors ?? [];
+    const message = errors.length > 0 ? `${errors.length} bad field${errors.length > 1 ? 's' : ''}: see errors` : outcome.message;
+    throw new HttpError(OUTCOME_STATUS[outcome.kind], message, errors);
   }
 
   /** The client's address must be in admin.networks (if set), and the token right. */
