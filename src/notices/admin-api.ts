@@ -100,7 +100,6 @@ export class AdminApi {
       ...answer.headers,
     });
     res.end(body);
-    if (answer.status === 413) req.socket.destroySoon();
   }
 
   private async route(req: http.IncomingMessage): Promise<Answer> {
