@@ -126,6 +126,7 @@ test('every key in SETTINGS is covered by a test line above or below', () => {
     'stats.metrics_path', 'stats.json_path', 'stats.history_interval', 'log.requests',
     'tracker.state_file', 'tracker.state_interval', 'tracker.full_scrape', 'tracker.full_scrape_interval',
     'access.whitelist', 'access.blacklist', 'access.fifo_add', 'access.fifo_delete', 'access.changes_file',
+    'notices.journal', 'transparency.path', 'admin.listen', 'admin.token', 'admin.networks', 'admin.max_body',
   ]);
   assert.deepEqual(new Set(SETTINGS.map((s) => s.key)), tested);
 });
@@ -450,4 +451,24 @@ test('observability keys: metrics and JSON paths (or "" for off), history interv
   assert.deepEqual([defaultConfig().metricsPath, defaultConfig().statsJsonPath, defaultConfig().logRequests], ['metrics', 'stats.json', 0]);
   assert.match(errorsOf('log.requests 2')[0]!, /not a share from 0 to 1/);
   assert.match(errorsOf('stats.history_interval 61')[0]!, /from 1 to 60/);
+});
+
+test('takedown notices: the journal, the transparency path, the admin API and its checks', () => {
+  const token = 'x'.repeat(32);
+  const { config } = load(
+    `notices.journal /var/lib/swarmd/notices.jsonl\ntransparency.path /legal/dmca\nadmin.listen 9000\nadmin.token ${token}\n` +
+      'admin.networks 10.0.0.0/8\nadmin.networks ::1\nadmin.max_body 1M\n',
+  );
+  assert.equal(config.noticesJournal, '/var/lib/swarmd/notices.jsonl');
+  assert.equal(config.transparencyPath, 'legal/dmca');
+  assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9000 }, token, networks: ['10.0.0.0/8', '::1/128'], maxBodyBytes: MIB });
+  assert.deepEqual(load(`notices.journal j\nadmin.listen [::1]:9001\nadmin.token ${token}\ntransparency.path ""\n`).config.admin.listen, { host: '::1', port: 9001 });
+  assert.equal(load('transparency.path ""\n').config.transparencyPath, '');
+  assert.deepEqual(errorsOf('admin.listen 127.0.0.1:9000\n'), [
+    'admin.listen needs notices.journal (where the notices filed through it are kept)',
+    'admin.listen needs a token: admin.token or the SWARMD_ADMIN_TOKEN environment variable',
+  ]);
+  assert.deepEqual(errorsOf('admin.token short\n'), ['admin.token is too short: at least 16 characters (e.g. openssl rand -hex 32)']);
+  assert.match(errorsOf('admin.listen 0\n')[0]!, /admin\.listen: "0" is not a port/);
+  assert.match(errorsOf('admin.max_body 10\n')[0]!, /admin\.max_body: "10" is not a size from 1K to 256M/);
 });
