@@ -109,7 +109,7 @@ export class AdminApi {
     if (parts[0] !== 'notices' || parts.length > 3 || (parts.length === 3 && parts[2] !== 'lift')) {
       throw new HttpError(404, `no such endpoint: ${req.method} ${url.pathname} (endpoints: POST /notices, GET /notices, GET /notices/ID, POST /notices/ID/lift)`);
     }
-    const id = parts[1] === undefined ? null : decodeURIComponent(parts[1]);
+    const id = parts[1] === undefined ? null : decodeId(parts[1]);
     if (id !== null && !isNoticeId(id)) throw new HttpError(404, `no notice with the id ${JSON.stringify(id.slice(0, 80))}`);
     const method = req.method ?? 'GET';
     const allow = (methods: string) => {
@@ -175,6 +175,15 @@ export class AdminApi {
     } catch (e) {
       throw new HttpError(400, `the body is not JSON: ${(e as Error).message}`);
     }
+  }
+}
+
+/** A notice id from the URL; a broken %-escape can't name a notice (and reads as one that doesn't exist). */
+function decodeId(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 

@@ -84,7 +84,13 @@ export class NoticeRegistry {
 
   /** Opens the journal and replays it. Throws only when the file can't be opened or read. */
   static async open(file: string, log: Logger): Promise<NoticeRegistry> {
-    const { journal, read } = await NoticeJournal.open(file);
+    let opened;
+    try {
+      opened = await NoticeJournal.open(file);
+    } catch (e) {
+      throw new Error(`notices.journal: can't open ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    const { journal, read } = opened;
     const r = new NoticeRegistry(journal, log);
     if (read.torn !== null) {
       log.warn(
@@ -190,6 +196,11 @@ export class NoticeRegistry {
   private async commit(record: NoticeRecord, local: boolean): Promise<Outcome> {
     const problem = this.check(record);
     if (problem !== null) return problem;
+    // The same notice again, or a lift already done: answered as it is, nothing journaled.
+    const e = this.byId.get(record.id);
+    if (e !== undefined && (record.type === 'notice' || (record.hashes ?? e.distinct).every((h) => e.lifted.has(h)))) {
+      return { ok: true, notice: view(e), changed: false };
+    }
     try {
       await this.journal.append(record);
     } catch (e) {

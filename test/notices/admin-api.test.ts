@@ -95,6 +95,7 @@ test('bodies that are not JSON objects, too large, or of another type are refuse
     assert.match(unknown.body.error, /endpoints: POST \/notices/);
     assert.equal((await t.api('GET', '/notices/nope')).status, 404);
     assert.equal((await t.api('GET', '/notices/..%2F..%2Fetc')).status, 404);
+    assert.equal((await t.api('GET', '/notices/%E0%A4%A')).status, 404);
     const method = await t.api('DELETE', '/notices');
     assert.deepEqual([method.status, method.headers.get('allow')], [405, 'GET, POST']);
     assert.equal((await t.api('GET', '/notices/x/lift')).status, 405);

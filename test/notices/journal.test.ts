@@ -26,10 +26,12 @@ test('a restart keeps every notice and lift acknowledged, and blocks before answ
     await first.api('POST', '/notices', notice('R-1', [hex(A), hex(B)], { note: 'kept' }));
     await first.api('POST', '/notices', notice('R-2', [hex(B), hex(C)]));
     await first.api('POST', '/notices/R-1/lift', { reason: 'mistake', hashes: [hex(A)] });
+    await first.api('POST', '/notices/R-1/lift', { reason: 'again', hashes: [hex(A)] });
+    await first.api('POST', '/notices', notice('R-2', [hex(B), hex(C)]));
   } finally {
     await first.close();
   }
-  assert.equal(readFileSync(journal, 'utf8').split('\n').filter(Boolean).length, 3, 'one line per notice or lift');
+  assert.equal(readFileSync(journal, 'utf8').split('\n').filter(Boolean).length, 3, 'one line per notice or lift; repeats that change nothing are not journaled');
   const second = await startNoticeTracker({}, journal);
   try {
     assert.equal(await announce(second, A), '');
@@ -71,6 +73,10 @@ test('a torn last line (a crash mid-write) is reported, skipped and cut off; lat
   const lines = readFileSync(journal, 'utf8').split('\n');
   assert.equal(lines.pop(), '');
   assert.deepEqual(lines.map((l) => JSON.parse(l).id), ['whole', 'next']);
+});
+
+test('a journal that cannot be opened stops the start with a message naming it', async () => {
+  await assert.rejects(startNoticeTracker({}, '/nonexistent-dir/notices.jsonl'), /notices\.journal: can't open \/nonexistent-dir\/notices\.jsonl: ENOENT/);
 });
 
 test('unreadable or inconsistent lines in the middle are reported with their numbers and skipped, never fatal', async () => {
