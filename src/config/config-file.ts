@@ -560,7 +560,12 @@ export const SETTINGS: readonly Setting[] = [
     arg: 'PATH',
     help: 'path of the public list of takedown notices (HTML or JSON), without a leading / ("" turns it off)',
     show: (c) => c.transparencyPath,
-    set: (b, v) => (b.config.transparencyPath = urlPath(b, v, true)),
+    set: (b, v) => {
+      const p = urlPath(b, v, true);
+      // Paths are routed like opentracker's: 'a...' announces and 'sc...' scrapes first.
+      if (p.startsWith('a') || p.startsWith('sc')) throw new BadValue(`${quote(v)} starts like an announce (a...) or scrape (sc...) URL, which take it over`);
+      b.config.transparencyPath = p;
+    },
   },
   {
     key: 'admin.listen',

@@ -470,5 +470,6 @@ test('takedown notices: the journal, the transparency path, the admin API and it
   ]);
   assert.deepEqual(errorsOf('admin.token short\n'), ['admin.token is too short: at least 16 characters (e.g. openssl rand -hex 32)']);
   assert.match(errorsOf('admin.listen 0\n')[0]!, /admin\.listen: "0" is not a port/);
+  assert.match(errorsOf('transparency.path abuse\n')[0]!, /starts like an announce/);
   assert.match(errorsOf('admin.max_body 10\n')[0]!, /admin\.max_body: "10" is not a size from 1K to 256M/);
 });
