@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import { buildBlockState } from '../access/access-list.ts';
 import type { BlockState } from '../access/access-list.ts';
-import { KEY_WORDS, hexOfKey, keyFromHex, sortUnique } from '../access/hashes.ts';
+import { KEY_WORDS, keyFromHex } from '../access/hashes.ts';
 import { checkLift, checkNotice } from './notice.ts';
 import type { FieldError, LiftFields, NoticeFields } from './notice.ts';
 import { NoticeJournal } from './journal.ts';
@@ -288,16 +288,17 @@ export class NoticeRegistry {
 
   /** The table of blocked hashes, each with the earliest standing notice listing it. */
   private build(): BlockState {
-    const count = this.blocking.size;
+    // Lowercase hex sorts as the bytes do; sorting the strings (natively) beats sorting keys and
+    // looking each up again by its hex.
+    const hexes = [...this.blocking.keys()].sort();
+    const count = hexes.length;
     const keys = new Int32Array(count * KEY_WORDS);
-    let k = 0;
-    for (const hex of this.blocking.keys()) keyFromHex(hex, keys, k++);
-    sortUnique(keys, count);
     const notices = new Int32Array(count);
-    for (let i = 0; i < count; i++) {
-      const by = this.blocking.get(hexOfKey(keys, i))!;
+    hexes.forEach((hex, i) => {
+      keyFromHex(hex, keys, i);
+      const by = this.blocking.get(hex)!;
       notices[i] = typeof by === 'number' ? by : by[0]!;
-    }
+    });
     return buildBlockState(++this.generation, keys, notices, count, this.entries.map((e) => blockReason(e.fields.id)));
   }
 }
