@@ -203,9 +203,9 @@ export class NoticeRegistry {
     }
     try {
       await this.journal.append(record);
-    } catch (e) {
-      this.log.error({ file: this.journal.file, err: (e as Error).message }, 'notices: the journal could not be written; nothing was changed');
-      return { ok: false, kind: 'journal', message: `the notices journal could not be written (${(e as Error).message}); nothing was changed` };
+    } catch (err) {
+      this.log.error({ file: this.journal.file, err: (err as Error).message }, 'notices: the journal could not be written; nothing was changed');
+      return { ok: false, kind: 'journal', message: `the notices journal could not be written (${(err as Error).message}); nothing was changed` };
     }
     const blocked: string[] = [];
     const outcome = this.apply(record, blocked);
