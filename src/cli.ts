@@ -8,6 +8,7 @@ import { startTracker, VERSION } from './tracker.ts';
 import { nativeUdpStatus } from './io/udp-batch.ts';
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'notices') return (await import('./notices/command.ts')).noticesCommand(process.argv.slice(3));
   let cmd;
   try {
     cmd = parseCommandLine(process.argv.slice(2));

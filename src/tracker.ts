@@ -15,7 +15,7 @@ import { trackEventLoop } from './stats/event-loop.ts';
 import { Woodpeckers } from './stats/woodpeckers.ts';
 import type { CounterName } from './stats/counters.ts';
 import { storeSettings } from './server/policy.ts';
-import type { SharedState, WorkerMessage, ListeningSocket } from './server/messages.ts';
+import type { SharedState, WorkerMessage, ListeningSocket, NoticesState } from './server/messages.ts';
 import { AccessManager } from './access/access-manager.ts';
 import { AccessList } from './access/access-list.ts';
 import { StatePersistence } from './state/persistence.ts';
@@ -25,11 +25,16 @@ import { isAccessChanges } from './access/access-manager.ts';
 import { createWsSwarms, WsSwarms } from './store/ws-swarms.ts';
 import { readTlsCredentials } from './server/tls-credentials.ts';
 import type { TlsCredentials } from './server/messages.ts';
+import { NoticeRegistry } from './notices/registry.ts';
+import { AdminApi } from './notices/admin-api.ts';
+import { renderTransparency } from './notices/transparency.ts';
 
 const WORKER_URL = new URL('./server/worker.ts', import.meta.url);
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 const CLEAN_TICK_MS = 250;
 const RESTART_DELAY_MS = 1000;
+/** How long a notice waits for every worker to use it before it is answered anyway (a stuck worker). */
+const NOTICE_APPLY_TIMEOUT_MS = 5000;
 
 export interface RunningTracker {
   /** Every socket of the first worker (the others share the same ports). */
@@ -43,6 +48,10 @@ export interface RunningTracker {
   reload(): Promise<void>;
   /** The cluster link, or null when no cluster is configured. */
   readonly cluster: Cluster | null;
+  /** The takedown notices (notices.journal), or null. */
+  readonly notices: NoticeRegistry | null;
+  /** Where the admin API listens (admin.listen), or null. */
+  readonly admin: { host: string; port: number } | null;
   /** Kills one worker as a crash would (for fault tests); it is restarted like any dead worker. */
   terminateWorker(index: number): Promise<void>;
   close(): Promise<void>;
@@ -66,6 +75,13 @@ class Tracker implements RunningTracker {
   private tls: TlsCredentials | null = null;
   /** WebSocket peer counts per worker: a dead worker's are taken out. */
   private readonly wsSwarms: WsSwarms;
+  notices: NoticeRegistry | null = null;
+  admin: { host: string; port: number } | null = null;
+  private adminApi: AdminApi | null = null;
+  private noticesState: NoticesState | null = null;
+  /** The notices generation each worker uses, and who waits for one to be used by all. */
+  private readonly noticesApplied = new WeakMap<Worker, number>();
+  private noticeWaiters: { generation: number; resolve: () => void }[] = [];
 
   constructor(config: Config, log: Logger) {
     this.config = config;
@@ -95,15 +111,26 @@ class Tracker implements RunningTracker {
     this.access?.onChange((state) => {
       for (const w of this.workers) w?.postMessage({ type: 'access', state });
     });
+    // The takedown notices too: a blocked hash is never answered, not even once at start.
+    if (this.config.noticesJournal !== null) {
+      this.notices = await NoticeRegistry.open(this.config.noticesJournal, this.log);
+      this.noticesState = this.currentNotices();
+      this.notices.onChange((change) => this.publishNotices(change.blocked));
+    }
     this.startCluster();
     // Completed counts are back before anyone is answered.
-    const list = this.access === null ? null : new AccessList(this.access.state);
+    const list = this.access === null && this.notices === null ? null : new AccessList(this.access?.state ?? null, this.noticesState?.blocks ?? null);
     this.persistence = await StatePersistence.start(this.config, this.store, this.log, list === null ? undefined : (h, o) => list.allows(h, o));
     this.persistence.counters = this.mainRow;
     // The first worker binds first: a port 0 then becomes a real port that the others share.
     this.listening = await this.startWorker(0, this.config.listeners);
     const listeners: Listener[] = this.config.listeners.map((l, i) => ({ ...l, port: this.listening[i].port }));
     await Promise.all(this.workers.slice(1).map((_, i) => this.startWorker(i + 1, listeners)));
+    if (this.config.admin.listen !== null && this.notices !== null) {
+      const { api, host, port } = await AdminApi.start(this.config.admin, this.notices, this.mainRow, this.log);
+      this.adminApi = api;
+      this.admin = { host, port };
+    }
     const stripesPerTick = Math.ceil((STRIPES * CLEAN_TICK_MS) / (this.config.cleanInterval * 1000));
     this.timers.push(setInterval(() => this.clean(stripesPerTick), CLEAN_TICK_MS));
     this.timers.push(setInterval(() => rotateConnectionIdKey(this.shared.connectionIdKeys), this.config.connectionIdLifetime * 1000));
@@ -148,13 +175,17 @@ class Tracker implements RunningTracker {
     const worker = new Worker(WORKER_URL, {
       workerData: {
         config: { ...this.config, listeners }, shared: this.shared, row: index + 1, access: this.access?.state ?? null,
-        changes: this.cluster?.rings[index] ?? null, tls: this.tls,
+        changes: this.cluster?.rings[index] ?? null, tls: this.tls, notices: this.noticesState,
       },
     });
     this.workers[index] = worker;
+    this.noticesApplied.set(worker, this.noticesState?.generation ?? 0);
     return new Promise((resolve, reject) => {
       worker.on('message', (m: WorkerMessage) => {
-        if (m.type === 'ready') {
+        if (m.type === 'notices-applied') {
+          this.noticesApplied.set(worker, m.generation);
+          this.wakeNoticeWaiters();
+        } else if (m.type === 'ready') {
           this.ready.add(worker);
           this.countRunning();
           resolve(m.listening);
@@ -171,6 +202,7 @@ class Tracker implements RunningTracker {
         this.workers[index] = null;
         this.countRunning();
         this.wsSwarms.dropWorker(index); // its WebSocket peers went with it
+        this.wakeNoticeWaiters(); // a dead worker answers nothing: nobody waits for it
         if (this.closing || !this.ready.has(worker)) return;
         this.log.error({ worker: index, code }, 'worker exited; restarting it');
         const timer = setTimeout(() => {
@@ -185,6 +217,47 @@ class Tracker implements RunningTracker {
         timer.unref();
       });
     });
+  }
+
+  /** The notices as the workers get them; counts them for the stats. */
+  private currentNotices(): NoticesState {
+    const n = this.notices!;
+    this.mainRow[G.notices] = n.count;
+    this.mainRow[G.hashes_blocked] = n.blockedCount;
+    const pages = this.config.transparencyPath === '' ? null : renderTransparency(n.published());
+    return { generation: n.blocks.generation, blocks: n.blocks, pages };
+  }
+
+  /**
+   * Hands a new version of the notices to every worker and drops the newly blocked swarms; resolves
+   * once every running worker uses it, so that a notice is acknowledged only when it is in force.
+   */
+  private publishNotices(blockedHex: string[]): Promise<void> {
+    const state = this.currentNotices();
+    this.noticesState = state;
+    const blocked = new Uint8Array(blockedHex.length * 20);
+    blockedHex.forEach((hex, i) => blocked.set(Buffer.from(hex, 'hex'), i * 20));
+    for (const w of this.workers) w?.postMessage({ type: 'notices', state, blocked });
+    for (let off = 0; off < blocked.length; off += 20) {
+      if (this.store.removeTorrent(blocked, off)) this.mainRow[C.notice_torrents_removed]++;
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn({ generation: state.generation }, 'notices: a worker has not applied the latest notices yet; answering anyway');
+        resolve();
+      }, NOTICE_APPLY_TIMEOUT_MS);
+      this.noticeWaiters.push({ generation: state.generation, resolve: () => (clearTimeout(timer), resolve()) });
+      this.wakeNoticeWaiters();
+    });
+  }
+
+  private wakeNoticeWaiters(): void {
+    if (this.noticeWaiters.length === 0) return;
+    let oldest = Infinity;
+    for (const w of this.workers) if (w !== null) oldest = Math.min(oldest, this.noticesApplied.get(w) ?? 0);
+    const done = this.noticeWaiters.filter((x) => x.generation <= oldest);
+    this.noticeWaiters = this.noticeWaiters.filter((x) => x.generation > oldest);
+    for (const x of done) x.resolve();
   }
 
   /** Cleans the next few stripes, so that a whole pass takes the clean interval. */
@@ -230,6 +303,7 @@ class Tracker implements RunningTracker {
 
   async close(): Promise<void> {
     this.closing = true;
+    await this.adminApi?.close();
     for (const t of this.timers) clearInterval(t);
     this.stopTracking();
     this.stopHistory();
@@ -249,6 +323,7 @@ class Tracker implements RunningTracker {
     await this.cluster?.close(); // the last changes go out, once nobody announces any more
     await this.persistence?.close(); // the final dump
     await this.access?.close();
+    await this.notices?.close();
   }
 }
 

@@ -8,6 +8,10 @@
 // A change never touches a published table: the main thread builds a new buffer and posts a new
 // AccessState; each worker swaps its reference in update(), which runs on the worker's own event
 // loop, between requests, so a lookup only ever sees one whole table.
+//
+// Takedown notices (src/notices/) add a second table of the same layout, the blocked hashes, with
+// one more word per key after the keys: the index of the notice that blocks it (into `reasons`).
+// A blocked hash is refused whatever the list says: a block wins over a whitelist.
 
 import { KEY_WORDS, SIGN } from './hashes.ts';
 
@@ -26,6 +30,18 @@ export type AccessState = {
   buffer: SharedArrayBuffer;
 };
 
+/** The hashes blocked by takedown notices (src/notices/registry.ts builds it). Structured-clonable. */
+export type BlockState = {
+  /** Increases with every version published. */
+  generation: number;
+  count: number;
+  bits: number;
+  /** The bucket index, the sorted keys, then one notice index per key. */
+  buffer: SharedArrayBuffer;
+  /** The failure reason of each notice index ("blocked by takedown notice ID"). */
+  reasons: string[];
+};
+
 const MAX_BITS = 20;
 
 /** Bucket index size for `count` keys: about four keys per bucket (the index stays small enough to be cached). */
@@ -38,9 +54,24 @@ export function indexBits(count: number): number {
  * this returns.
  */
 export function buildState(mode: AccessMode, generation: number, keys: Int32Array, count: number): AccessState {
+  return { mode, generation, ...buildTable(keys, count, 0) };
+}
+
+/**
+ * Builds the blocked-hashes table from `count` sorted, unique keys and the notice index of each
+ * (`notices[i]` for key i, an index into `reasons`).
+ */
+export function buildBlockState(generation: number, keys: Int32Array, notices: Int32Array, count: number, reasons: string[]): BlockState {
+  const table = buildTable(keys, count, count);
+  new Int32Array(table.buffer, (2 ** table.bits + 1 + count * KEY_WORDS) * 4, count).set(notices.subarray(0, count));
+  return { generation, ...table, reasons };
+}
+
+/** The index and the keys (and `extraWords` left for the caller after them) in a new shared buffer. */
+function buildTable(keys: Int32Array, count: number, extraWords: number): { count: number; bits: number; buffer: SharedArrayBuffer } {
   const bits = indexBits(count);
   const buckets = 2 ** bits;
-  const buffer = new SharedArrayBuffer((buckets + 1 + count * KEY_WORDS) * 4);
+  const buffer = new SharedArrayBuffer((buckets + 1 + count * KEY_WORDS + extraWords) * 4);
   const index = new Int32Array(buffer, 0, buckets + 1);
   const table = new Int32Array(buffer, (buckets + 1) * 4, count * KEY_WORDS);
   table.set(keys.subarray(0, count * KEY_WORDS));
@@ -51,7 +82,7 @@ export function buildState(mode: AccessMode, generation: number, keys: Int32Arra
     while (b <= kb) index[b++] = i;
   }
   while (b <= buckets) index[b++] = count;
-  return { mode, generation, count, bits, buffer };
+  return { count, bits, buffer };
 }
 
 /** The keys of a table (a view, not a copy). */
@@ -64,51 +95,27 @@ const WHITE = 1;
 const BLACK = 2;
 const EMPTY = new Int32Array(2);
 
-/** Worker side: answers "may this info hash be tracked?" from the current table. */
-export class AccessList {
-  private kind = OPEN;
-  private index: Int32Array = EMPTY;
-  private keys: Int32Array = EMPTY;
-  private shift = 31;
-  private gen = 0;
+/** One published table as a thread reads it: binary search within the key's bucket. */
+class SortedTable {
+  index: Int32Array = EMPTY;
+  keys: Int32Array = EMPTY;
+  shift = 31;
 
-  /** `null`: no list configured, every hash is allowed. */
-  constructor(state: AccessState | null) {
-    this.update(state);
-  }
-
-  /** The generation of the table in use (0 without a list). */
-  get generation(): number {
-    return this.gen;
-  }
-
-  /** Swaps to a new table. Call it from the worker's message handler (between requests). */
-  update(state: AccessState | null): void {
+  set(state: { count: number; bits: number; buffer: SharedArrayBuffer } | null): void {
     if (state === null) {
-      this.kind = OPEN;
       this.index = EMPTY;
       this.keys = EMPTY;
       this.shift = 31;
-      this.gen = 0;
       return;
     }
     const buckets = 2 ** state.bits;
     this.index = new Int32Array(state.buffer, 0, buckets + 1);
     this.keys = new Int32Array(state.buffer, (buckets + 1) * 4, state.count * KEY_WORDS);
     this.shift = 32 - state.bits;
-    this.kind = state.mode === 'whitelist' ? WHITE : BLACK;
-    this.gen = state.generation;
   }
 
-  /** Whether the 20-byte info hash at hash[off] may be announced. Allocates nothing. */
-  allows(hash: Uint8Array, off: number): boolean {
-    const kind = this.kind;
-    if (kind === OPEN) return true;
-    return this.listed(hash, off) === (kind === WHITE);
-  }
-
-  /** Whether the hash at hash[off] is in the table (whatever the mode). */
-  listed(hash: Uint8Array, off: number): boolean {
+  /** The position of the hash at hash[off] among the keys, or -1. */
+  find(hash: Uint8Array, off: number): number {
     const word = (hash[off]! << 24) | (hash[off + 1]! << 16) | (hash[off + 2]! << 8) | hash[off + 3]!;
     const b = word >>> this.shift;
     const w0 = word ^ SIGN;
@@ -123,11 +130,80 @@ export class AccessList {
       if (w0 < kw) c = -1;
       else if (w0 > kw) c = 1;
       else c = compareTail(hash, off, keys, k);
-      if (c === 0) return true;
+      if (c === 0) return m;
       if (c < 0) hi = m;
       else lo = m + 1;
     }
-    return false;
+    return -1;
+  }
+}
+
+/** Worker side: answers "may this info hash be tracked?" from the current tables. */
+export class AccessList {
+  private kind = OPEN;
+  private readonly list = new SortedTable();
+  private gen = 0;
+  private readonly blocks = new SortedTable();
+  private blockCount = 0;
+  private blockNotices: Int32Array = EMPTY;
+  private reasons: string[] = [];
+  private reasonBytes: Buffer[] = [];
+
+  /** `null`: no list configured, every hash is allowed (unless blocked). */
+  constructor(state: AccessState | null, blocks: BlockState | null = null) {
+    this.update(state);
+    this.updateBlocks(blocks);
+  }
+
+  /** The generation of the table in use (0 without a list). */
+  get generation(): number {
+    return this.gen;
+  }
+
+  /** Swaps to a new table. Call it from the worker's message handler (between requests). */
+  update(state: AccessState | null): void {
+    this.list.set(state);
+    this.kind = state === null ? OPEN : state.mode === 'whitelist' ? WHITE : BLACK;
+    this.gen = state?.generation ?? 0;
+  }
+
+  /** Swaps to a new table of blocked hashes (null: none). Between requests, as update(). */
+  updateBlocks(state: BlockState | null): void {
+    this.blocks.set(state);
+    this.blockCount = state?.count ?? 0;
+    this.blockNotices = state === null ? EMPTY : new Int32Array(state.buffer, (2 ** state.bits + 1 + state.count * KEY_WORDS) * 4, state.count);
+    this.reasons = state?.reasons ?? [];
+    this.reasonBytes = this.reasons.map((r) => Buffer.from(r, 'latin1'));
+  }
+
+  /** Whether the 20-byte info hash at hash[off] may be announced. Allocates nothing. */
+  allows(hash: Uint8Array, off: number): boolean {
+    if (this.blockCount > 0 && this.blocks.find(hash, off) >= 0) return false;
+    const kind = this.kind;
+    if (kind === OPEN) return true;
+    return this.listed(hash, off) === (kind === WHITE);
+  }
+
+  /** Whether the hash at hash[off] is in the list's table (whatever the mode). */
+  listed(hash: Uint8Array, off: number): boolean {
+    return this.list.find(hash, off) >= 0;
+  }
+
+  /** The notice blocking the hash at hash[off] (an index for blockReason()), or -1. */
+  blockedBy(hash: Uint8Array, off: number): number {
+    if (this.blockCount === 0) return -1;
+    const k = this.blocks.find(hash, off);
+    return k < 0 ? -1 : this.blockNotices[k]!;
+  }
+
+  /** The failure reason for blockedBy()'s notice, as text... */
+  blockReason(notice: number): string {
+    return this.reasons[notice]!;
+  }
+
+  /** ...and as bytes (built once per table, for UDP error packets). */
+  blockReasonBytes(notice: number): Buffer {
+    return this.reasonBytes[notice]!;
   }
 }
 

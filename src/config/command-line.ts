@@ -134,6 +134,9 @@ export function parseCommandLine(argv: readonly string[], env: Env = process.env
     }
   }
 
+  const token = env.SWARMD_ADMIN_TOKEN?.trim();
+  if (token && b.config.admin.token === null) b.config.admin.token = token;
+
   if (action !== 'run' && b.errors.length === 0) return { action, config: b.finish(false), warnings: b.warnings };
   const config = b.finish(true);
   return { action, config, warnings: b.warnings };
@@ -229,6 +232,9 @@ export function helpText(program = 'swarmd'): string {
   out.push('Environment (read before any switch):');
   out.push(`  SWARMD_CONFIG=FILE\n${wrap('a config file read before the switches.', '        ')}`);
   out.push(`  SWARMD_LOG_LEVEL=LEVEL\n${wrap('the log level unless a file or switch sets one.', '        ')}`);
+  out.push(`  SWARMD_ADMIN_TOKEN=TOKEN\n${wrap('the admin API\'s token unless admin.token is set.', '        ')}`);
+  out.push('');
+  out.push(`Takedown notices: ${program} notices add|list|show|lift ... (${program} notices --help).`);
   out.push('');
   out.push(`Example: ${program} -i 127.0.0.1 -p 6969 -P 6969 -f ./opentracker.conf -i 10.1.1.23 -p 2710 -p 80`);
   return out.join('\n') + '\n';

@@ -23,6 +23,7 @@ import {
   MAX_WORKERS,
   MIB,
   MIN_MEMORY_LIMIT,
+  MIN_ADMIN_TOKEN_LENGTH,
   defaultConfig,
   defaultListeners,
   defaultWorkers,
@@ -694,6 +695,56 @@ export const SETTINGS: readonly Setting[] = [
     },
   },
   {
+    key: 'notices.journal',
+    long: 'notices-journal',
+    arg: 'FILE',
+    help: 'journal of takedown notices (JSON lines, replayed at start): turns notices on; the hashes they list are blocked',
+    show: (c) => c.noticesJournal ?? '',
+    set: (b, v) => (b.config.noticesJournal = checkPath(v)),
+  },
+  {
+    key: 'transparency.path',
+    long: 'transparency-path',
+    arg: 'PATH',
+    help: 'path of the public list of takedown notices (HTML or JSON), without a leading / ("" turns it off)',
+    show: (c) => c.transparencyPath,
+    set: (b, v) => {
+      const p = urlPath(b, v, true);
+      // Paths are routed like opentracker's: 'a...' announces and 'sc...' scrapes first.
+      if (p.startsWith('a') || p.startsWith('sc')) throw new BadValue(`${quote(v)} starts like an announce (a...) or scrape (sc...) URL, which take it over`);
+      b.config.transparencyPath = p;
+    },
+  },
+  {
+    key: 'admin.listen',
+    long: 'admin-listen',
+    arg: 'ADDR:PORT|PORT',
+    help: 'listen for the admin API of takedown notices here (a bare port: 127.0.0.1); off by default',
+    show: (c) => (c.admin.listen === null ? '' : `${c.admin.listen.host}:${c.admin.listen.port}`),
+    set: (b, v) => (b.config.admin.listen = /^[0-9]+$/.test(v) ? { host: '127.0.0.1', port: parsePort(v) } : parseHostPort(v, 6970)),
+  },
+  {
+    key: 'admin.token',
+    long: 'admin-token',
+    arg: 'TOKEN',
+    help: `bearer token of the admin API (at least ${MIN_ADMIN_TOKEN_LENGTH} characters; or the SWARMD_ADMIN_TOKEN environment variable, which keeps it out of ps)`,
+    show: (c) => (c.admin.token === null ? '' : '(set)'),
+    set: (b, v) => {
+      if (/[\x00-\x20\x7f]/.test(v)) throw new BadValue('the token contains spaces or control characters');
+      b.config.admin.token = v;
+    },
+  },
+  network('admin.networks', 'admin-networks', undefined, 'only clients from these networks may use the admin API (repeatable; none = anyone reaching admin.listen)',
+    (c) => [c.admin.networks]),
+  {
+    key: 'admin.max_body',
+    long: 'admin-max-body',
+    arg: 'BYTES',
+    help: 'largest admin API request body (1K to 256M; K/M suffixes); larger ones get 413',
+    show: (c) => formatSize(c.admin.maxBodyBytes),
+    set: (b, v) => (b.config.admin.maxBodyBytes = parseSize(v, KIB, 256 * MIB)),
+  },
+  {
     key: 'log.level',
     long: 'log-level',
     arg: LOG_LEVELS.join('|'),
@@ -895,6 +946,13 @@ export class ConfigBuilder {
       if (credentials.length > 1) err(`${credentials.join(' and ')} can't be used together: give one kind of NATS credentials`);
       if ((k.user === null) !== (k.password === null)) err('cluster.user and cluster.password go together: give both');
       if (credentials.length > 0 && k.servers.length === 0) err(`${credentials[0]} needs cluster.nats (the NATS servers to cluster through)`);
+      if (c.admin.listen !== null) {
+        if (c.noticesJournal === null) err('admin.listen needs notices.journal (where the notices filed through it are kept)');
+        if (c.admin.token === null) err('admin.listen needs a token: admin.token or the SWARMD_ADMIN_TOKEN environment variable');
+      }
+      if (c.admin.token !== null && c.admin.token.length < MIN_ADMIN_TOKEN_LENGTH) {
+        err(`admin.token is too short: at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. openssl rand -hex 32)`);
+      }
       if (a.fifoAdd !== null && a.fifoAdd === a.fifoDelete) {
         err(`access.fifo_add and access.fifo_delete must be two different named pipes (both are ${a.fifoAdd})`);
       }

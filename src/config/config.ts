@@ -89,6 +89,17 @@ export type ClusterConfig = {
   nodeName: string;
 };
 
+/** The admin API of takedown notices (src/notices/admin-api.ts): off while `listen` is null. */
+export type AdminConfig = {
+  listen: { host: string; port: number } | null;
+  /** Bearer token (admin.token, else the SWARMD_ADMIN_TOKEN environment variable). */
+  token: string | null;
+  /** Networks (`IP/BITS`) whose clients may use it; empty = anyone who reaches the listener. */
+  networks: string[];
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: number;
+};
+
 export type Config = {
   listeners: Listener[];
   workers: number;
@@ -112,6 +123,11 @@ export type Config = {
   /** Reverse proxies (`IP/BITS`) whose forwarded-for headers name the client. */
   proxyNetworks: string[];
   access: AccessConfig;
+  admin: AdminConfig;
+  /** Journal of takedown notices (src/notices/); null: no notices. */
+  noticesJournal: string | null;
+  /** Path of the public list of notices without leading '/' ('' = none). */
+  transparencyPath: string;
   /** Seconds. */
   interval: number;
   /** Seconds; answers carry interval - intervalVariation/2 + random(intervalVariation). */
@@ -164,6 +180,8 @@ export const GIB = 1024 * MIB;
 /** The store addresses its arena with 32-bit word (4-byte) indexes. */
 export const MAX_MEMORY_LIMIT = 16 * GIB;
 export const MIN_MEMORY_LIMIT = 16 * MIB;
+/** The shortest admin token accepted: anything shorter can be guessed. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
 
 export function defaultWorkers(): number {
   return Math.max(1, Math.min(MAX_WORKERS, os.availableParallelism()));
@@ -203,6 +221,9 @@ export function defaultConfig(): Config {
     logRequests: 0,
     proxyNetworks: [],
     access: { whitelist: null, blacklist: null, fifoAdd: null, fifoDelete: null, changesFile: null },
+    admin: { listen: null, token: null, networks: [], maxBodyBytes: 4 * MIB },
+    noticesJournal: null,
+    transparencyPath: 'transparency',
     interval: 1800,
     intervalVariation: 360,
     peerTimeout: 2700,

@@ -10,6 +10,7 @@ import type { StatsSource } from '../stats/opentracker-stats.ts';
 import type { ObservabilitySource } from '../stats/observability.ts';
 import type { TrackerPolicy } from './policy.ts';
 import type { ChangeLog } from '../cluster/change-log.ts';
+import type { TransparencyPages } from '../notices/transparency.ts';
 
 export interface TrackerContext {
   readonly config: Config;
@@ -22,6 +23,8 @@ export interface TrackerContext {
   readonly requestLog: RequestLog;
   /** Where announces record their changes for the cluster; null without one. */
   readonly changes: ChangeLog | null;
+  /** The public list of takedown notices (null: notices or the page are off); the worker swaps it. */
+  transparency: TransparencyPages | null;
   /** What the stats pages read (shared memory every thread sees). */
   readonly stats: StatsSource & ObservabilitySource & { fullScrapeLimiter: SharedArrayBuffer };
 }

@@ -29,6 +29,7 @@ import { fullScrape, pumpChunks, chooseCompression, parseTpbsFormat } from '../s
 import type { FullScrapeFormat, Compression } from '../scrape/full-scrape.ts';
 import { FullScrapeLimiter } from '../scrape/limiter.ts';
 import type { ChangeLog } from '../cluster/change-log.ts';
+import { transparencyAnswer } from '../notices/transparency.ts';
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
 const K_COMPLETE = latin1('d8:completei');
@@ -104,6 +105,9 @@ export class HttpTracker {
   private readonly changes: ChangeLog | null;
   private readonly limiter: FullScrapeLimiter;
   private readonly allows: (hash: Uint8Array, off: number) => boolean;
+  private readonly notBlocked: (hash: Uint8Array, off: number) => boolean;
+  /** For the transparency pages, which the worker swaps when notices change. */
+  private readonly ctx: TrackerContext;
 
   /** WebSocket upgrades go there (null: WebSocket turned off, upgrades are ordinary requests). */
   private readonly ws: WsSignalling | null;
@@ -112,11 +116,13 @@ export class HttpTracker {
     this.ws = ws;
     const config = ctx.config;
     const access = ctx.access;
+    this.ctx = ctx;
     this.stats = ctx.stats;
     this.access = access;
     this.changes = ctx.changes;
     this.requestLog = ctx.requestLog;
     this.allows = (hash, off) => access.allows(hash, off);
+    this.notBlocked = (hash, off) => access.blockedBy(hash, off) < 0;
     this.limiter = new FullScrapeLimiter(config.fullScrapeInterval, ctx.stats.fullScrapeLimiter);
     this.proxies = new NetworkList(config.proxyNetworks);
     this.statsReaders = new NetworkList(config.statsNetworks);
@@ -279,6 +285,7 @@ export class HttpTracker {
     if (path === this.config.statsPath) return this.answerStats(c, buf);
     if (path === this.config.metricsPath && path !== '') return this.answerObservability(c, buf, 'metrics');
     if (path === this.config.statsJsonPath && path !== '') return this.answerObservability(c, buf, 'json');
+    if (path === this.config.transparencyPath && this.ctx.transparency !== null) return this.answerTransparency(c, buf);
     return this.fail(c, 404, 'Not Found', C.http_not_found, keepAlive);
   }
 
@@ -290,9 +297,17 @@ export class HttpTracker {
     const err = parseAnnounceQuery(buf, head.pathEnd + 1, head.targetEnd, q);
     if (err !== 0) return this.failure(c, QUERY_ERROR_MESSAGES[err], keepAlive, C.http_announce_invalid);
     if (q.port < 0) return this.failure(c, MISSING_PORT, keepAlive, C.http_announce_invalid);
-    if (q.event !== EVENT_STOPPED && !this.access.allows(q.infoHash, 0)) {
-      this.counters[C.http_announce_denied]++;
-      return this.failure(c, NOT_AUTHORIZED, keepAlive);
+    if (!this.access.allows(q.infoHash, 0)) {
+      // A takedown block refuses even a stop: the swarm is gone, and nothing of it is answered.
+      const notice = this.access.blockedBy(q.infoHash, 0);
+      if (notice >= 0) {
+        this.counters[C.http_announce_blocked]++;
+        return this.failure(c, this.access.blockReason(notice), keepAlive);
+      }
+      if (q.event !== EVENT_STOPPED) {
+        this.counters[C.http_announce_denied]++;
+        return this.failure(c, NOT_AUTHORIZED, keepAlive);
+      }
     }
     const policy = this.policy;
     const a = this.announce;
@@ -403,7 +418,7 @@ export class HttpTracker {
       if (this.access.allows(q.hashes, i * 20)) this.store.scrape(q.hashes, i * 20, counts);
       else {
         counts.seeders = counts.leechers = counts.downloaded = 0; // a refused torrent scrapes as an unknown one
-        this.counters[C.http_scrape_denied]++;
+        this.counters[this.access.blockedBy(q.hashes, i * 20) >= 0 ? C.http_scrape_blocked : C.http_scrape_denied]++;
       }
       o = writeBytes(b, o, q.hashes, i * 20, 20);
       o = put(b, o, K_SCRAPE_ENTRY);
@@ -482,7 +497,7 @@ export class HttpTracker {
       if (mode === 'statedump') return this.stream(c, 'statedump', null, chooseCompression(this.head.headerValue(buf, 'accept-encoding'), false), C.http_stats);
       const format = parseTpbsFormat(params.get('format'));
       if (format === null) return this.fail(c, 400, 'Bad Request', C.http_invalid, false, { message: 'mode=tpbs needs format=ben, bin, txt, txtp or url\n' });
-      return this.stream(c, format, null, chooseCompression(this.head.headerValue(buf, 'accept-encoding')), C.http_stats);
+      return this.stream(c, format, this.notBlocked, chooseCompression(this.head.headerValue(buf, 'accept-encoding')), C.http_stats);
     }
     this.counters[C.http_stats]++;
     c.closing = true;
@@ -514,6 +529,13 @@ export class HttpTracker {
     if (what === 'metrics') return this.sendObservability(c, Promise.resolve(metricsAnswer(this.stats)));
     const params = new URLSearchParams(buf.toString('latin1', Math.min(head.pathEnd + 1, head.targetEnd), head.targetEnd));
     this.sendObservability(c, statsJsonAnswer(params, this.stats, head.acceptGzip));
+  }
+
+  /** The public list of takedown notices: HTML for a browser, JSON otherwise (or as ?format= says). Public. */
+  private answerTransparency(c: Connection, buf: Buffer): void {
+    const head = this.head;
+    const params = new URLSearchParams(buf.toString('latin1', Math.min(head.pathEnd + 1, head.targetEnd), head.targetEnd));
+    this.sendObservability(c, Promise.resolve(transparencyAnswer(this.ctx.transparency!, params, head.headerValue(buf, 'accept'), head.acceptGzip)));
   }
 
   /** Answers once and closes, as the stats modes do. */

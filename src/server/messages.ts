@@ -1,8 +1,9 @@
 // What the main thread and the workers share and say to each other.
 
 import type { StoreShared } from '../store/swarm-store.ts';
-import type { AccessState } from '../access/access-list.ts';
+import type { AccessState, BlockState } from '../access/access-list.ts';
 import type { WsSwarmsShared } from '../store/ws-swarms.ts';
+import type { TransparencyPages } from '../notices/transparency.ts';
 
 export type SharedState = {
   store: StoreShared;
@@ -24,8 +25,18 @@ export type SharedState = {
 
 export type ListeningSocket = { proto: 'tcp' | 'udp' | 'tls'; host: string; port: number; io: 'net' | 'recvmmsg' | 'dgram' };
 
+/** Takedown notices as the workers use them (src/notices/): the blocked hashes and the public list. */
+export type NoticesState = {
+  generation: number;
+  blocks: BlockState;
+  /** null: the transparency page is off. */
+  pages: TransparencyPages | null;
+};
+
 export type WorkerMessage =
   | { type: 'ready'; listening: ListeningSocket[] }
+  /** The worker uses this version of the notices now (the main thread waits for it before answering). */
+  | { type: 'notices-applied'; generation: number }
   | { type: 'failed'; message: string; code: string }
   | { type: 'closed' };
 
@@ -33,4 +44,9 @@ export type WorkerMessage =
 export type TlsCredentials = { cert: string; key: string };
 
 /** What the main thread says to a worker. */
-export type MainMessage = { type: 'access'; state: AccessState } | { type: 'tls'; credentials: TlsCredentials } | { type: 'close' };
+export type MainMessage =
+  | { type: 'access'; state: AccessState }
+  /** `blocked`: the hashes this version newly blocks (20 bytes each), whose swarms the worker drops. */
+  | { type: 'notices'; state: NoticesState; blocked: Uint8Array }
+  | { type: 'tls'; credentials: TlsCredentials }
+  | { type: 'close' };

@@ -116,10 +116,18 @@ export class UdpTracker {
       counters[C.udp_invalid]++;
       return writeErrorReply(out, outOff, req.transactionId, INVALID_PORT) - outOff;
     }
-    // Stops skip the list (as opentracker): they only ever remove a peer.
-    if (req.event !== EVENT_STOPPED && !this.access.allows(data, off + 16)) {
-      counters[C.udp_announce_denied]++;
-      return writeErrorReply(out, outOff, req.transactionId, NOT_AUTHORIZED_BYTES) - outOff;
+    if (!this.access.allows(data, off + 16)) {
+      // A takedown block refuses even a stop: the swarm is gone, and nothing of it is answered.
+      const notice = this.access.blockedBy(data, off + 16);
+      if (notice >= 0) {
+        counters[C.udp_announce_blocked]++;
+        return writeErrorReply(out, outOff, req.transactionId, this.access.blockReasonBytes(notice)) - outOff;
+      }
+      // Stops skip the list (as opentracker): they only ever remove a peer.
+      if (req.event !== EVENT_STOPPED) {
+        counters[C.udp_announce_denied]++;
+        return writeErrorReply(out, outOff, req.transactionId, NOT_AUTHORIZED_BYTES) - outOff;
+      }
     }
     const a = this.announce;
     const policy = this.policy;
@@ -177,7 +185,7 @@ export class UdpTracker {
       if (this.access.allows(data, hashOff)) this.store.scrape(data, hashOff, c);
       else {
         c.seeders = c.leechers = c.downloaded = 0;
-        this.counters[C.udp_scrape_denied]++;
+        this.counters[this.access.blockedBy(data, hashOff) >= 0 ? C.udp_scrape_blocked : C.udp_scrape_denied]++;
       }
       o = writeScrapeEntry(out, o, c.seeders, c.downloaded, c.leechers);
     }

@@ -8,14 +8,14 @@ import { SwarmStore } from '../store/swarm-store.ts';
 import { ConnectionIds } from '../protocol/connection-id.ts';
 import { openUdpBatchSocket } from '../io/udp-batch.ts';
 import type { UdpBatchSocket } from '../io/udp-batch.ts';
-import { counterRow } from '../stats/counters.ts';
+import { counterRow, C } from '../stats/counters.ts';
 import { trackEventLoop } from '../stats/event-loop.ts';
 import { Woodpeckers } from '../stats/woodpeckers.ts';
 import { UdpTracker } from './udp-server.ts';
 import { HttpTracker } from './http-server.ts';
 import { WsSignalling } from './ws-server.ts';
 import { TrackerPolicy, storeSettings } from './policy.ts';
-import type { SharedState, WorkerMessage, ListeningSocket, MainMessage, TlsCredentials } from './messages.ts';
+import type { SharedState, WorkerMessage, ListeningSocket, MainMessage, TlsCredentials, NoticesState } from './messages.ts';
 import { AccessList } from '../access/access-list.ts';
 import { RequestLog } from '../stats/request-log.ts';
 import { createLogger } from '../log.ts';
@@ -23,8 +23,9 @@ import type { TrackerContext } from './context.ts';
 import { ChangeLog } from '../cluster/change-log.ts';
 import type { AccessState } from '../access/access-list.ts';
 
-const { config, shared, row, access, changes, tls } = workerData as {
+const { config, shared, row, access, changes, tls, notices } = workerData as {
   config: Config; shared: SharedState; row: number; access: AccessState | null; changes: SharedArrayBuffer | null; tls: TlsCredentials | null;
+  notices: NoticesState | null;
 };
 const port = parentPort!;
 
@@ -32,13 +33,14 @@ const store = new SwarmStore(shared.store, storeSettings(config));
 const counters = counterRow(shared.counters, row);
 const policy = new TrackerPolicy(config);
 const woodpeckers = new Woodpeckers(shared.woodpeckers, row);
-const accessList = new AccessList(access);
+const accessList = new AccessList(access, notices?.blocks ?? null);
 // Request lines (when sampled) go straight to standard output, like the main thread's log.
 const requestLog = new RequestLog(config.logRequests > 0 ? createLogger(config.logLevel) : null, config.logRequests, counters);
 const ctx: TrackerContext = {
   config, store, counters, policy, woodpeckers, requestLog,
   access: accessList,
   changes: changes === null ? null : new ChangeLog(changes, counters),
+  transparency: notices?.pages ?? null,
   stats: { ...shared, store, woodpeckers },
 };
 const udp = new UdpTracker(ctx, new ConnectionIds(shared.connectionIdKeys, config.connectionIdLifetime));
@@ -80,6 +82,17 @@ async function open(): Promise<ListeningSocket[]> {
 port.on('message', async (message: MainMessage) => {
   if (message.type === 'access') {
     accessList.update(message.state); // between requests: a lookup never sees half a list
+    return;
+  }
+  if (message.type === 'notices') {
+    accessList.updateBlocks(message.state.blocks);
+    ctx.transparency = message.state.pages;
+    // Announces this worker answered before the block may have put peers back after the main
+    // thread dropped the swarm: drop it again, now that this worker refuses it.
+    for (let off = 0; off < message.blocked.length; off += 20) {
+      if (store.removeTorrent(message.blocked, off)) counters[C.notice_torrents_removed]++;
+    }
+    post({ type: 'notices-applied', generation: message.state.generation });
     return;
   }
   if (message.type === 'tls') {

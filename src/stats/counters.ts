@@ -93,6 +93,13 @@ export const COUNTER_NAMES = [
   'tls_handshake_errors', // TLS connections that failed before a request
   'tls_reloads', // main thread: certificates reloaded (SIGHUP)
   'tls_reload_failures', // main thread: reloads that kept the old certificate
+  'http_announce_blocked', // announces refused: the info hash is blocked by a takedown notice
+  'http_scrape_blocked', // info hashes in scrapes blocked by a takedown notice (answered as unknown torrents)
+  'udp_announce_blocked', // announces refused: the info hash is blocked by a takedown notice
+  'udp_scrape_blocked', // info hashes in scrapes blocked by a takedown notice (answered as unknown torrents)
+  'notice_torrents_removed', // torrents dropped from the store because a notice blocked them
+  'admin_requests', // main thread: admin API requests answered (any status)
+  'admin_refused', // main thread: admin API requests refused: wrong or missing token, or an address outside admin.networks
 ] as const;
 
 /** Per-thread values that are not added up: the latest reading of each thread. */
@@ -107,6 +114,8 @@ export const GAUGE_NAMES = [
   'state_dump_at_ms', // Unix time (ms) the last good state dump finished; 0: none yet
   'cluster_connected', // 1 while connected to NATS (0 also when no cluster is configured)
   'ws_open_connections', // each worker's, like http_open_connections
+  'notices', // takedown notices filed
+  'hashes_blocked', // info hashes blocked by takedown notices now
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

@@ -36,8 +36,9 @@ const cell = (protocol: Protocol, action: Action, outcome: Outcome, plus: Counte
  * reason, of which the announce and scrape ones are also counted on their own.
  */
 export const REQUEST_CELLS: readonly RequestCell[] = [
-  cell('http', 'announce', 'ok', ['http_announce', 'udp_store_full'], ['http_announce_invalid', 'http_announce_denied', 'store_full']),
-  cell('http', 'announce', 'denied', ['http_announce_denied']),
+  cell('http', 'announce', 'ok', ['http_announce', 'udp_store_full'], ['http_announce_invalid', 'http_announce_denied', 'http_announce_blocked', 'store_full']),
+  // Refused by the access list or blocked by a takedown notice.
+  cell('http', 'announce', 'denied', ['http_announce_denied', 'http_announce_blocked']),
   cell('http', 'announce', 'malformed', ['http_announce_invalid']),
   cell('http', 'announce', 'full', ['store_full'], ['udp_store_full']),
   // A scrape naming torrents the access list refuses is still answered (they scrape as unknown
@@ -54,8 +55,8 @@ export const REQUEST_CELLS: readonly RequestCell[] = [
   cell('http', 'other', 'not_found', ['http_not_found']),
   cell('http', 'other', 'ok', ['http_redirect']),
   cell('udp', 'connect', 'ok', ['udp_connect']),
-  cell('udp', 'announce', 'ok', ['udp_announce'], ['udp_invalid', 'udp_store_full', 'udp_announce_denied']),
-  cell('udp', 'announce', 'denied', ['udp_announce_denied']),
+  cell('udp', 'announce', 'ok', ['udp_announce'], ['udp_invalid', 'udp_store_full', 'udp_announce_denied', 'udp_announce_blocked']),
+  cell('udp', 'announce', 'denied', ['udp_announce_denied', 'udp_announce_blocked']),
   cell('udp', 'announce', 'malformed', ['udp_invalid']),
   cell('udp', 'announce', 'full', ['udp_store_full']),
   cell('udp', 'announce', 'bad_connection_id', ['udp_bad_connection_id'], ['udp_scrape_bad_connection_id']),

@@ -41,6 +41,11 @@ export const METRICS: readonly { name: string; type: Type; help: string; labels:
   { name: 'swarmd_received_bytes_total', type: 'counter', help: 'Bytes received, by protocol.', labels: 'protocol' },
   { name: 'swarmd_sent_bytes_total', type: 'counter', help: 'Bytes sent, by protocol.', labels: 'protocol' },
   { name: 'swarmd_scrape_denied_hashes_total', type: 'counter', help: 'Info hashes in scrapes that the access list refuses (answered as unknown torrents).', labels: 'protocol' },
+  { name: 'swarmd_takedown_blocked_total', type: 'counter', help: 'Requests refused because a takedown notice blocks the info hash: announces, and info hashes in scrapes (answered as unknown torrents).', labels: 'protocol, action' },
+  { name: 'swarmd_takedown_notices', type: 'gauge', help: 'Takedown notices filed.', labels: '' },
+  { name: 'swarmd_takedown_hashes_blocked', type: 'gauge', help: 'Info hashes blocked by takedown notices now.', labels: '' },
+  { name: 'swarmd_takedown_torrents_removed_total', type: 'counter', help: 'Torrents dropped from the store (with their peers) when a notice blocked them.', labels: '' },
+  { name: 'swarmd_admin_requests_total', type: 'counter', help: 'Admin API requests answered; refused: wrong or missing token, or an address outside admin.networks.', labels: 'outcome' },
   { name: 'swarmd_udp_datagrams_received_total', type: 'counter', help: 'UDP datagrams received.', labels: '' },
   { name: 'swarmd_udp_datagrams_sent_total', type: 'counter', help: 'UDP datagrams sent.', labels: '' },
   { name: 'swarmd_udp_send_errors_total', type: 'counter', help: 'UDP datagrams the kernel refused to send.', labels: '' },
@@ -142,6 +147,16 @@ export function metricsText(src: MetricsSource, now = Date.now()): string {
   byLabel('swarmd_received_bytes_total', 'protocol', [['http', 'http_bytes_in'], ['udp', 'udp_bytes_in'], ['ws', 'ws_bytes_in']]);
   byLabel('swarmd_sent_bytes_total', 'protocol', [['http', 'http_bytes_out'], ['udp', 'udp_bytes_out'], ['ws', 'ws_bytes_out']]);
   byLabel('swarmd_scrape_denied_hashes_total', 'protocol', [['http', 'http_scrape_denied'], ['udp', 'udp_scrape_denied'], ['ws', 'ws_scrape_denied']]);
+  family('swarmd_takedown_blocked_total',
+    `swarmd_takedown_blocked_total{protocol="http",action="announce"} ${c('http_announce_blocked')}\n` +
+    `swarmd_takedown_blocked_total{protocol="http",action="scrape"} ${c('http_scrape_blocked')}\n` +
+    `swarmd_takedown_blocked_total{protocol="udp",action="announce"} ${c('udp_announce_blocked')}\n` +
+    `swarmd_takedown_blocked_total{protocol="udp",action="scrape"} ${c('udp_scrape_blocked')}\n`);
+  one('swarmd_takedown_notices', mainGauge(src.counters, 'notices'));
+  one('swarmd_takedown_hashes_blocked', mainGauge(src.counters, 'hashes_blocked'));
+  one('swarmd_takedown_torrents_removed_total', c('notice_torrents_removed'));
+  family('swarmd_admin_requests_total',
+    `swarmd_admin_requests_total{outcome="answered"} ${c('admin_requests') - c('admin_refused')}\nswarmd_admin_requests_total{outcome="refused"} ${c('admin_refused')}\n`);
   one('swarmd_udp_datagrams_received_total', c('udp_received'));
   one('swarmd_udp_datagrams_sent_total', c('udp_sent'));
   one('swarmd_udp_send_errors_total', c('udp_send_errors'));

@@ -339,3 +339,11 @@ test('-l loads a state dump; the state and full-scrape settings have long option
   assert.deepEqual(errorsOf(['--state-interval', 'often']), ['--state-interval: "often" is not a whole number of seconds from 0 to 2147483']);
   assert.match(helpText(), /^  -l, --load-state FILE$/m);
 });
+
+test('environment: SWARMD_ADMIN_TOKEN gives the admin token unless the config sets one', () => {
+  const token = 't'.repeat(20);
+  const args = ['--notices-journal', 'j', '--admin-listen', '9000'];
+  assert.equal(parseCommandLine(args, { SWARMD_ADMIN_TOKEN: token }).config.admin.token, token);
+  assert.equal(parseCommandLine([...args, '--admin-token', 'c'.repeat(16)], { SWARMD_ADMIN_TOKEN: token }).config.admin.token, 'c'.repeat(16));
+  assert.match(errorsOf(args).join('\n'), /admin\.listen needs a token/);
+});

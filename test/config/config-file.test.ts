@@ -130,6 +130,7 @@ test('every key in SETTINGS is covered by a test line above or below', () => {
     'cluster.subject_prefix', 'cluster.node_name',
     'listen.tls', 'tls.cert', 'tls.key', 'ws.enabled', 'ws.max_message_size', 'ws.max_offers', 'ws.numwant_max',
     'ws.interval', 'ws.idle_timeout', 'ws.ping_interval', 'ws.max_connections', 'ws.max_queue_size', 'ws.max_swarms',
+    'notices.journal', 'transparency.path', 'admin.listen', 'admin.token', 'admin.networks', 'admin.max_body',
   ]);
   assert.deepEqual(new Set(SETTINGS.map((s) => s.key)), tested);
 });
@@ -515,4 +516,25 @@ test('WebSocket and TLS keys: listen.tls (port 443 by default) with its files, t
     'FILE:2: ws.max_message_size: "10" is not a size from 1K to 1M (bytes, or a number with K, M or G) [line: "ws.max_message_size 10"]',
   ]);
   assert.deepEqual(load('tls.cert /x.pem\ntls.key /x.key\n').warnings, ['tls.cert and tls.key have no effect without a listen.tls listener']);
+});
+
+test('takedown notices: the journal, the transparency path, the admin API and its checks', () => {
+  const token = 'x'.repeat(32);
+  const { config } = load(
+    `notices.journal /var/lib/swarmd/notices.jsonl\ntransparency.path /legal/dmca\nadmin.listen 9000\nadmin.token ${token}\n` +
+      'admin.networks 10.0.0.0/8\nadmin.networks ::1\nadmin.max_body 1M\n',
+  );
+  assert.equal(config.noticesJournal, '/var/lib/swarmd/notices.jsonl');
+  assert.equal(config.transparencyPath, 'legal/dmca');
+  assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9000 }, token, networks: ['10.0.0.0/8', '::1/128'], maxBodyBytes: MIB });
+  assert.deepEqual(load(`notices.journal j\nadmin.listen [::1]:9001\nadmin.token ${token}\ntransparency.path ""\n`).config.admin.listen, { host: '::1', port: 9001 });
+  assert.equal(load('transparency.path ""\n').config.transparencyPath, '');
+  assert.deepEqual(errorsOf('admin.listen 127.0.0.1:9000\n'), [
+    'admin.listen needs notices.journal (where the notices filed through it are kept)',
+    'admin.listen needs a token: admin.token or the SWARMD_ADMIN_TOKEN environment variable',
+  ]);
+  assert.deepEqual(errorsOf('admin.token short\n'), ['admin.token is too short: at least 16 characters (e.g. openssl rand -hex 32)']);
+  assert.match(errorsOf('admin.listen 0\n')[0]!, /admin\.listen: "0" is not a port/);
+  assert.match(errorsOf('transparency.path abuse\n')[0]!, /starts like an announce/);
+  assert.match(errorsOf('admin.max_body 10\n')[0]!, /admin\.max_body: "10" is not a size from 1K to 256M/);
 });

@@ -52,7 +52,7 @@ export async function startHarness(opts: { historyIntervalMs?: number; workers?:
 
   const policy = new TrackerPolicy(config);
   const access = new AccessList(null); // open: every info hash
-  const ctx = { config, store, counters: row, policy, access, woodpeckers, requestLog: new RequestLog(null, 0, row), stats: src, changes: null };
+  const ctx = { config, store, counters: row, policy, access, woodpeckers, requestLog: new RequestLog(null, 0, row), transparency: null, stats: src, changes: null };
   const httpTracker = new HttpTracker(ctx);
   const tcpServer = await httpTracker.listen('127.0.0.1', 0);
   const udpTracker = new UdpTracker(ctx, new ConnectionIds(createConnectionIdKeys(), 120));
