@@ -21,6 +21,7 @@ import { AccessList } from './access/access-list.ts';
 import { StatePersistence } from './state/persistence.ts';
 import { FullScrapeLimiter } from './scrape/limiter.ts';
 import { Cluster } from './cluster/cluster.ts';
+import { syncNotices } from './cluster/notice-sync.ts';
 import { isAccessChanges } from './access/access-manager.ts';
 import { createWsSwarms, WsSwarms } from './store/ws-swarms.ts';
 import { readTlsCredentials } from './server/tls-credentials.ts';
@@ -139,7 +140,7 @@ class Tracker implements RunningTracker {
     this.stopHistory = startHistorySampler(this.shared.history, { counters: this.shared.counters, store: this.store });
   }
 
-  /** Access-list changes go to every node; the cluster starts syncing (it never holds start-up up). */
+  /** Access-list changes and takedown notices go to every node; the cluster starts syncing (it never holds start-up up). */
   private startCluster(): void {
     const cluster = this.cluster;
     if (cluster === null) return;
@@ -156,6 +157,7 @@ class Tracker implements RunningTracker {
         () => access.changesInForce(1000), // 1000 changes: about 32 KiB of JSON per record
       );
     }
+    if (this.notices !== null) syncNotices(cluster, this.notices, this.mainRow, this.log);
     cluster.start();
   }
 

@@ -164,6 +164,19 @@ export class NoticeRegistry {
     });
   }
 
+  /** Every record in force, in the order filed (by time): what a node joining a cluster replays. */
+  records(): NoticeRecord[] {
+    const out: { time: string; record: NoticeRecord }[] = [];
+    for (const e of this.entries) {
+      // Only the distinct hashes are kept: repeats within the notice come back as repeats of the
+      // first one, so that a node replaying this counts the notice as this one did.
+      const repeats: string[] = new Array(e.listed - e.distinct.length).fill(e.distinct[0]);
+      out.push({ time: e.filed, record: { type: 'notice', filed: e.filed, ...e.fields, hashes: [...e.distinct, ...repeats] } });
+      for (const l of e.lifts) out.push({ time: l.at, record: { type: 'lift', id: e.fields.id, at: l.at, reason: l.reason, hashes: l.hashes } });
+    }
+    return out.sort((a, b) => Date.parse(a.time) - Date.parse(b.time)).map((x) => x.record);
+  }
+
   list(): NoticeSummary[] {
     return this.entries.map(summary);
   }
