@@ -65,6 +65,14 @@ function answered(s: StatsJson): number {
   return n;
 }
 
+const commit = (() => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+})(); // read at the start: the code that ran
+
 const port = await freePort();
 // `nice` execs the program, so the child's pid is swarmd's (for /proc).
 const tracker = start('swarmd', 'nice', [
@@ -125,13 +133,7 @@ try {
 }
 
 // ---------------------------------------------------------------- report
-const commit = (() => {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-})();
+
 const steady = samples.slice(Math.min(samples.length - 1, Math.ceil(60 / SAMPLE_S))); // after the first minute
 const range = (f: (s: Sample) => number, from = samples) => (from.length ? `${Math.min(...from.map(f))}–${Math.max(...from.map(f))}` : 'n/a');
 const mean = (f: (s: Sample) => number) => (samples.length ? Math.round(samples.reduce((n, s) => n + f(s), 0) / samples.length) : 0);

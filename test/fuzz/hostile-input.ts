@@ -53,13 +53,23 @@ export interface FuzzResult {
   requests: number;
   validAnswered: number;
   validWrong: string[];
+  /** Hostile HTTP connections the server neither answered nor closed within 5 s (a hang). */
+  httpHung: number;
+  /** The first few of those requests (JSON strings), to reproduce a failure. */
+  httpHungRequests: string[];
 }
+
+/**
+ * Every datagram swarmd received ends in exactly one of these counters: nothing is dropped
+ * uncounted. (Connects, announces and scrapes include the hostile ones that parse.)
+ */
+export const UDP_OUTCOMES = ['udp_oversized', 'udp_malformed', 'udp_connect', 'udp_bad_connection_id', 'udp_announce', 'udp_scrape'] as const;
 
 /** Throws `datagrams` datagrams and `requests` HTTP requests, checking a valid announce every `checkEvery`. */
 export async function fuzzTracker(opts: { udpPort: number; tcpPort: number; datagrams: number; requests: number; seed: number; checkEvery?: number }): Promise<FuzzResult> {
   const r = rng(opts.seed);
   const checkEvery = opts.checkEvery ?? 500;
-  const result: FuzzResult = { datagrams: 0, requests: 0, validAnswered: 0, validWrong: [] };
+  const result: FuzzResult = { datagrams: 0, requests: 0, validAnswered: 0, validWrong: [], httpHung: 0, httpHungRequests: [] };
   const checker = await UdpClient.open('127.0.0.1', opts.udpPort);
   const connectionId = await checker.connect();
   const garbage = dgram.createSocket('udp4');
@@ -100,11 +110,17 @@ export async function fuzzTracker(opts: { udpPort: number; tcpPort: number; data
         s.destroy();
         resolve();
       };
-      const timer = setTimeout(done, 2000); // a request the server waits on (incomplete) is cut by us
+      // The server must answer or close: an incomplete head when the head timeout runs out, a
+      // connection that sent nothing (an empty payload) at the idle timeout (2 s in the tests, checked
+      // every second).
+      const timer = setTimeout(() => {
+        if (result.httpHung++ < 3) result.httpHungRequests.push(JSON.stringify(payload.toString('latin1').slice(0, 300)));
+        done();
+      }, 5000);
       s.on('error', done);
       s.on('close', done);
-      s.on('data', () => {});
-      s.on('connect', () => s.end(payload));
+      s.on('data', done); // an answer: enough
+      s.on('connect', () => s.write(payload)); // no half-close: the server alone decides when to close
     });
   for (let sent = 0; sent < opts.requests; ) {
     const batch = Math.min(20, opts.requests - sent);
