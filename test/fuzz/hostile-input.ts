@@ -1,12 +1,14 @@
 // Hostile input against a running tracker: random and mutated datagrams at the UDP port, random
-// and mutated HTTP requests at the TCP port, with well-formed announces interleaved that must keep
-// getting right answers. Used by the test suite (a short, bounded run) and by `npm run fuzz`
-// (millions, with FUZZ_DATAGRAMS / FUZZ_REQUESTS).
+// and mutated HTTP requests at the TCP port, with well-formed announces (UDP and HTTP) interleaved
+// that must keep getting right answers. Used by the test suite (a short, bounded run) and by `npm run fuzz`
+// (millions: `npm run fuzz -- --count N`).
 
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { UdpClient, announcePacket, parseAnnounceReply } from '../helpers/udp-client.ts';
+import { get } from '../helpers/http-client.ts';
+import { percentEncode } from '../helpers/tracker.ts';
 
 /** A small deterministic generator, so a failing run can be repeated with its seed. */
 export function rng(seed: number): () => number {
@@ -88,6 +90,15 @@ export async function fuzzTracker(opts: { udpPort: number; tcpPort: number; data
       } catch (err) {
         result.validWrong.push(`announce ${n}: ${(err as Error).message}`);
       }
+    }
+    // and the same swarm over HTTP: the UDP peers are in the counts
+    try {
+      const r = await get('127.0.0.1', opts.tcpPort, `/announce?info_hash=${percentEncode(hash)}&peer_id=-FZ0001-000000000000&port=${2000 + (n % 1000)}&left=1&compact=1`);
+      const incomplete = /10:incompletei(\d+)e/.exec(r.body.toString('latin1'));
+      if (r.status !== 200 || !incomplete || Number(incomplete[1]) < 2) result.validWrong.push(`HTTP announce ${n}: ${r.status} ${r.body.toString('latin1').slice(0, 80)}`);
+      else result.validAnswered++;
+    } catch (err) {
+      result.validWrong.push(`HTTP announce ${n}: ${(err as Error).message}`);
     }
   };
 
