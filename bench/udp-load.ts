@@ -4,6 +4,7 @@
 //        [--torrents 100000] [--peers 10] [--zipf 1] [--numwant 50] [--prefill 10]
 //        [--mode announce|mixed] [--scrape-ratio 0.25] [--scrape-max 10]
 //        [--warmup 3] [--duration 10] [--verify 2000] [--server-pid PID] [--timeout-ms 1000]
+//        [--stopped 0]
 //
 // Closed loop: each socket (its own source port) does the connect handshake, then keeps
 // --window requests in flight; the answers of one wake-up are validated and replaced by new
@@ -49,6 +50,8 @@ const { values: opt } = parseArgs({
     io: { type: 'string', default: 'auto' },
     tag: { type: 'string', default: '' },
     'max-prefill-seconds': { type: 'string', default: '900' },
+    // percent of load-phase announces sent as event=stopped (peers leaving: the soak's churn)
+    stopped: { type: 'string', default: '0' },
   },
 });
 
@@ -78,6 +81,7 @@ const VERIFY = num('verify', 0, 1_000_000);
 const TIMEOUT_MS = num('timeout-ms', 10, 60_000);
 const CLK_TCK = num('clk-tck', 1, 100000);
 const MAX_PREFILL_S = num('max-prefill-seconds', 1, 7200);
+const PCT_STOPPED = num('stopped', 0, 100);
 const SERVER_PID = opt['server-pid'] ? Number(opt['server-pid']) : 0;
 if (opt.mode !== 'announce' && opt.mode !== 'mixed') {
   process.stderr.write('udp-load: --mode is announce or mixed\n');
@@ -277,7 +281,7 @@ function writeRequest(s: Sock, b: Batch, i: number, now: number): boolean {
     }
     t = zipf.pick(rng);
     k = rng.below(PEERS);
-    event = pickEvent(rng);
+    event = PCT_STOPPED > 0 && rng.below(100) < PCT_STOPPED ? 3 : pickEvent(rng);
   } else if (mode === 'verify') {
     let start: number;
     if (vRetry.length > 0) start = vRetry.pop()!;

@@ -29,6 +29,21 @@ have transmission-daemon || PACKAGES+=(transmission-daemon)
 have transmission-create || PACKAGES+=(transmission-cli)
 have mktorrent || PACKAGES+=(mktorrent)
 have openssl || PACKAGES+=(openssl) # self-signed certificates for the TLS tests
+
+# Transmission 3.00 cannot parse a tracker URL with an IPv6 literal ([::1]), so its IPv6 tests
+# name the tracker ip6-localhost, which Debian's /etc/hosts maps to ::1; some container images
+# leave that line out: add it back.
+if ! getent ahostsv6 ip6-localhost 2>/dev/null | grep -q '^::1 '; then
+  if [ -w /etc/hosts ]; then
+    echo '::1 ip6-localhost ip6-loopback' >>/etc/hosts
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    echo '::1 ip6-localhost ip6-loopback' | sudo -n tee -a /etc/hosts >/dev/null
+  else
+    echo "test-setup: ip6-localhost does not resolve to ::1 and /etc/hosts is not writable" >&2
+    [ "${CI:-}" = "true" ] && exit 1
+  fi
+fi
+
 if [ ${#PACKAGES[@]} -eq 0 ]; then
   exit 0
 fi

@@ -1,12 +1,14 @@
 // Hostile input against a running tracker: random and mutated datagrams at the UDP port, random
-// and mutated HTTP requests at the TCP port, with well-formed announces interleaved that must keep
-// getting right answers. Used by the test suite (a short, bounded run) and by `npm run fuzz`
-// (millions, with FUZZ_DATAGRAMS / FUZZ_REQUESTS).
+// and mutated HTTP requests at the TCP port, with well-formed announces (UDP and HTTP) interleaved
+// that must keep getting right answers. Used by the test suite (a short, bounded run) and by `npm run fuzz`
+// (millions: `npm run fuzz -- --count N`).
 
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { UdpClient, announcePacket, parseAnnounceReply } from '../helpers/udp-client.ts';
+import { get } from '../helpers/http-client.ts';
+import { percentEncode } from '../helpers/tracker.ts';
 
 /** A small deterministic generator, so a failing run can be repeated with its seed. */
 export function rng(seed: number): () => number {
@@ -53,13 +55,23 @@ export interface FuzzResult {
   requests: number;
   validAnswered: number;
   validWrong: string[];
+  /** Hostile HTTP connections the server neither answered nor closed within 5 s (a hang). */
+  httpHung: number;
+  /** The first few of those requests (JSON strings), to reproduce a failure. */
+  httpHungRequests: string[];
 }
+
+/**
+ * Every datagram swarmd received ends in exactly one of these counters: nothing is dropped
+ * uncounted. (Connects, announces and scrapes include the hostile ones that parse.)
+ */
+export const UDP_OUTCOMES = ['udp_oversized', 'udp_malformed', 'udp_connect', 'udp_bad_connection_id', 'udp_announce', 'udp_scrape'] as const;
 
 /** Throws `datagrams` datagrams and `requests` HTTP requests, checking a valid announce every `checkEvery`. */
 export async function fuzzTracker(opts: { udpPort: number; tcpPort: number; datagrams: number; requests: number; seed: number; checkEvery?: number }): Promise<FuzzResult> {
   const r = rng(opts.seed);
   const checkEvery = opts.checkEvery ?? 500;
-  const result: FuzzResult = { datagrams: 0, requests: 0, validAnswered: 0, validWrong: [] };
+  const result: FuzzResult = { datagrams: 0, requests: 0, validAnswered: 0, validWrong: [], httpHung: 0, httpHungRequests: [] };
   const checker = await UdpClient.open('127.0.0.1', opts.udpPort);
   const connectionId = await checker.connect();
   const garbage = dgram.createSocket('udp4');
@@ -78,6 +90,15 @@ export async function fuzzTracker(opts: { udpPort: number; tcpPort: number; data
       } catch (err) {
         result.validWrong.push(`announce ${n}: ${(err as Error).message}`);
       }
+    }
+    // and the same swarm over HTTP: the UDP peers are in the counts
+    try {
+      const r = await get('127.0.0.1', opts.tcpPort, `/announce?info_hash=${percentEncode(hash)}&peer_id=-FZ0001-000000000000&port=${2000 + (n % 1000)}&left=1&compact=1`);
+      const incomplete = /10:incompletei(\d+)e/.exec(r.body.toString('latin1'));
+      if (r.status !== 200 || !incomplete || Number(incomplete[1]) < 2) result.validWrong.push(`HTTP announce ${n}: ${r.status} ${r.body.toString('latin1').slice(0, 80)}`);
+      else result.validAnswered++;
+    } catch (err) {
+      result.validWrong.push(`HTTP announce ${n}: ${(err as Error).message}`);
     }
   };
 
@@ -100,11 +121,17 @@ export async function fuzzTracker(opts: { udpPort: number; tcpPort: number; data
         s.destroy();
         resolve();
       };
-      const timer = setTimeout(done, 2000); // a request the server waits on (incomplete) is cut by us
+      // The server must answer or close: an incomplete head when the head timeout runs out, a
+      // connection that sent nothing (an empty payload) at the idle timeout (2 s in the tests, checked
+      // every second).
+      const timer = setTimeout(() => {
+        if (result.httpHung++ < 3) result.httpHungRequests.push(JSON.stringify(payload.toString('latin1').slice(0, 300)));
+        done();
+      }, 5000);
       s.on('error', done);
       s.on('close', done);
-      s.on('data', () => {});
-      s.on('connect', () => s.end(payload));
+      s.on('data', done); // an answer: enough
+      s.on('connect', () => s.write(payload)); // no half-close: the server alone decides when to close
     });
   for (let sent = 0; sent < opts.requests; ) {
     const batch = Math.min(20, opts.requests - sent);

@@ -1,24 +1,35 @@
-// `npm run fuzz`: the hostile-input run at full size against a real tracker (2 workers), with its
-// memory watched. FUZZ_DATAGRAMS (default 2,000,000), FUZZ_REQUESTS (20,000), FUZZ_SEED.
+// `npm run fuzz`: the hostile-input run at full size against a real tracker (2 workers, the test's
+// HTTP limits), with its memory watched.
+//   npm run fuzz -- [--count N] [--seed S]
+// --count: datagrams (default 2,000,000); HTTP requests are a hundredth of it. Fails (exit 1) if a
+// valid announce went unanswered or wrong, a worker died, a hostile HTTP request hung, a datagram
+// went uncounted, or the tracker's memory grew by more than 256 MiB.
+import { parseArgs } from 'node:util';
 import { startTestTracker } from '../helpers/tracker.ts';
-import { fuzzTracker } from './hostile-input.ts';
+import { UDP_OUTCOMES, fuzzTracker } from './hostile-input.ts';
 
-const datagrams = Number(process.env.FUZZ_DATAGRAMS ?? 2_000_000);
-const requests = Number(process.env.FUZZ_REQUESTS ?? 20_000);
-const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 100000);
-const tracker = await startTestTracker({ workers: 2 });
+const { values: opt } = parseArgs({ options: { count: { type: 'string', default: '2000000' }, seed: { type: 'string', default: String(Date.now() % 100000) } } });
+const datagrams = Number(opt.count);
+const requests = Math.max(100, Math.floor(datagrams / 100));
+const seed = Number(opt.seed);
+const tracker = await startTestTracker({ workers: 2, http: { idleTimeout: 2, headerTimeout: 1, maxRequestBytes: 8192, keepAlive: true, maxConnections: 1000 } });
 const rss = () => Math.round(process.memoryUsage().rss / 1048576);
 const before = rss();
+let peak = before;
+const sampler = setInterval(() => (peak = Math.max(peak, rss())), 1000);
 const started = Date.now();
 const result = await fuzzTracker({ udpPort: tracker.udp4, tcpPort: tracker.tcp4, datagrams, requests, seed, checkEvery: 2000 });
-const counters = tracker.counters();
+clearInterval(sampler);
+const c = tracker.counters();
+const outcomes = UDP_OUTCOMES.reduce((n, k) => n + c[k], 0);
 await tracker.close();
 const report = {
   seed, seconds: (Date.now() - started) / 1000, ...result, validWrong: result.validWrong.slice(0, 10),
-  rssMiB: { before, after: rss() }, restarts: tracker.restarts,
-  counted: { udp_malformed: counters.udp_malformed, udp_bad_connection_id: counters.udp_bad_connection_id, udp_invalid: counters.udp_invalid, http_malformed: counters.http_malformed, http_too_large: counters.http_too_large, http_invalid: counters.http_invalid },
+  rssMiB: { before, peak, after: rss() }, restarts: tracker.restarts,
+  udp: { received: c.udp_received, counted: outcomes, malformed: c.udp_malformed, bad_connection_id: c.udp_bad_connection_id, invalid: c.udp_invalid, oversized: c.udp_oversized },
+  http: { malformed: c.http_malformed, too_large: c.http_too_large, invalid: c.http_invalid, not_found: c.http_not_found, method: c.http_method, timeouts: c.http_timeouts },
 };
 console.log(JSON.stringify(report, null, 2));
-const ok = result.validWrong.length === 0 && tracker.restarts === 0;
+const ok = result.validWrong.length === 0 && tracker.restarts === 0 && result.httpHung === 0 && outcomes === c.udp_received && peak - before < 256;
 console.log(ok ? 'fuzz: 1 passed, 0 failed' : 'fuzz: 0 passed, 1 failed');
 process.exitCode = ok ? 0 : 1;
