@@ -24,7 +24,7 @@ import { Counts } from '../store/swarm-store.ts';
 import { WsSwarms, WsSwarmCounts } from '../store/ws-swarms.ts';
 import type { WsSwarmsShared } from '../store/ws-swarms.ts';
 import {
-  parseWsMessage, announceReply, offerMessage, answerMessage, scrapeReply, failureMessage, EVENT_STOPPED,
+  parseWsMessage, announceReply, offerMessage, answerMessage, scrapeReply, failureMessage, EVENT_STOPPED, EVENT_COMPLETED,
 } from '../protocol/ws-messages.ts';
 import type { WsAnnounce, WsOffer, WsScrape, ScrapeEntry } from '../protocol/ws-messages.ts';
 
@@ -56,6 +56,8 @@ class WsPeer {
   readonly conn: WsConnection;
   readonly swarm: LocalSwarm;
   seeder = false;
+  /** Its completion was counted: once per peer, as for HTTP and UDP peers. */
+  completed = false;
   /** Position in swarm.peers (swap-removal). */
   index = 0;
   lastAnnounce = 0;
@@ -233,6 +235,11 @@ export class WsSignalling {
       this.publish(peer.swarm, 0, 0);
     }
     peer.lastAnnounce = now;
+    // Counted in the store's torrent, so scrapes over every protocol and state dumps include it.
+    if (m.event === EVENT_COMPLETED && m.seeder && !peer.completed && this.ctx.store.countCompletion(hash, 0)) {
+      peer.completed = true;
+      this.counters[C.completed]++;
+    }
     this.reply(c, m.infoHash);
     const want = Math.min(m.offers.length, m.numwant < 0 ? m.offers.length : m.numwant, this.config.numwantMax);
     if (want > 0) this.relayOffers(peer, m.offers, want);

@@ -529,6 +529,31 @@ export class SwarmStore {
     }
   }
 
+  /**
+   * Counts one completion of a torrent whose peer is not in this store (a WebSocket peer: the
+   * caller counts once per peer). A torrent without peers is created, so the count is kept like
+   * any peerless torrent's. Returns false when memory ran out.
+   */
+  countCompletion(hash: Uint8Array, offset: number): boolean {
+    const stripe = stripeOf(hash, offset);
+    const S = this.stripes;
+    lock(S, stripe + S_LOCK);
+    try {
+      this.arena.refresh();
+      let t = this.findTorrent(stripe, hash, offset);
+      if (t < 0) {
+        t = this.insertTorrent(stripe, hash, offset);
+        if (t < 0) return false;
+        setActive(this.arena.words, t, this.now);
+      }
+      this.arena.words[t + T_DOWNLOADED]++;
+      S[stripe + S_COMPLETED]++;
+      return true;
+    } finally {
+      unlock(S, stripe + S_LOCK);
+    }
+  }
+
   /** Drops a torrent and its peers (a takedown). Returns whether it existed. */
   removeTorrent(hash: Uint8Array, offset: number): boolean {
     const stripe = stripeOf(hash, offset);

@@ -120,6 +120,21 @@ describe('WebSocket signalling on two workers', () => {
     c!.close();
   });
 
+  test('a completed WebSocket peer counts once in downloaded, over WebSocket and HTTP scrapes', async () => {
+    const hash = bin20('swarm-done');
+    const [c] = await joinSwarm(url, hash, 1, 'done');
+    for (let i = 0; i < 2; i++) {
+      c!.send({ action: 'announce', info_hash: hash, peer_id: bin20('done-0'), event: 'completed', left: 0, numwant: 0 });
+      assert.deepEqual(await c!.next(), { action: 'announce', interval: 120, info_hash: hash, complete: 1, incomplete: 0 });
+    }
+    c!.send({ action: 'scrape', info_hash: hash });
+    assert.deepEqual((await c!.next()).files, { [hash]: { complete: 1, incomplete: 0, downloaded: 1 } });
+    const hex = Buffer.from(hash, 'latin1');
+    const http = await get('127.0.0.1', tracker.tcp4, `/scrape?info_hash=${percentEncode(hex)}`);
+    assert.match(http.body.toString('latin1'), /10:downloadedi1e/);
+    c!.close();
+  });
+
   test("a worker that dies takes its connections' peers out of the shared counts", async () => {
     const hash = bin20('swarm-crash');
     const clients = await joinSwarm(url, hash, 8, 'crash');
