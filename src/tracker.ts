@@ -20,7 +20,7 @@ import { AccessManager } from './access/access-manager.ts';
 import { AccessList } from './access/access-list.ts';
 import { StatePersistence } from './state/persistence.ts';
 import { FullScrapeLimiter } from './scrape/limiter.ts';
-import { Cluster } from './cluster/cluster.ts';
+import type { Cluster } from './cluster/cluster.ts';
 import { syncNotices } from './cluster/notice-sync.ts';
 import { isAccessChanges } from './access/access-manager.ts';
 import { createWsSwarms, WsSwarms } from './store/ws-swarms.ts';
@@ -71,7 +71,8 @@ class Tracker implements RunningTracker {
   private nextStripe = 0;
   private access: AccessManager | null = null;
   private persistence: StatePersistence | null = null;
-  readonly cluster: Cluster | null;
+  /** The cluster link (null: no cluster.nats), created by start(). */
+  cluster: Cluster | null = null;
   /** The TLS listeners' certificate and key in use (null: no listen.tls). */
   private tls: TlsCredentials | null = null;
   /** WebSocket peer counts per worker: a dead worker's are taken out. */
@@ -102,7 +103,6 @@ class Tracker implements RunningTracker {
     this.store = new SwarmStore(this.shared.store, storeSettings(config));
     this.wsSwarms = new WsSwarms(this.shared.wsSwarms);
     this.workers = new Array(config.workers).fill(null);
-    this.cluster = config.cluster.servers.length === 0 ? null : new Cluster(config.cluster, config.workers, this.store, this.mainRow, log);
   }
 
   async start(): Promise<void> {
@@ -118,7 +118,7 @@ class Tracker implements RunningTracker {
       this.noticesState = this.currentNotices();
       this.notices.onChange((change) => this.publishNotices(change.blocked));
     }
-    this.startCluster();
+    await this.startCluster();
     // Completed counts are back before anyone is answered.
     const list = this.access === null && this.notices === null ? null : new AccessList(this.access?.state ?? null, this.noticesState?.blocks ?? null);
     this.persistence = await StatePersistence.start(this.config, this.store, this.log, list === null ? undefined : (h, o) => list.allows(h, o));
@@ -141,9 +141,12 @@ class Tracker implements RunningTracker {
   }
 
   /** Access-list changes and takedown notices go to every node; the cluster starts syncing (it never holds start-up up). */
-  private startCluster(): void {
-    const cluster = this.cluster;
-    if (cluster === null) return;
+  private async startCluster(): Promise<void> {
+    if (this.config.cluster.servers.length === 0) return;
+    // Loaded only for a cluster: the NATS client costs ~20 MiB of memory to every tracker that loads it.
+    const { Cluster } = await import('./cluster/cluster.ts');
+    const cluster = new Cluster(this.config.cluster, this.config.workers, this.store, this.mainRow, this.log);
+    this.cluster = cluster;
     const access = this.access;
     if (access !== null) {
       access.onFifoChanges((changes) => cluster.publishControl('access', changes));
