@@ -514,11 +514,8 @@ export class SwarmStore {
     lock(S, stripe + S_LOCK);
     try {
       this.arena.refresh();
-      let t = this.findTorrent(stripe, hash, offset);
-      if (t < 0) {
-        t = this.insertTorrent(stripe, hash, offset);
-        if (t < 0) return false;
-      }
+      const t = this.findOrInsertTorrent(stripe, hash, offset);
+      if (t < 0) return false;
       const W = this.arena.words;
       if (downloaded > W[t + T_DOWNLOADED]) W[t + T_DOWNLOADED] = downloaded;
       const age = Math.min(MINUTES16, Math.max(0, this.now - activeMinute));
@@ -540,18 +537,22 @@ export class SwarmStore {
     lock(S, stripe + S_LOCK);
     try {
       this.arena.refresh();
-      let t = this.findTorrent(stripe, hash, offset);
-      if (t < 0) {
-        t = this.insertTorrent(stripe, hash, offset);
-        if (t < 0) return false;
-        setActive(this.arena.words, t, this.now);
-      }
-      this.arena.words[t + T_DOWNLOADED]++;
+      const t = this.findOrInsertTorrent(stripe, hash, offset);
+      if (t < 0) return false;
+      const W = this.arena.words;
+      if (peerCount(W, t + T_META4) + peerCount(W, t + T_META6) === 0) setActive(W, t, this.now);
+      W[t + T_DOWNLOADED]++;
       S[stripe + S_COMPLETED]++;
       return true;
     } finally {
       unlock(S, stripe + S_LOCK);
     }
+  }
+
+  /** The torrent's record, created without peers when missing; -1 when memory ran out. Under the stripe's lock. */
+  private findOrInsertTorrent(stripe: number, hash: Uint8Array, offset: number): number {
+    const t = this.findTorrent(stripe, hash, offset);
+    return t >= 0 ? t : this.insertTorrent(stripe, hash, offset);
   }
 
   /** Drops a torrent and its peers (a takedown). Returns whether it existed. */
