@@ -185,7 +185,9 @@ export class HttpTracker {
       socket.destroy();
       return;
     }
-    const c = new Connection(socket, Date.now() + this.config.http.idleTimeout * 1000, this.proxies);
+    // A new connection's first request head is due within the header timeout; between requests
+    // on a kept-alive connection the idle timeout applies, until the next head starts.
+    const c = new Connection(socket, Date.now() + this.config.http.headerTimeout * 1000, this.proxies);
     this.connections.add(c);
     this.counters[G.http_open_connections] = this.connections.size;
     socket.on('data', (chunk: Buffer) => this.receive(c, chunk));

@@ -201,3 +201,17 @@ test('closing the tracker ends idle keep-alive connections at once', async () =>
   await ended;
   assert.ok(Date.now() - started < 2000, `closed after ${Date.now() - started} ms`);
 });
+
+test('a connection that never sends a request is closed after the header timeout, not the idle one', async () => {
+  const tracker = await startTestTracker({ http: { ...defaultConfig().http, headerTimeout: 1, idleTimeout: 30 } });
+  try {
+    const socket = net.connect(tracker.tcp4, '127.0.0.1');
+    socket.on('error', () => {}); // a reset counts as closed too
+    const started = Date.now();
+    await new Promise((resolve) => socket.once('close', resolve));
+    const ms = Date.now() - started;
+    assert.ok(ms >= 900 && ms < 4000, `closed after ${ms} ms`);
+  } finally {
+    await tracker.close();
+  }
+});
