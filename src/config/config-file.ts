@@ -304,6 +304,11 @@ export function parseNatsUrl(value: string): string {
 }
 
 /** A cluster credential given as text: anything but control characters. */
+/** A file name setting (FILE), unset by default. */
+function file(key: string, long: string, help: string, get: (c: Config) => string | null, put: (c: Config, v: string) => void): Setting {
+  return { key, long, arg: 'FILE', help, show: (c) => get(c) ?? '', set: (b, v) => put(b.config, checkPath(v)) };
+}
+
 function clusterText(key: string, long: string, arg: string, help: string, field: 'user' | 'password' | 'token'): Setting {
   return {
     key,
@@ -505,14 +510,8 @@ export const SETTINGS: readonly Setting[] = [
     show: (c) => `${formatSize(c.memoryLimit)} (3/4 of the RAM here, at most ${formatSize(MAX_MEMORY_LIMIT)})`,
     set: (b, v) => (b.config.memoryLimit = parseSize(v, MIN_MEMORY_LIMIT, MAX_MEMORY_LIMIT)),
   },
-  {
-    key: 'tracker.state_file',
-    long: 'state-file',
-    arg: 'FILE',
-    help: 'state dump (completion counts, opentracker\'s statedump format) loaded at start and written every tracker.state_interval and at shutdown',
-    show: (c) => c.stateFile ?? '',
-    set: (b, v) => (b.config.stateFile = checkPath(v)),
-  },
+  file('tracker.state_file', 'state-file', 'state dump (completion counts, opentracker\'s statedump format) loaded at start and written every tracker.state_interval and at shutdown',
+    (c) => c.stateFile, (c, v) => (c.stateFile = v)),
   seconds('tracker.state_interval', 'state-interval',
     'time between state dumps to tracker.state_file (or the -l file); 0 = never write (load only)',
     (c) => c.stateInterval, (c, v) => (c.stateInterval = v), 0),
@@ -568,22 +567,10 @@ export const SETTINGS: readonly Setting[] = [
   },
   integer('http.max_connections', 'http-max-connections', 'open HTTP connections per worker', MAX_INT,
     (c) => c.http.maxConnections, (c, v) => (c.http.maxConnections = v)),
-  {
-    key: 'tls.cert',
-    long: 'tls-cert',
-    arg: 'FILE',
-    help: 'certificate chain (PEM) of the listen.tls listeners; reread on SIGHUP',
-    show: (c) => c.tls.cert ?? '',
-    set: (b, v) => (b.config.tls.cert = checkPath(v)),
-  },
-  {
-    key: 'tls.key',
-    long: 'tls-key',
-    arg: 'FILE',
-    help: 'private key (PEM) of the listen.tls listeners; reread on SIGHUP',
-    show: (c) => c.tls.key ?? '',
-    set: (b, v) => (b.config.tls.key = checkPath(v)),
-  },
+  file('tls.cert', 'tls-cert', 'certificate chain (PEM) of the listen.tls listeners; reread on SIGHUP',
+    (c) => c.tls.cert, (c, v) => (c.tls.cert = v)),
+  file('tls.key', 'tls-key', 'private key (PEM) of the listen.tls listeners; reread on SIGHUP',
+    (c) => c.tls.key, (c, v) => (c.tls.key = v)),
   {
     key: 'ws.enabled',
     long: 'ws',
@@ -654,22 +641,10 @@ export const SETTINGS: readonly Setting[] = [
   clusterText('cluster.user', 'cluster-user', 'USER', 'NATS user name (with cluster.password)', 'user'),
   clusterText('cluster.password', 'cluster-password', 'PASSWORD', 'NATS password (with cluster.user)', 'password'),
   clusterText('cluster.token', 'cluster-token', 'TOKEN', 'NATS authentication token', 'token'),
-  {
-    key: 'cluster.nkey_seed_file',
-    long: 'cluster-nkey-seed-file',
-    arg: 'FILE',
-    help: 'file holding the NKey seed (SU...) this node authenticates with',
-    show: (c) => c.cluster.nkeySeedFile ?? '',
-    set: (b, v) => (b.config.cluster.nkeySeedFile = checkPath(v)),
-  },
-  {
-    key: 'cluster.creds_file',
-    long: 'cluster-creds-file',
-    arg: 'FILE',
-    help: 'NATS credentials file (JWT and NKey seed, as nsc writes them)',
-    show: (c) => c.cluster.credsFile ?? '',
-    set: (b, v) => (b.config.cluster.credsFile = checkPath(v)),
-  },
+  file('cluster.nkey_seed_file', 'cluster-nkey-seed-file', 'file holding the NKey seed (SU...) this node authenticates with',
+    (c) => c.cluster.nkeySeedFile, (c, v) => (c.cluster.nkeySeedFile = v)),
+  file('cluster.creds_file', 'cluster-creds-file', 'NATS credentials file (JWT and NKey seed, as nsc writes them)',
+    (c) => c.cluster.credsFile, (c, v) => (c.cluster.credsFile = v)),
   {
     key: 'cluster.subject_prefix',
     long: 'cluster-subject-prefix',
@@ -694,14 +669,8 @@ export const SETTINGS: readonly Setting[] = [
       b.config.cluster.nodeName = v;
     },
   },
-  {
-    key: 'notices.journal',
-    long: 'notices-journal',
-    arg: 'FILE',
-    help: 'journal of takedown notices (JSON lines, replayed at start): turns notices on; the hashes they list are blocked',
-    show: (c) => c.noticesJournal ?? '',
-    set: (b, v) => (b.config.noticesJournal = checkPath(v)),
-  },
+  file('notices.journal', 'notices-journal', 'journal of takedown notices (JSON lines, replayed at start): turns notices on; the hashes they list are blocked',
+    (c) => c.noticesJournal, (c, v) => (c.noticesJournal = v)),
   {
     key: 'transparency.path',
     long: 'transparency-path',
