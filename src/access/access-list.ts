@@ -44,6 +44,11 @@ export type BlockState = {
 
 const MAX_BITS = 20;
 
+/** announceRefusal(): the announce may go on... */
+export const ANNOUNCE_ALLOWED = -1;
+/** ...or the access list refuses it (a notice index, >= 0, means a takedown block refuses it). */
+export const ANNOUNCE_NOT_LISTED = -2;
+
 /** Bucket index size for `count` keys: about four keys per bucket (the index stays small enough to be cached). */
 export function indexBits(count: number): number {
   return Math.max(1, Math.min(MAX_BITS, Math.floor(Math.log2(Math.max(1, count))) - 2));
@@ -187,6 +192,19 @@ export class AccessList {
   /** Whether the hash at hash[off] is in the list's table (whatever the mode). */
   listed(hash: Uint8Array, off: number): boolean {
     return this.list.find(hash, off) >= 0;
+  }
+
+  /**
+   * Whether an announce of the hash at hash[off] is refused, for HTTP and UDP alike: a takedown
+   * block refuses every announce, even a stop (the swarm is gone, and nothing of it is answered);
+   * the access list refuses all but stops, which only ever remove a peer (as opentracker).
+   * ANNOUNCE_ALLOWED, ANNOUNCE_NOT_LISTED, or the blocking notice (an index for blockReason()).
+   */
+  announceRefusal(hash: Uint8Array, off: number, stopped: boolean): number {
+    if (this.allows(hash, off)) return ANNOUNCE_ALLOWED;
+    const notice = this.blockedBy(hash, off);
+    if (notice >= 0) return notice;
+    return stopped ? ANNOUNCE_ALLOWED : ANNOUNCE_NOT_LISTED;
   }
 
   /** The notice blocking the hash at hash[off] (an index for blockReason()), or -1. */

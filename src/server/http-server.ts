@@ -24,6 +24,7 @@ import { addressBytes, addressText } from './address.ts';
 import { NetworkList } from './networks.ts';
 import { forwardedAddress } from './forwarded.ts';
 import type { AccessList } from '../access/access-list.ts';
+import { ANNOUNCE_ALLOWED, ANNOUNCE_NOT_LISTED } from '../access/access-list.ts';
 import { NOT_AUTHORIZED } from './udp-server.ts';
 import { fullScrape, pumpChunks, chooseCompression, parseTpbsFormat } from '../scrape/full-scrape.ts';
 import type { FullScrapeFormat, Compression } from '../scrape/full-scrape.ts';
@@ -299,18 +300,9 @@ export class HttpTracker {
     const err = parseAnnounceQuery(buf, head.pathEnd + 1, head.targetEnd, q);
     if (err !== 0) return this.failure(c, QUERY_ERROR_MESSAGES[err], keepAlive, C.http_announce_invalid);
     if (q.port < 0) return this.failure(c, MISSING_PORT, keepAlive, C.http_announce_invalid);
-    if (!this.access.allows(q.infoHash, 0)) {
-      // A takedown block refuses even a stop: the swarm is gone, and nothing of it is answered.
-      const notice = this.access.blockedBy(q.infoHash, 0);
-      if (notice >= 0) {
-        this.counters[C.http_announce_blocked]++;
-        return this.failure(c, this.access.blockReason(notice), keepAlive);
-      }
-      if (q.event !== EVENT_STOPPED) {
-        this.counters[C.http_announce_denied]++;
-        return this.failure(c, NOT_AUTHORIZED, keepAlive);
-      }
-    }
+    const refusal = this.access.announceRefusal(q.infoHash, 0, q.event === EVENT_STOPPED);
+    if (refusal === ANNOUNCE_NOT_LISTED) return this.failure(c, NOT_AUTHORIZED, keepAlive, C.http_announce_denied);
+    if (refusal !== ANNOUNCE_ALLOWED) return this.failure(c, this.access.blockReason(refusal), keepAlive, C.http_announce_blocked);
     const policy = this.policy;
     const a = this.announce;
     a.hash = q.infoHash;

@@ -15,6 +15,7 @@ import { noteRenewal } from './policy.ts';
 import type { TrackerPolicy } from './policy.ts';
 import type { Woodpeckers } from '../stats/woodpeckers.ts';
 import type { AccessList } from '../access/access-list.ts';
+import { ANNOUNCE_ALLOWED, ANNOUNCE_NOT_LISTED } from '../access/access-list.ts';
 import type { RequestLog } from '../stats/request-log.ts';
 import type { TrackerContext } from './context.ts';
 import { addressText } from './address.ts';
@@ -116,18 +117,11 @@ export class UdpTracker {
       counters[C.udp_invalid]++;
       return writeErrorReply(out, outOff, req.transactionId, INVALID_PORT) - outOff;
     }
-    if (!this.access.allows(data, off + 16)) {
-      // A takedown block refuses even a stop: the swarm is gone, and nothing of it is answered.
-      const notice = this.access.blockedBy(data, off + 16);
-      if (notice >= 0) {
-        counters[C.udp_announce_blocked]++;
-        return writeErrorReply(out, outOff, req.transactionId, this.access.blockReasonBytes(notice)) - outOff;
-      }
-      // Stops skip the list (as opentracker): they only ever remove a peer.
-      if (req.event !== EVENT_STOPPED) {
-        counters[C.udp_announce_denied]++;
-        return writeErrorReply(out, outOff, req.transactionId, NOT_AUTHORIZED_BYTES) - outOff;
-      }
+    const refusal = this.access.announceRefusal(data, off + 16, req.event === EVENT_STOPPED);
+    if (refusal !== ANNOUNCE_ALLOWED) {
+      const notListed = refusal === ANNOUNCE_NOT_LISTED;
+      counters[notListed ? C.udp_announce_denied : C.udp_announce_blocked]++;
+      return writeErrorReply(out, outOff, req.transactionId, notListed ? NOT_AUTHORIZED_BYTES : this.access.blockReasonBytes(refusal)) - outOff;
     }
     const a = this.announce;
     const policy = this.policy;
