@@ -33,15 +33,8 @@ export interface LoadResult {
   syncBytesPerAnswer?: number; // cluster-sync row: bytes published to NATS per UDP announce answered
 }
 
-export interface RssResult {
-  tracker: string;
-  torrents: number;
-  peersPerTorrent: number;
-  startRssKiB: number;
-  rssKiB: number;
-  hwmKiB: number;
-  bytesPerPeer: number;
-  addedBytesPerPeer: number;
+/** How a fresh tracker was filled by UDP announces, and the check of its peer counts after. */
+export interface FillFigures {
   fillSeconds: number;
   fillRps: number;
   fillCpuUsPerAnswer: number;
@@ -50,6 +43,17 @@ export interface RssResult {
   verifyChecked: number;
   verifyMismatches: number;
   verifyMeanPeers: number;
+}
+
+export interface RssResult extends FillFigures {
+  tracker: string;
+  torrents: number;
+  peersPerTorrent: number;
+  startRssKiB: number;
+  rssKiB: number;
+  hwmKiB: number;
+  bytesPerPeer: number;
+  addedBytesPerPeer: number;
 }
 
 export interface CrossCheck {
@@ -77,7 +81,7 @@ export interface Profile {
   top: { fn: string; selfPct: number }[]; // share of busySamples
 }
 
-export interface ScaleResult {
+export interface ScaleResult extends FillFigures {
   torrents: number;
   peersPerTorrent: number;
   startRssKiB: number;
@@ -85,14 +89,6 @@ export interface ScaleResult {
   rssAfterKiB: number; // after the steady phase
   hwmKiB: number;
   bytesPerPeer: number;
-  fillSeconds: number;
-  fillRps: number;
-  fillCpuUsPerAnswer: number;
-  fillErrors: number;
-  fillTimeouts: number;
-  verifyChecked: number;
-  verifyMismatches: number;
-  verifyMeanPeers: number;
   seconds: number;
   answers: number;
   rps: number;

@@ -24,7 +24,7 @@ import {
   CLK_TCK, assertLoopbackOnly, childrenTicks, cpuTicks, cpuTicksSplit, freePort, killAllNow, memoryKiB, runToEnd, sh, sleep,
   start, stop, stopAll, systemTicks, threadTicks, waitReady,
 } from './lib.ts';
-import type { CrossCheck, LoadResult, Profile, Results, RssResult, ScaleResult, ScrapeLoadResult, ThreadSplit } from './report.ts';
+import type { CrossCheck, FillFigures, LoadResult, Profile, Results, RssResult, ScaleResult, ScrapeLoadResult, ThreadSplit } from './report.ts';
 import { LOAD_ROWS, renderReport } from './report.ts';
 import { httpAnnouncePaths, makeHashes, whitelistText } from './workload.ts';
 import { clusterSyncRow } from './cluster.ts';
@@ -272,6 +272,16 @@ async function udpLoad(s: Server, args: string[], cpus: string, timeoutMs: numbe
   }
   checkAlive(s);
   return phases;
+}
+
+/** The prefill's figures and its check, for the rows that start a tracker and fill it (rss, scale). */
+function fillFigures(phases: UdpPhase[]): FillFigures {
+  const p = phases.find((x) => x.phase === 'prefill')!;
+  const v = phases.find((x) => x.phase === 'verify');
+  return {
+    fillSeconds: p.seconds, fillRps: p.rps, fillCpuUsPerAnswer: p.serverCpuUsPerAnswer, fillErrors: p.errors, fillTimeouts: p.timeouts,
+    verifyChecked: v?.checked ?? 0, verifyMismatches: v?.mismatches ?? 0, verifyMeanPeers: v?.meanPeers ?? NaN,
+  };
 }
 
 async function prefill(s: Server, torrents: number, peers: number, prefillPeers: number, cpus = LOAD_CPUS): Promise<UdpPhase[]> {
@@ -539,14 +549,11 @@ async function rssRow(): Promise<void> {
       const phases = await prefill(s, RSS_TORRENTS, RSS_PEERS, RSS_PEERS);
       await sleep(3000);
       const m = memoryKiB(s.proc.pid);
-      const p = phases.find((x) => x.phase === 'prefill')!;
-      const v = phases.find((x) => x.phase === 'verify');
       const peers = RSS_TORRENTS * RSS_PEERS;
       const r: RssResult = {
         tracker: s.label, torrents: RSS_TORRENTS, peersPerTorrent: RSS_PEERS, startRssKiB: startRss, rssKiB: m.rss, hwmKiB: m.hwm,
         bytesPerPeer: round((m.rss * 1024) / peers, 1), addedBytesPerPeer: round(((m.rss - startRss) * 1024) / peers, 1),
-        fillSeconds: p.seconds, fillRps: p.rps, fillCpuUsPerAnswer: p.serverCpuUsPerAnswer, fillErrors: p.errors, fillTimeouts: p.timeouts,
-        verifyChecked: v?.checked ?? 0, verifyMismatches: v?.mismatches ?? 0, verifyMeanPeers: v?.meanPeers ?? NaN,
+        ...fillFigures(phases),
       };
       results.rss.push(r);
       log(`rss ${s.label}: ${Math.round(m.rss / 1024)} MiB after ${peers} peers (start ${Math.round(startRss / 1024)} MiB): ${r.bytesPerPeer} B/peer`);
@@ -667,8 +674,6 @@ async function scaleRow(): Promise<void> {
     await sleep(1000);
     const startRss = memoryKiB(s.proc.pid).rss;
     const fill = await prefill(s, SCALE_TORRENTS, SCALE_PEERS, SCALE_PEERS);
-    const pf = fill.find((x) => x.phase === 'prefill')!;
-    const v = fill.find((x) => x.phase === 'verify');
     await sleep(3000);
     const filled = memoryKiB(s.proc.pid);
     const poller = startPoller(s, ['--mode', 'metrics', '--metrics-ms', '2000', '--json-ms', '0']);
@@ -705,8 +710,7 @@ async function scaleRow(): Promise<void> {
     const r: ScaleResult = {
       torrents: SCALE_TORRENTS, peersPerTorrent: SCALE_PEERS, startRssKiB: startRss, rssKiB: filled.rss, rssAfterKiB: after.rss, hwmKiB: after.hwm,
       bytesPerPeer: round((filled.rss * 1024) / peers, 1),
-      fillSeconds: pf.seconds, fillRps: pf.rps, fillCpuUsPerAnswer: pf.serverCpuUsPerAnswer, fillErrors: pf.errors, fillTimeouts: pf.timeouts,
-      verifyChecked: v?.checked ?? 0, verifyMismatches: v?.mismatches ?? 0, verifyMeanPeers: v?.meanPeers ?? NaN,
+      ...fillFigures(fill),
       seconds: p.seconds, answers: p.answers, rps: p.rps, cpuUsPerAnswer: p.serverCpuUsPerAnswer, serverCpuPct: p.serverCpuPct,
       errors: p.errors, timeouts: p.timeouts + (p.unansweredAtEnd ?? 0), latP50Us: p.latP50Us, latP99Us: p.latP99Us, avgPeers: p.avgPeersReturned,
       othersCpuPct: round(othersPct(p.sysBusyTicks, p.serverCpuTicks, (p.genCpuPct / 100) * p.seconds * CLK_TCK, p.seconds), 1),
