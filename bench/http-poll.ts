@@ -3,16 +3,24 @@
 //
 //   node bench/http-poll.ts --port P --mode metrics [--metrics-ms 1000] [--json-ms 5000] [--seconds 600]
 //   node bench/http-poll.ts --port P --mode scrape [--seconds 600]
+//   node bench/http-poll.ts --port P --mode cost --server-pid PID [--count 2000] [--seconds 60]
 //
 // metrics: GET /metrics every --metrics-ms and GET /stats.json every --json-ms (0 = never); for
 //   every /metrics answer one JSON line: CLOCK_MONOTONIC µs, and swarmd_event_loop_delay_seconds
-//   by thread and quantile (ms).
+//   by thread and quantile (ms). With --paused it starts idle, and every SIGUSR1 pauses or resumes
+//   the polling (udp-load.ts --toggle-pid), so that one load run can alternate polled and plain
+//   slices. Each (re)start GETs /metrics at once and /stats.json half a --json-ms later.
 // scrape: GET /scrape (a full scrape, Accept-Encoding: gzip) back to back; one JSON line per
 //   full scrape: start and end (monotonic µs), status, bytes received (compressed).
+// cost: what answering costs the server (utime+stime of --server-pid, all threads). For /metrics
+//   and then /stats.json, 50 GETs to warm up, then --count GETs back to back: one JSON line per
+//   path with the CPU per request. Then the server idle for --seconds / 2 and polled on the
+//   schedule above for --seconds: one JSON line with its CPU per second in each.
 // Runs until --seconds have passed or SIGTERM; then prints a summary line. Loopback only.
 
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
+import { CLK_TCK, cpuTicks } from './lib.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -22,6 +30,9 @@ const { values: opt } = parseArgs({
     'metrics-ms': { type: 'string', default: '1000' },
     'json-ms': { type: 'string', default: '5000' },
     seconds: { type: 'string', default: '600' },
+    paused: { type: 'boolean', default: false },
+    'server-pid': { type: 'string' },
+    count: { type: 'string', default: '2000' },
   },
 });
 const HOST = opt.host!;
@@ -88,29 +99,51 @@ function loopDelays(text: string): Record<string, Record<string, number>> {
 
 let requests = 0;
 let failures = 0;
-if (opt.mode === 'metrics') {
-  const mEvery = Number(opt['metrics-ms']);
-  const jEvery = Number(opt['json-ms']);
-  let nextM = performance.now();
-  let nextJ = jEvery > 0 ? performance.now() + jEvery : Infinity;
-  while (running && Date.now() < deadline) {
+
+// The polling schedule: /metrics every --metrics-ms, /stats.json every --json-ms (the first one
+// half a period after a (re)start, so that it never coincides with a /metrics).
+const M_EVERY = Number(opt['metrics-ms']);
+const J_EVERY = Number(opt['json-ms']);
+let paused = false;
+let nextM = 0;
+let nextJ = Infinity;
+function restart(): void {
+  nextM = performance.now();
+  nextJ = J_EVERY > 0 ? nextM + J_EVERY / 2 : Infinity;
+}
+async function poll(endMs: number): Promise<void> {
+  restart();
+  while (running && performance.now() < endMs) {
+    if (paused) {
+      await sleep(5);
+      continue;
+    }
     const now = performance.now();
     if (now >= nextM) {
-      nextM += mEvery;
+      nextM += M_EVERY;
       const t = monoUs();
       const r = await get('/metrics', true);
       requests++;
       if (r.status !== 200) failures++;
       else out({ kind: 'metrics', monoUs: t, bytes: r.bytes, loopMs: loopDelays(r.body) });
     }
-    if (now >= nextJ) {
-      nextJ += jEvery;
+    if (!paused && now >= nextJ) {
+      nextJ += J_EVERY;
       const r = await get('/stats.json', false);
       requests++;
       if (r.status !== 200) failures++;
     }
-    await sleep(Math.max(1, Math.min(nextM, nextJ) - performance.now()));
+    await sleep(Math.max(1, Math.min(nextM, nextJ, endMs) - performance.now()));
   }
+}
+
+if (opt.mode === 'metrics') {
+  paused = opt.paused!;
+  process.on('SIGUSR1', () => {
+    paused = !paused;
+    if (!paused) restart();
+  });
+  await poll(performance.now() + Number(opt.seconds) * 1000);
 } else if (opt.mode === 'scrape') {
   while (running && Date.now() < deadline) {
     const t0 = monoUs();
@@ -123,8 +156,44 @@ if (opt.mode === 'metrics') {
     }
     out({ kind: 'scrape', startUs: t0, endUs: t1, status: r.status, bytes: r.bytes });
   }
+} else if (opt.mode === 'cost') {
+  const pid = Number(opt['server-pid']);
+  const count = Number(opt.count);
+  const seconds = Number(opt.seconds);
+  if (!(pid > 0) || !(count > 0) || !(seconds > 0 && seconds <= 600)) {
+    process.stderr.write('http-poll: --mode cost needs --server-pid, --count and --seconds (at most 600)\n');
+    process.exit(2);
+  }
+  // Each request alone, back to back (/stats.json then mostly gets its top list from the cache).
+  for (const path of ['/metrics', '/stats.json']) {
+    for (let i = 0; i < 50; i++) await get(path, false);
+    let bytes = 0;
+    let fails = 0;
+    const k0 = cpuTicks(pid);
+    for (let i = 0; i < count && running; i++) {
+      const r = await get(path, false);
+      bytes += r.bytes;
+      if (r.status !== 200) fails++;
+    }
+    const k1 = cpuTicks(pid);
+    requests += count + 50;
+    failures += fails;
+    out({ kind: 'cost', path, requests: count, failures: fails, serverUs: (((k1 - k0) / CLK_TCK) * 1e6) / count, bytes: bytes / count });
+  }
+  // The schedule itself, which includes the top list's walks as they really recur: the server's
+  // CPU per second while polled for --seconds, less its CPU per second idle for half as long.
+  await sleep(2000);
+  const k0 = cpuTicks(pid);
+  await sleep((seconds / 2) * 1000);
+  const k1 = cpuTicks(pid);
+  const before = failures;
+  await poll(performance.now() + seconds * 1000);
+  const k2 = cpuTicks(pid);
+  const idleUsPerS = (((k1 - k0) / CLK_TCK) * 1e6) / (seconds / 2);
+  const polledUsPerS = (((k2 - k1) / CLK_TCK) * 1e6) / seconds;
+  out({ kind: 'schedule', seconds, idleSeconds: seconds / 2, idleUsPerS, polledUsPerS, failures: failures - before });
 } else {
-  process.stderr.write('http-poll: --mode is metrics or scrape\n');
+  process.stderr.write('http-poll: --mode is metrics, scrape or cost\n');
   process.exit(2);
 }
 out({ kind: 'summary', requests, failures });

@@ -4,7 +4,7 @@
 //        [--torrents 100000] [--peers 10] [--zipf 1] [--numwant 50] [--prefill 10]
 //        [--mode announce|mixed] [--scrape-ratio 0.25] [--scrape-max 10]
 //        [--warmup 3] [--duration 10] [--verify 2000] [--server-pid PID] [--timeout-ms 1000]
-//        [--stopped 0]
+//        [--stopped 0] [--slices 1 --toggle-pid PID]
 //
 // Closed loop: each socket (its own source port) does the connect handshake, then keeps
 // --window requests in flight; the answers of one wake-up are validated and replaced by new
@@ -16,7 +16,10 @@
 // Phases, one JSON line each on stdout: prefill (every torrent gets --prefill identities,
 // event=started, lost requests are retried), warmup, load (the measured one: answers/s, the
 // server's CPU from /proc/PID/stat when --server-pid is given, the generator's own CPU), verify
-// (scrapes a sample of torrents and checks their peer counts).
+// (scrapes a sample of torrents and checks their peer counts). With --slices K the load phase is
+// measured as K equal slices instead (one "slice" line each), and before every slice after the
+// first the process --toggle-pid gets a SIGUSR1 (bench/http-poll.ts --paused: plain and polled
+// slices alternate in one run, so the machine's drift hits both alike).
 // Only loopback targets are accepted; every phase is bounded in time.
 
 import { readFileSync } from 'node:fs';
@@ -52,6 +55,8 @@ const { values: opt } = parseArgs({
     'max-prefill-seconds': { type: 'string', default: '900' },
     // percent of load-phase announces sent as event=stopped (peers leaving: the soak's churn)
     stopped: { type: 'string', default: '0' },
+    slices: { type: 'string', default: '1' },
+    'toggle-pid': { type: 'string' },
   },
 });
 
@@ -78,6 +83,8 @@ const SCRAPE_MAX = num('scrape-max', 1, 74);
 const WARMUP = num('warmup', 0, 600);
 const DURATION = num('duration', 0, 3600);
 const VERIFY = num('verify', 0, 1_000_000);
+const SLICES = num('slices', 1, 1000);
+const TOGGLE_PID = opt['toggle-pid'] === undefined ? 0 : num('toggle-pid', 1, 2 ** 22);
 const TIMEOUT_MS = num('timeout-ms', 10, 60_000);
 const CLK_TCK = num('clk-tck', 1, 100000);
 const MAX_PREFILL_S = num('max-prefill-seconds', 1, 7200);
@@ -703,10 +710,20 @@ async function main(): Promise<void> {
   if (DURATION > 0) {
     mode = 'load';
     if (WARMUP > 0) emit(await measured('warmup', WARMUP));
-    const r = await measured('load', DURATION);
-    const lost = await drain();
-    r.unansweredAtEnd = lost;
-    emit(r);
+    if (SLICES > 1) {
+      for (let i = 0; i < SLICES; i++) {
+        if (i > 0 && TOGGLE_PID) process.kill(TOGGLE_PID, 'SIGUSR1');
+        const r = await measured('slice', DURATION / SLICES);
+        r.slice = i;
+        emit(r);
+      }
+      await drain();
+    } else {
+      const r = await measured('load', DURATION);
+      const lost = await drain();
+      r.unansweredAtEnd = lost;
+      emit(r);
+    }
     mode = 'idle';
   }
   await drain();
