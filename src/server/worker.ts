@@ -88,9 +88,12 @@ port.on('message', async (message: MainMessage) => {
     accessList.updateBlocks(message.state.blocks);
     ctx.transparency = message.state.pages;
     // Announces this worker answered before the block may have put peers back after the main
-    // thread dropped the swarm: drop it again, now that this worker refuses it.
+    // thread dropped the swarm: drop it again, now that this worker refuses it. Its WebSocket
+    // swarms live only here.
     for (let off = 0; off < message.blocked.length; off += 20) {
-      if (store.removeTorrent(message.blocked, off)) counters[C.notice_torrents_removed]++;
+      const inStore = store.removeTorrent(message.blocked, off);
+      const inWs = ws !== null && ws.dropSwarm(message.blocked, off);
+      if (inStore || inWs) counters[C.notice_torrents_removed]++;
     }
     post({ type: 'notices-applied', generation: message.state.generation });
     return;

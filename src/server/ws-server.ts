@@ -19,6 +19,7 @@ import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { TrackerContext } from './context.ts';
 import type { Config } from '../config/config.ts';
+import { ANNOUNCE_ALLOWED, ANNOUNCE_NOT_LISTED } from '../access/access-list.ts';
 import { C, G } from '../stats/counters.ts';
 import { Counts } from '../store/swarm-store.ts';
 import { WsSwarms, WsSwarmCounts } from '../store/ws-swarms.ts';
@@ -202,9 +203,11 @@ export class WsSignalling {
     this.counters[C.ws_announce]++;
     const hash = this.hashBytes;
     hash.write(m.infoHash, 0, 'latin1');
-    if (m.event !== EVENT_STOPPED && !this.ctx.access.allows(hash, 0)) {
-      this.counters[C.ws_announce_denied]++;
-      return this.send(c, failureMessage(NOT_AUTHORIZED, 'announce', m.infoHash));
+    const refusal = this.ctx.access.announceRefusal(hash, 0, m.event === EVENT_STOPPED);
+    if (refusal !== ANNOUNCE_ALLOWED) {
+      const notListed = refusal === ANNOUNCE_NOT_LISTED;
+      this.counters[notListed ? C.ws_announce_denied : C.ws_announce_blocked]++;
+      return this.send(c, failureMessage(notListed ? NOT_AUTHORIZED : this.ctx.access.blockReason(refusal), 'announce', m.infoHash));
     }
     let peer = c.peers.get(m.infoHash) ?? null;
     if (peer !== null && peer.peerId !== m.peerId) return this.refusePeerId(c, m, ONE_PEER_ID);
@@ -276,6 +279,14 @@ export class WsSignalling {
     const leechers = swarm.peers.length + extraPeers - seeders;
     this.hashBytes.write(swarm.infoHash, 0, 'latin1');
     return this.table.set(this.hashBytes, 0, this.worker, seeders, leechers);
+  }
+
+  /** Drops this worker's swarm of the info hash at hash[off] (a takedown notice blocks it): true if there was one. */
+  dropSwarm(hash: Uint8Array, off: number): boolean {
+    const swarm = this.swarms.get(Buffer.from(hash.buffer, hash.byteOffset + off, 20).toString('latin1'));
+    if (swarm === undefined) return false;
+    for (const p of [...swarm.peers]) this.removePeer(p);
+    return true;
   }
 
   private removePeer(p: WsPeer): void {
@@ -394,7 +405,7 @@ export class WsSignalling {
     for (const infoHash of m.infoHashes) {
       this.hashBytes.write(infoHash, 0, 'latin1');
       if (!this.ctx.access.allows(this.hashBytes, 0)) {
-        this.counters[C.ws_scrape_denied]++;
+        this.counters[this.ctx.access.blockedBy(this.hashBytes, 0) >= 0 ? C.ws_scrape_blocked : C.ws_scrape_denied]++;
         entries.push({ infoHash, complete: 0, incomplete: 0, downloaded: 0 }); // as an unknown torrent
         continue;
       }

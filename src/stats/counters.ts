@@ -100,6 +100,8 @@ export const COUNTER_NAMES = [
   'notice_torrents_removed', // torrents dropped from the store because a notice blocked them
   'admin_requests', // main thread: admin API requests answered (any status)
   'admin_refused', // main thread: admin API requests refused: wrong or missing token, or an address outside admin.networks
+  'ws_announce_blocked', // announces refused: the info hash is blocked by a takedown notice
+  'ws_scrape_blocked', // info hashes in scrapes blocked by a takedown notice (answered as unknown torrents)
 ] as const;
 
 /** Per-thread values that are not added up: the latest reading of each thread. */

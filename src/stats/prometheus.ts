@@ -44,7 +44,7 @@ export const METRICS: readonly { name: string; type: Type; help: string; labels:
   { name: 'swarmd_takedown_blocked_total', type: 'counter', help: 'Requests refused because a takedown notice blocks the info hash: announces, and info hashes in scrapes (answered as unknown torrents).', labels: 'protocol, action' },
   { name: 'swarmd_takedown_notices', type: 'gauge', help: 'Takedown notices filed.', labels: '' },
   { name: 'swarmd_takedown_hashes_blocked', type: 'gauge', help: 'Info hashes blocked by takedown notices now.', labels: '' },
-  { name: 'swarmd_takedown_torrents_removed_total', type: 'counter', help: 'Torrents dropped from the store (with their peers) when a notice blocked them.', labels: '' },
+  { name: 'swarmd_takedown_torrents_removed_total', type: 'counter', help: 'Torrents dropped (with their peers, WebSocket ones included) when a notice blocked them.', labels: '' },
   { name: 'swarmd_admin_requests_total', type: 'counter', help: 'Admin API requests answered; refused: wrong or missing token, or an address outside admin.networks.', labels: 'outcome' },
   { name: 'swarmd_udp_datagrams_received_total', type: 'counter', help: 'UDP datagrams received.', labels: '' },
   { name: 'swarmd_udp_datagrams_sent_total', type: 'counter', help: 'UDP datagrams sent.', labels: '' },
@@ -151,7 +151,9 @@ export function metricsText(src: MetricsSource, now = Date.now()): string {
     `swarmd_takedown_blocked_total{protocol="http",action="announce"} ${c('http_announce_blocked')}\n` +
     `swarmd_takedown_blocked_total{protocol="http",action="scrape"} ${c('http_scrape_blocked')}\n` +
     `swarmd_takedown_blocked_total{protocol="udp",action="announce"} ${c('udp_announce_blocked')}\n` +
-    `swarmd_takedown_blocked_total{protocol="udp",action="scrape"} ${c('udp_scrape_blocked')}\n`);
+    `swarmd_takedown_blocked_total{protocol="udp",action="scrape"} ${c('udp_scrape_blocked')}\n` +
+    `swarmd_takedown_blocked_total{protocol="ws",action="announce"} ${c('ws_announce_blocked')}\n` +
+    `swarmd_takedown_blocked_total{protocol="ws",action="scrape"} ${c('ws_scrape_blocked')}\n`);
   one('swarmd_takedown_notices', mainGauge(src.counters, 'notices'));
   one('swarmd_takedown_hashes_blocked', mainGauge(src.counters, 'hashes_blocked'));
   one('swarmd_takedown_torrents_removed_total', c('notice_torrents_removed'));

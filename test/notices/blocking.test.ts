@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { infoHash, percentEncode } from '../helpers/tracker.ts';
 import { get, rawExchange } from '../helpers/http-client.ts';
 import { UdpClient, announcePacket, scrapePacket, parseAnnounceReply } from '../helpers/udp-client.ts';
+import { WsTestClient, bin20 } from '../helpers/ws-client.ts';
 import { decode } from '../../src/protocol/bencode.ts';
 import { defaultConfig } from '../../src/config/config.ts';
 import { startNoticeTracker, notice } from './fixture.ts';
@@ -87,6 +88,55 @@ test('a filed notice blocks its hashes at once over HTTP and UDP, drops their sw
     assert.match(metrics, /swarmd_requests_total\{protocol="http",action="announce",outcome="denied"\} 9\n/);
   } finally {
     udp.close();
+    await t.close();
+  }
+});
+
+test('over WebSocket a notice drops the swarm on every worker and refuses announces, stops and offers with its reason', async () => {
+  const t = await startNoticeTracker();
+  const hash = bin20('ws-takedown');
+  const url = `ws://127.0.0.1:${t.tcp4}`;
+  const peers: WsTestClient[] = [];
+  try {
+    // 6 connections: the kernel spreads them over the two workers.
+    for (let i = 0; i < 6; i++) {
+      const c = await WsTestClient.open(url);
+      c.send({ action: 'announce', info_hash: hash, peer_id: bin20(`ws-peer-${i}`), event: 'started', left: 10, numwant: 0 });
+      assert.equal((await c.next()).incomplete, i + 1);
+      peers.push(c);
+    }
+    assert.equal((await t.api('POST', '/notices', notice('WS-1', [Buffer.from(hash, 'latin1').toString('hex')]))).status, 201);
+
+    const offerer = await WsTestClient.open(url);
+    peers.push(offerer);
+    offerer.send({
+      action: 'announce', info_hash: hash, peer_id: bin20('ws-offerer'), event: 'started', left: 10, numwant: 5,
+      offers: [{ offer_id: bin20('o-1'), offer: { type: 'offer', sdp: 'v=0' } }],
+    });
+    assert.deepEqual(await offerer.next(), { 'failure reason': 'blocked by takedown notice WS-1', action: 'announce', info_hash: hash });
+    peers[0]!.send({ action: 'announce', info_hash: hash, peer_id: bin20('ws-peer-0'), event: 'stopped', left: 10 });
+    assert.equal((await peers[0]!.next())['failure reason'], 'blocked by takedown notice WS-1', 'not even a stop is answered');
+    offerer.send({ action: 'scrape', info_hash: hash });
+    assert.deepEqual((await offerer.next()).files, { [hash]: { complete: 0, incomplete: 0, downloaded: 0 } });
+    await new Promise((r) => setTimeout(r, 200));
+    for (const p of peers.slice(1, 6)) assert.equal(p.pending, 0, 'no offer reached a peer of the blocked swarm');
+
+    // Lifted, the torrent starts empty: the six peers were dropped from every worker's share of the table.
+    assert.equal((await t.api('POST', '/notices/WS-1/lift', { reason: 'withdrawn' })).status, 200);
+    offerer.send({ action: 'announce', info_hash: hash, peer_id: bin20('ws-offerer'), event: 'started', left: 10, numwant: 0 });
+    const again = await offerer.next();
+    assert.deepEqual([again.complete, again.incomplete], [0, 1]);
+
+    const c = t.counters();
+    assert.equal(c.ws_announce_blocked, 2);
+    assert.equal(c.ws_scrape_blocked, 1);
+    assert.equal(c.ws_announce_denied + c.ws_scrape_denied, 0);
+    assert.ok(c.notice_torrents_removed >= 1, 'the WebSocket swarm counts as a removed torrent');
+    const metrics = (await get('127.0.0.1', t.tcp4, '/metrics')).body.toString();
+    assert.match(metrics, /swarmd_takedown_blocked_total\{protocol="ws",action="announce"\} 2\n/);
+    assert.match(metrics, /swarmd_requests_total\{protocol="ws",action="announce",outcome="denied"\} 2\n/);
+  } finally {
+    for (const p of peers) p.close();
     await t.close();
   }
 });
