@@ -78,7 +78,9 @@ export class NoticeJournal {
     const done = this.queue.then(async () => {
       if (this.broken !== null) throw this.broken;
       try {
-        await this.handle.write(data, 0, data.length);
+        // write(2) may write part of the record and report success (on a disk that fills up
+        // midway); the next write then fails with the reason, and the record is cut back whole.
+        for (let at = 0; at < data.length; ) at += (await this.handle.write(data, at, data.length - at)).bytesWritten;
         await this.handle.datasync();
         this.size += data.length;
       } catch (e) {

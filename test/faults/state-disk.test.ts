@@ -4,8 +4,7 @@
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get } from '../helpers/http-client.ts';
@@ -13,22 +12,15 @@ import { UdpClient, announcePacket } from '../helpers/udp-client.ts';
 import { waitUntil } from '../clients/client.ts';
 import { startChildTracker } from './child-tracker.ts';
 import type { ChildTracker } from './child-tracker.ts';
-
-const root = process.getuid?.() === 0;
-const sudo = !root && spawnSync('sudo', ['-n', 'true']).status === 0;
-const skip = !root && !sudo && process.env.CI !== 'true' ? 'mounting a tmpfs needs root or password-less sudo' : false;
-const privileged = (args: string[]) => {
-  const r = root ? spawnSync(args[0], args.slice(1), { encoding: 'utf8' }) : spawnSync('sudo', ['-n', ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}${r.error ?? ''}`);
-};
+import { Tmpfs, fill, tmpfsSkip } from './tmpfs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmd-disk-'));
 const mnt = join(dir, 'mnt');
-let mounted = false;
+let disk: Tmpfs | undefined;
 let tracker: ChildTracker | undefined;
 after(() => {
   tracker?.child.kill();
-  if (mounted) spawnSync(root ? 'umount' : 'sudo', root ? [mnt] : ['-n', 'umount', mnt]);
+  disk?.unmount();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -38,23 +30,8 @@ async function dumpFigures(port: number): Promise<DumpFigures> {
   return s.state_dump;
 }
 
-/** Fills the file system holding `path` to the last byte. */
-function fill(path: string): void {
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(4096, 0x78);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-test('a full disk or a read-only state directory keeps the previous dump and logs an error', { skip, timeout: 120_000 }, async () => {
-  mkdirSync(mnt);
-  privileged(['mount', '-t', 'tmpfs', '-o', 'size=64k,mode=0777', 'tmpfs', mnt]);
-  mounted = true;
+test('a full disk or a read-only state directory keeps the previous dump and logs an error', { skip: tmpfsSkip, timeout: 120_000 }, async () => {
+  disk = new Tmpfs(mnt, '64k');
   const file = join(mnt, 'state');
   tracker = await startChildTracker(['--state-file', file, '--state-interval', '1', '--log-level', 'info']);
   const port = tracker.port;
@@ -89,14 +66,14 @@ test('a full disk or a read-only state directory keeps the previous dump and log
 
     // Read-only: room again, but nothing may be written.
     rmSync(join(mnt, 'filler'));
-    privileged(['mount', '-o', 'remount,ro', mnt]);
+    disk.readOnly(true);
     const failed = (await dumpFigures(port)).failures;
     await waitUntil(async () => (await dumpFigures(port)).failures >= failed + 2, 10_000, () => 'no failed dump on a read-only disk');
     assert.ok(readFileSync(file).equals(good), 'the previous dump is kept on a read-only disk');
     assert.ok(tracker.lines.some((l) => l.includes('state dump failed') && l.includes('EROFS')), 'the error is logged');
 
     // Writable again: the next dump has every torrent, and no temporary file is left behind.
-    privileged(['mount', '-o', 'remount,rw', mnt]);
+    disk.readOnly(false);
     await waitUntil(() => lines() === 1020, 10_000, () => 'dumps did not resume');
     assert.deepEqual(readdirSync(mnt), ['state']);
     assert.ok(tracker.child.running);
