@@ -378,7 +378,7 @@ export class AccessManager {
       this.counters.journalErrors++;
       this.log.error(
         { file: journal.file, err: errorText(e) },
-        `access list: can't write the journal ${journal.file}; the latest changes will be lost by a restart`,
+        `access list: can't write the journal ${journal.file}; the latest changes go out again with the next one, and a restart before that loses them`,
       );
     });
     const live = this.added.size + this.deleted.size;

@@ -8,7 +8,9 @@
 // Lines starting with `#` are comments. Replaying the lines in order gives the changes in force.
 // A last line without its newline (a write cut short by a crash) is skipped with a warning. The
 // file is rewritten compactly (write a temporary file, then rename it) at start-up and when it
-// has grown much longer than the changes in force.
+// has grown much longer than the changes in force. A failed append (a full disk) is cut back, so
+// no half line is left for the next one to run into, and its lines go out again, first, with the
+// next write: nothing accepted is left out once the disk has room.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -65,38 +67,52 @@ export class Journal {
   private handle: fs.promises.FileHandle;
   /** Change lines in the file (for deciding when to compact). */
   lines: number;
+  /** Bytes of whole lines in the file: where a failed append is cut back to. */
+  private size: number;
+  /** Lines of failed appends, written again (first) by the next write. */
+  private pending = '';
   private queue: Promise<void> = Promise.resolve();
 
-  private constructor(file: string, handle: fs.promises.FileHandle, lines: number) {
+  private constructor(file: string, handle: fs.promises.FileHandle, lines: number, size: number) {
     this.file = file;
     this.handle = handle;
     this.lines = lines;
+    this.size = size;
   }
 
   /** Writes `lines` (each "+hex", "-hex"...) as the whole journal, atomically, then opens it for appending. */
   static async create(file: string, lines: string[]): Promise<Journal> {
-    await writeAtomically(file, JOURNAL_HEADER + lines.map((l) => l + '\n').join(''));
+    const size = await writeAtomically(file, JOURNAL_HEADER + lines.map((l) => l + '\n').join(''));
     const handle = await fs.promises.open(file, 'a', 0o600);
-    return new Journal(file, handle, lines.length);
+    return new Journal(file, handle, lines.length, size);
   }
 
   /** Opens an existing, well-formed journal for appending (no rewrite). */
   static async append(file: string, lines: number): Promise<Journal> {
     const handle = await fs.promises.open(file, 'a', 0o600);
-    return new Journal(file, handle, lines);
+    return new Journal(file, handle, lines, (await handle.stat()).size);
   }
 
   /**
    * Appends change lines and flushes them to disk. Writes are queued: each starts after the
-   * previous one finished, so the file keeps the order of the calls. Rejects if the write fails.
+   * previous one finished, so the file keeps the order of the calls. Rejects if the write fails;
+   * then the lines are kept and written before those of the next call.
    */
   write(lines: string[]): Promise<void> {
     if (lines.length === 0) return this.queue;
-    const data = lines.join('\n') + '\n';
     this.lines += lines.length;
     const done = this.queue.then(async () => {
-      await this.handle.appendFile(data, 'latin1');
-      await this.handle.datasync();
+      const data = this.pending + lines.join('\n') + '\n';
+      try {
+        await this.handle.appendFile(data, 'latin1');
+        await this.handle.datasync();
+        this.size += data.length;
+        this.pending = '';
+      } catch (e) {
+        this.pending = data;
+        await this.handle.truncate(this.size).catch(() => {});
+        throw e;
+      }
     });
     this.queue = done.catch(() => {});
     return done;
@@ -105,11 +121,12 @@ export class Journal {
   /** Replaces the journal with `lines` (temporary file + rename), after the queued writes. */
   compact(lines: string[]): Promise<void> {
     const done = this.queue.then(async () => {
-      await writeAtomically(this.file, JOURNAL_HEADER + lines.map((l) => l + '\n').join(''));
+      this.size = await writeAtomically(this.file, JOURNAL_HEADER + lines.map((l) => l + '\n').join(''));
       const handle = await fs.promises.open(this.file, 'a', 0o600);
       const old = this.handle;
       this.handle = handle;
       this.lines = lines.length;
+      this.pending = ''; // `lines` are the changes in force, these among them
       await old.close();
     });
     this.queue = done.catch(() => {});
@@ -127,19 +144,21 @@ export class Journal {
   }
 }
 
-async function writeAtomically(file: string, data: string): Promise<void> {
+/** Writes `data` (latin1) to `file` through a temporary file and a rename; resolves with its size. */
+async function writeAtomically(file: string, data: string): Promise<number> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  const handle = await fs.promises.open(tmp, 'w', 0o600);
   try {
-    await handle.writeFile(data, 'latin1');
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    const handle = await fs.promises.open(tmp, 'w', 0o600);
+    try {
+      await handle.writeFile(data, 'latin1');
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
     await fs.promises.rename(tmp, file);
   } catch (e) {
     await fs.promises.rm(tmp, { force: true });
     throw e;
   }
+  return data.length;
 }

@@ -11,6 +11,8 @@ import type { Logger } from 'pino';
 import { AccessManager, BATCH_MS } from '../../src/access/access-manager.ts';
 import type { AccessState } from '../../src/access/access-list.ts';
 import { defaultConfig } from '../../src/config/config.ts';
+import { readJournal } from '../../src/access/journal.ts';
+import { Tmpfs, fill, tmpfsSkip } from '../faults/tmpfs.ts';
 import type { AccessConfig, Config } from '../../src/config/config.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmd-access-'));
@@ -472,4 +474,39 @@ test('the journal is compacted while running once it is much longer than the cha
   const lines = fs.readFileSync(`${file}.changes`, 'latin1').split('\n').filter((l) => l && !l.startsWith('#'));
   assert.deepEqual(lines.sort(), hashes.slice(650).map((x) => `+${x}`).sort());
   assert.deepEqual(fs.readdirSync(dir).sort(), ['add', 'del', 'white.txt', 'white.txt.changes']);
+});
+
+test('a full disk: a failed journal append leaves no half line, and the next change writes the lost lines again', { skip: tmpfsSkip }, async () => {
+  const dir = tmpdir();
+  const disk = new Tmpfs(path.join(dir, 'mnt'), '64k');
+  try {
+    const file = path.join(dir, 'white.txt');
+    fs.writeFileSync(file, `${h(1)}\n`);
+    const journal = path.join(disk.dir, 'changes');
+    const config = configWith({ whitelist: file, fifoAdd: path.join(dir, 'add'), changesFile: journal });
+    const { log, at } = capture();
+    const m = await open(config, log);
+    await writeFifo(config.access.fifoAdd!, [`${h(2)}\n`]);
+    await waitFor('the first change journaled', () => fs.readFileSync(journal, 'latin1').includes(h(2)));
+
+    // 200 hashes (8.4 KB): more than the room left in the journal's last page.
+    const many = Array.from({ length: 200 }, (_, i) => h(100 + i));
+    fill(path.join(disk.dir, 'filler'));
+    await writeFifo(config.access.fifoAdd!, [many.join('\n') + '\n']);
+    await waitFor('the error', () => m.stats().journalErrors > 0);
+    await waitFor('every change in force', () => many.every((x) => m.allowsHex(x)));
+    assert.ok(at('error').some((e) => e.msg.includes("can't write the journal") && String(e.err).includes('ENOSPC')));
+    const cut = await readJournal(journal);
+    assert.deepEqual([cut.torn, cut.bad], [0, 0], 'no half line is left in the journal');
+
+    fs.rmSync(path.join(disk.dir, 'filler'));
+    await writeFifo(config.access.fifoAdd!, [`${h(3)}\n`]);
+    await waitFor('the lost lines journaled with the next change', () => fs.readFileSync(journal, 'latin1').includes(h(3)));
+    await m.close();
+    const m2 = await open(config);
+    assert.ok([h(1), h(2), h(3), ...many].every((x) => m2.allowsHex(x)), 'a restart has every change');
+    await m2.close();
+  } finally {
+    disk.unmount();
+  }
 });
