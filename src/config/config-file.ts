@@ -237,6 +237,16 @@ function integer(
   };
 }
 
+/** A yes/no setting, also a flag: `--LONG` alone means yes, and `--no-LONG` no. */
+function boolean(key: string, long: string, help: string, get: (c: Config) => boolean, put: (c: Config, v: boolean) => void): Setting {
+  return { key, long, arg: 'yes|no', flag: true, help, show: (c) => (get(c) ? 'yes' : 'no'), set: (b, v) => put(b.config, parseBoolean(v)) };
+}
+
+/** A size in bytes, with an optional K/M/G suffix, from `min` to `max`. */
+function size(key: string, long: string, help: string, min: number, max: number, get: (c: Config) => number, put: (c: Config, v: number) => void): Setting {
+  return { key, long, arg: 'BYTES', help, show: (c) => formatSize(get(c)), set: (b, v) => put(b.config, parseSize(v, min, max)) };
+}
+
 /** A file name: anything but control characters. */
 export function checkPath(value: string): string {
   if (/[\x00-\x1f\x7f]/.test(value)) throw new BadValue(`${quote(value)} contains control characters`);
@@ -303,12 +313,12 @@ export function parseNatsUrl(value: string): string {
   return `${url.protocol}//${url.host}`;
 }
 
-/** A cluster credential given as text: anything but control characters. */
 /** A file name setting (FILE), unset by default. */
 function file(key: string, long: string, help: string, get: (c: Config) => string | null, put: (c: Config, v: string) => void): Setting {
   return { key, long, arg: 'FILE', help, show: (c) => get(c) ?? '', set: (b, v) => put(b.config, checkPath(v)) };
 }
 
+/** A cluster credential given as text: anything but control characters (not echoed in errors). */
 function clusterText(key: string, long: string, arg: string, help: string, field: 'user' | 'password' | 'token'): Setting {
   return {
     key,
@@ -480,15 +490,8 @@ export const SETTINGS: readonly Setting[] = [
     UDP_MAX_PEERS6, (c) => c.udpNumwantMax6, (c, v) => (c.udpNumwantMax6 = v)),
   integer('tracker.max_scrape_hashes', 'max-scrape-hashes', 'most info hashes in one HTTP scrape', 1000,
     (c) => c.maxScrapeHashes, (c, v) => (c.maxScrapeHashes = v)),
-  {
-    key: 'tracker.ip_from_query',
-    long: 'ip-from-query',
-    arg: 'yes|no',
-    flag: true,
-    help: 'use the ip= announce parameter instead of the source address (debugging only)',
-    show: (c) => (c.ipFromQuery ? 'yes' : 'no'),
-    set: (b, v) => (b.config.ipFromQuery = parseBoolean(v)),
-  },
+  boolean('tracker.ip_from_query', 'ip-from-query', 'use the ip= announce parameter instead of the source address (debugging only)',
+    (c) => c.ipFromQuery, (c, v) => (c.ipFromQuery = v)),
   {
     key: 'tracker.deniability',
     long: 'deniability',
@@ -515,15 +518,8 @@ export const SETTINGS: readonly Setting[] = [
   seconds('tracker.state_interval', 'state-interval',
     'time between state dumps to tracker.state_file (or the -l file); 0 = never write (load only)',
     (c) => c.stateInterval, (c, v) => (c.stateInterval = v), 0),
-  {
-    key: 'tracker.full_scrape',
-    long: 'full-scrape',
-    arg: 'yes|no',
-    flag: true,
-    help: 'answer /scrape without info_hash with every torrent (and /stats?mode=tpbs)',
-    show: (c) => (c.fullScrape ? 'yes' : 'no'),
-    set: (b, v) => (b.config.fullScrape = parseBoolean(v)),
-  },
+  boolean('tracker.full_scrape', 'full-scrape', 'answer /scrape without info_hash with every torrent (and /stats?mode=tpbs)',
+    (c) => c.fullScrape, (c, v) => (c.fullScrape = v)),
   seconds('tracker.full_scrape_interval', 'full-scrape-interval',
     'one full scrape per client address (IPv6: per /64) per this many seconds, others get 429; 0 = no limit',
     (c) => c.fullScrapeInterval, (c, v) => (c.fullScrapeInterval = v), 0),
@@ -548,46 +544,20 @@ export const SETTINGS: readonly Setting[] = [
   seconds('http.header_timeout', 'http-header-timeout',
     'a request head must arrive within this after the connection or the previous answer',
     (c) => c.http.headerTimeout, (c, v) => (c.http.headerTimeout = v)),
-  {
-    key: 'http.max_request_size',
-    long: 'http-max-request-size',
-    arg: 'BYTES',
-    help: 'largest HTTP request head accepted (512 to 1M; K/M suffixes)',
-    show: (c) => formatSize(c.http.maxRequestBytes),
-    set: (b, v) => (b.config.http.maxRequestBytes = parseSize(v, 512, MIB)),
-  },
-  {
-    key: 'http.keepalive',
-    long: 'http-keepalive',
-    arg: 'yes|no',
-    flag: true,
-    help: 'serve several requests per HTTP connection',
-    show: (c) => (c.http.keepAlive ? 'yes' : 'no'),
-    set: (b, v) => (b.config.http.keepAlive = parseBoolean(v)),
-  },
+  size('http.max_request_size', 'http-max-request-size', 'largest HTTP request head accepted (512 to 1M; K/M suffixes)', 512, MIB,
+    (c) => c.http.maxRequestBytes, (c, v) => (c.http.maxRequestBytes = v)),
+  boolean('http.keepalive', 'http-keepalive', 'serve several requests per HTTP connection',
+    (c) => c.http.keepAlive, (c, v) => (c.http.keepAlive = v)),
   integer('http.max_connections', 'http-max-connections', 'open HTTP connections per worker', MAX_INT,
     (c) => c.http.maxConnections, (c, v) => (c.http.maxConnections = v)),
   file('tls.cert', 'tls-cert', 'certificate chain (PEM) of the listen.tls listeners; reread on SIGHUP',
     (c) => c.tls.cert, (c, v) => (c.tls.cert = v)),
   file('tls.key', 'tls-key', 'private key (PEM) of the listen.tls listeners; reread on SIGHUP',
     (c) => c.tls.key, (c, v) => (c.tls.key = v)),
-  {
-    key: 'ws.enabled',
-    long: 'ws',
-    arg: 'yes|no',
-    flag: true,
-    help: 'WebTorrent signalling: WebSocket upgrades on the HTTP and HTTPS listeners',
-    show: (c) => (c.ws.enabled ? 'yes' : 'no'),
-    set: (b, v) => (b.config.ws.enabled = parseBoolean(v)),
-  },
-  {
-    key: 'ws.max_message_size',
-    long: 'ws-max-message-size',
-    arg: 'BYTES',
-    help: 'largest WebSocket message accepted; a bigger one closes the connection (1K to 1M)',
-    show: (c) => formatSize(c.ws.maxMessageBytes),
-    set: (b, v) => (b.config.ws.maxMessageBytes = parseSize(v, KIB, MIB)),
-  },
+  boolean('ws.enabled', 'ws', 'WebTorrent signalling: WebSocket upgrades on the HTTP and HTTPS listeners',
+    (c) => c.ws.enabled, (c, v) => (c.ws.enabled = v)),
+  size('ws.max_message_size', 'ws-max-message-size', 'largest WebSocket message accepted; a bigger one closes the connection (1K to 1M)', KIB, MIB,
+    (c) => c.ws.maxMessageBytes, (c, v) => (c.ws.maxMessageBytes = v)),
   integer('ws.max_offers', 'ws-max-offers', 'most offers in one WebSocket announce; more refuse the announce', 1000,
     (c) => c.ws.maxOffers, (c, v) => (c.ws.maxOffers = v)),
   integer('ws.numwant_max', 'ws-numwant-max', 'most peers the offers of one WebSocket announce are relayed to', 1000,
@@ -600,14 +570,8 @@ export const SETTINGS: readonly Setting[] = [
     (c) => c.ws.pingInterval, (c, v) => (c.ws.pingInterval = v)),
   integer('ws.max_connections', 'ws-max-connections', `open WebSocket connections per worker (at most ${MAX_WORKER_PEERS})`, MAX_WORKER_PEERS,
     (c) => c.ws.maxConnections, (c, v) => (c.ws.maxConnections = v)),
-  {
-    key: 'ws.max_queue_size',
-    long: 'ws-max-queue-size',
-    arg: 'BYTES',
-    help: 'bytes queued for one WebSocket client before it is dropped as too slow (16K to 1G)',
-    show: (c) => formatSize(c.ws.maxQueuedBytes),
-    set: (b, v) => (b.config.ws.maxQueuedBytes = parseSize(v, 16 * KIB, GIB)),
-  },
+  size('ws.max_queue_size', 'ws-max-queue-size', 'bytes queued for one WebSocket client before it is dropped as too slow (16K to 1G)', 16 * KIB, GIB,
+    (c) => c.ws.maxQueuedBytes, (c, v) => (c.ws.maxQueuedBytes = v)),
   integer('ws.max_swarms', 'ws-max-swarms', 'torrents with WebSocket peers at once, over all workers (a shared table of 2 x N x (20 + 4 x workers) bytes)', 1 << 24,
     (c) => c.ws.maxSwarms, (c, v) => (c.ws.maxSwarms = v)),
   {
@@ -705,14 +669,8 @@ export const SETTINGS: readonly Setting[] = [
   },
   network('admin.networks', 'admin-networks', undefined, 'only clients from these networks may use the admin API (repeatable; none = anyone reaching admin.listen)',
     (c) => [c.admin.networks]),
-  {
-    key: 'admin.max_body',
-    long: 'admin-max-body',
-    arg: 'BYTES',
-    help: 'largest admin API request body (1K to 256M; K/M suffixes); larger ones get 413',
-    show: (c) => formatSize(c.admin.maxBodyBytes),
-    set: (b, v) => (b.config.admin.maxBodyBytes = parseSize(v, KIB, 256 * MIB)),
-  },
+  size('admin.max_body', 'admin-max-body', 'largest admin API request body (1K to 256M; K/M suffixes); larger ones get 413', KIB, 256 * MIB,
+    (c) => c.admin.maxBodyBytes, (c, v) => (c.admin.maxBodyBytes = v)),
   {
     key: 'log.level',
     long: 'log-level',
