@@ -302,12 +302,17 @@ function othersPct(sysBusy: number, serverTicks: number, genTicks: number, secon
   return Math.max(0, ((sysBusy - serverTicks - genTicks) / (seconds * CLK_TCK)) * 100);
 }
 
-async function udpRow(s: Server, row: 'udp-announce' | 'udp-mixed', rep: number, o: { cpus?: string; sockets?: number; window?: number; label?: string } = {}): Promise<LoadResult> {
-  const phases = await udpLoad(s, [
+// The load of the UDP rows (prefilled torrents and identities, 3 s warm-up), timed for `seconds`.
+function udpRowArgs(row: 'udp-announce' | 'udp-mixed', rep: number, seconds: number, o: { sockets?: number; window?: number } = {}): string[] {
+  return [
     '--torrents', String(TORRENTS), '--peers', String(PEERS), '--mode', row === 'udp-mixed' ? 'mixed' : 'announce',
-    '--scrape-ratio', '0.25', '--scrape-max', '10', '--warmup', String(WARMUP), '--duration', String(DURATION),
+    '--scrape-ratio', '0.25', '--scrape-max', '10', '--warmup', String(WARMUP), '--duration', String(seconds),
     '--sockets', String(o.sockets ?? UDP_SOCKETS), '--window', String(o.window ?? UDP_WINDOW), '--seed', String(rep + 1),
-  ], o.cpus ?? LOAD_CPUS, (WARMUP + DURATION + 60) * 1000);
+  ];
+}
+
+async function udpRow(s: Server, row: 'udp-announce' | 'udp-mixed', rep: number, o: { cpus?: string; sockets?: number; window?: number; label?: string } = {}): Promise<LoadResult> {
+  const phases = await udpLoad(s, udpRowArgs(row, rep, DURATION, o), o.cpus ?? LOAD_CPUS, (WARMUP + DURATION + 60) * 1000);
   const res = udpResult(row, o.label ?? s.label, rep, phases.find((x) => x.phase === 'load')!);
   log(`${row} ${res.tracker} rep ${rep + 1}: ${fmt(res.cpuUsPerAnswer, 2)} µs/answer, ${res.rps}/s, server ${res.serverCpuPct}%, generator ${res.genCpuPct}%, others ${res.othersCpuPct}%, errors ${res.errors}, timeouts ${res.timeouts}${res.firstError ? ` (${res.firstError})` : ''}`);
   return res;
@@ -606,10 +611,10 @@ async function stopPoller(p: Proc): Promise<PollLine[]> {
 // What /metrics polling costs (issue 5: under 2% of CPU per answer), two ways, on one swarmd
 // prefilled like the load rows. First directly, with nothing else running: the server's CPU per
 // /metrics and per /stats.json answered back to back, then its CPU per second idle and polled on
-// the schedule below (which counts /stats.json's top-list walks as often as they recur). Then end to end: one UDP announce load cut into slices of
-// METRICS_SLICE_S that alternate plain and polled (a client GETs /metrics every second and
-// /stats.json every 5 s), so that the machine's drift, which moves whole runs by ±15% here,
-// hits both alike; each polled slice is compared with the plain slices on either side of it.
+// the schedule below (which counts /stats.json's top-list walks as often as they recur). Then end
+// to end: one UDP announce load cut into slices of METRICS_SLICE_S that alternate plain and
+// polled, so that the machine's drift, which moves whole runs by ±15% here, hits both alike;
+// each polled slice is compared with the plain slices on either side of it.
 const METRICS_MS = 1000;
 const JSON_MS = 5000;
 const METRICS_SLICE_S = 5;
@@ -645,9 +650,7 @@ async function metricsCostRow(): Promise<void> {
       try {
         await sleep(300);
         phases = await udpLoad(s, [
-          '--torrents', String(TORRENTS), '--peers', String(PEERS), '--mode', 'announce', '--warmup', String(WARMUP),
-          '--duration', String(METRICS_SLICES * METRICS_SLICE_S), '--slices', String(METRICS_SLICES), '--toggle-pid', String(poller.pid),
-          '--sockets', String(UDP_SOCKETS), '--window', String(UDP_WINDOW), '--seed', String(rep + 1),
+          ...udpRowArgs('udp-announce', rep, METRICS_SLICES * METRICS_SLICE_S), '--slices', String(METRICS_SLICES), '--toggle-pid', String(poller.pid),
         ], LOAD_CPUS, (WARMUP + METRICS_SLICES * METRICS_SLICE_S + 60) * 1000);
       } finally {
         await stopPoller(poller);
