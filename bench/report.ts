@@ -438,7 +438,7 @@ function metricsCost(r: Results) {
   return {
     costs,
     slices,
-    plainUs: median(plain.map((x) => x.cpuUsPerAnswer)),
+    plainUs: plain.map((x) => x.cpuUsPerAnswer),
     metricsS: pol.metricsMs / 1000,
     jsonS: pol.jsonMs / 1000,
     pollUsPerS,
@@ -623,7 +623,7 @@ export function renderReport(r: Results): { markdown: string; summary: string; m
   const mcAll = metricsCost(r);
   if (mcAll) {
     const pol = r.metricsPolling!;
-    const plainUs = mcAll.slices.filter((x) => x.tracker === METRICS_PLAIN).map((x) => x.cpuUsPerAnswer);
+    const plainUs = mcAll.plainUs;
     L.push('', '## Metrics on vs off (issue 5)', '');
     L.push(`One swarmd (1 worker, pinned to core 0), prefilled like the load rows. **Directly**, with nothing else running, a client on core 1 (\`bench/http-poll.ts --mode cost\`) first GETs each stats path ${int(mcAll.costs[0]!.requests)} times back to back (after 50 to warm up): the server's CPU (utime+stime, all threads) per request is below. Back to back, \`/stats.json\` mostly takes its top-torrents list from the cache; the list is walked again once it is a second old, or 250 times as old as the walk took. So the client then leaves the server idle for ${f(pol.scheduleSeconds / 2, 0)} s and polls it for ${f(pol.scheduleSeconds, 0)} s on the real schedule (\`/metrics\` every ${f(mcAll.metricsS, 0)} s, \`/stats.json\` every ${f(mcAll.jsonS, 0)} s, walks included): the difference in CPU per second is what polling costs. Compared with the CPU the server spends per second under the UDP announce load (the plain slices below), that share is what polling adds to the CPU per answer.`);
     L.push('');
@@ -633,7 +633,7 @@ export function renderReport(r: Results): { markdown: string; summary: string; m
     L.push('');
     L.push(`On the schedule: ${f(pol.polledUsPerS / 1000, 2)} ms of CPU per second polled, ${f(pol.idleUsPerS / 1000, 2)} ms idle (${pol.scheduleFailures} failed requests) → polling costs ${f(mcAll.pollUsPerS, 0)} µs per second. The server under load spends ${f(mcAll.plainUsPerS / 1000, 0)} ms of CPU per second (${f(mcAll.plainUsPerS / 1e4, 0)}% of its core) → **${f(mcAll.directPct, 2)}%** more CPU per answer.`);
     L.push('');
-    L.push(`**End to end**: one UDP announce load (3 s warm-up, then ${mcAll.slicesPerRun} slices of ${pol.sliceSeconds} s per run, ${mcAll.runs} run(s)) whose slices alternate plain and polled: \`http-poll.ts --paused\` (core 1) polls only in the odd slices, toggled by the generator at each slice's start. The plain slices alone spread from ${f(Math.min(...plainUs), 2)} to ${f(Math.max(...plainUs), 2)} µs per answer (${f(((Math.max(...plainUs) - Math.min(...plainUs)) / 2 / mcAll.plainUs) * 100, 0)}% either side of their median) on this shared machine, so separate runs could not show 2%; within one run, each polled slice is compared with the mean of the plain slices on either side of it: ${mcAll.slicesPct.n} pairs, mean ${signed(mcAll.slicesPct.mean)}%, median ${signed(mcAll.slicesPct.median)}%, 95% confidence interval ${signed(mcAll.slicesPct.lo)} to ${signed(mcAll.slicesPct.hi)}% (every pair: ${mcAll.slicesPct.all.map((x) => signed(x)).join(', ')}). The target takes the direct share, which is exact to a tick of CPU time, and asks of the slices only that they do not show more: the lower end of their interval under ${LIMIT_METRICS_PCT}%.`);
+    L.push(`**End to end**: one UDP announce load (3 s warm-up, then ${mcAll.slicesPerRun} slices of ${pol.sliceSeconds} s per run, ${mcAll.runs} run(s)) whose slices alternate plain and polled: \`http-poll.ts --paused\` (core 1) polls only in the odd slices, toggled by the generator at each slice's start. The plain slices alone spread from ${f(Math.min(...plainUs), 2)} to ${f(Math.max(...plainUs), 2)} µs per answer (${f(((Math.max(...plainUs) - Math.min(...plainUs)) / 2 / median(plainUs)) * 100, 0)}% either side of their median) on this shared machine, so separate runs could not show 2%; within one run, each polled slice is compared with the mean of the plain slices on either side of it: ${mcAll.slicesPct.n} pairs, mean ${signed(mcAll.slicesPct.mean)}%, median ${signed(mcAll.slicesPct.median)}%, 95% confidence interval ${signed(mcAll.slicesPct.lo)} to ${signed(mcAll.slicesPct.hi)}% (every pair: ${mcAll.slicesPct.all.map((x) => signed(x)).join(', ')}). The target takes the direct share, which is exact to a tick of CPU time, and asks of the slices only that they do not show more: the lower end of their interval under ${LIMIT_METRICS_PCT}%.`);
     L.push('');
     L.push(...loadTable(aggregate(mcAll.slices), 'metrics-cost', undefined, 'plain', null, undefined));
   }
