@@ -115,6 +115,15 @@ describe('the live dashboard in headless chromium', { skip }, () => {
     assert.match(await page.locator('#top tbody td.hash').first().innerText(), /^[0-9a-f]{40}$/);
     assert.notEqual(await page.locator('#t-torrents').innerText(), '–');
     assert.match(await page.locator('#status').innerText(), /^updated /);
+    // Every y axis leaves room for its widest tick label (in the axis's own font), so none is cut.
+    const axes = (await page.evaluate(`Object.entries(swarmdDashboard.charts).flatMap(([name, c]) =>
+      c.u.axes.slice(1).map((a) => {
+        c.u.ctx.font = a.font[0];
+        const widest = Math.max(0, ...(a._values || []).map((v) => c.u.ctx.measureText(v).width)) / uPlot.pxRatio;
+        return { name, labels: a._values, room: a._size - a.ticks.size - a.gap, widest };
+      }))`)) as { name: string; labels: string[]; room: number; widest: number }[];
+    assert.ok(axes.length >= charts.length);
+    for (const a of axes) assert.ok(a.room >= a.widest, `${a.name}: ${a.widest.toFixed(1)}px of label (${a.labels.join(', ')}) in ${a.room}px`);
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: path.join(OUTPUT, 'dashboard.png'), fullPage: true });
     console.log(`# screenshot: ${path.join(OUTPUT, 'dashboard.png')}`);

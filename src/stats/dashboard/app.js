@@ -169,6 +169,19 @@
     return { width: w, height: window.innerWidth <= 480 ? 190 : 230 };
   }
 
+  // A y axis as wide as its widest tick label in the axis's own font (a fixed width cut "97.7 KiB"
+  // short), and never under MIN_AXIS, which the date centred under the first time tick needs.
+  // uPlot calls this again while the sizes settle; after two rounds the last size stands.
+  var MIN_AXIS = 50;
+  function axisSize(u, values, i, cycle) {
+    var a = u.axes[i];
+    if (!values || cycle > 1) return a._size || MIN_AXIS;
+    u.ctx.font = a.font[0];
+    var widest = 0;
+    values.forEach(function (v) { widest = Math.max(widest, u.ctx.measureText(v).width); });
+    return Math.max(MIN_AXIS, Math.ceil(widest / uPlot.pxRatio + a.ticks.size + a.gap + 4));
+  }
+
   function makeChart(name, keys, values, opts) {
     var el = $('c-' + name);
     var text = cssVar('--text') || '#222';
@@ -176,7 +189,7 @@
     var axis = function (fmt, scale, side) {
       return {
         scale: scale, side: side, stroke: text, grid: { stroke: grid, width: 1, show: side !== 1 }, ticks: { stroke: grid },
-        size: 62, values: function (u, splits) { return splits.map(fmt); },
+        size: axisSize, values: function (u, splits) { return splits.map(fmt); },
       };
     };
     var series = [{}].concat(keys.map(function (key, i) {
