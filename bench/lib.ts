@@ -180,14 +180,14 @@ export function childrenTicks(): number {
 // Per-thread CPU ticks of a process: name -> ticks (threads of the same name are summed).
 export function threadTicks(pid: number): Map<string, number> {
   const out = new Map<string, number>();
-  let tids: string[] = [];
+  let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
     return out;
   }
   for (const tid of tids) {
-    let name = '?';
+    let name: string;
     try {
       name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
     } catch {
@@ -319,7 +319,7 @@ export function assertLoopbackOnly(pid: number, name: string): string[] {
     ['tcp6', true],
     ['udp6', true],
   ] as const) {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(`/proc/${pid}/net/${file}`, 'utf8');
     } catch {

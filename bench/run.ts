@@ -891,21 +891,56 @@ function machine(): Results['meta']['machine'] {
 }
 
 async function main(): Promise<void> {
-  if (opt['report-only']) {
-    const r = JSON.parse(readFileSync(opt['report-only'], 'utf8')) as Results;
-    const out = opt.report ?? join(BENCH, 'report.md');
-    writeFileSync(out, renderReport(r).markdown);
-    log(`wrote ${out}`);
-    return;
-  }
+  if (opt['report-only']) return reportOnly(opt['report-only']);
+  checkTools();
+  if (cpus().length < 2) notes.push(`only ${cpus().length} core: server and load generator share it`);
+  const t0 = Date.now();
+  prepareWork();
+  results.meta = runMeta();
+  writeResults();
+  log(`bench: rows ${[...ROWS].join(', ')}; trackers ${TRACKERS.join(', ')}; ${REPS} rep(s) of ${WARMUP} s warm-up + ${DURATION} s`);
+
+  await loadRows();
+  await workersRow();
+  await rssRow();
+  await laterRows();
+
+  // Targets first, then profiles of the rows swarmd missed
+  const missed = renderReport(results).missedRows.filter((r) => ROWS.has(r as RowName));
+  if (missed.length) log(`swarmd missed targets in: ${missed.join(", ")}`);
+  await profiles(missed.filter((r) => (LOAD_ROWS as readonly string[]).includes(r) || r === 'workers'));
+
+  results.meta.loadavgEnd = loadavg().map((x) => round(x, 2));
+  results.meta.elapsedS = Math.round((Date.now() - t0) / 1000);
+  writeResults();
+  const stamp = results.meta.date.replace(/[:.]/g, '-');
+  writeFileSync(join(OUT, `results-${stamp}.json`), JSON.stringify(results, null, 1));
+  const rendered = renderReport(results);
+  const out = opt.report ?? join(BENCH, 'report.md');
+  writeFileSync(out, rendered.markdown);
+  log(`wrote ${out} and ${resultsFile} (${results.meta.elapsedS} s)`);
+  process.stdout.write(rendered.summary + '\n');
+}
+
+// --report-only: bench/report.md from a saved results file, nothing run.
+function reportOnly(file: string): void {
+  const r = JSON.parse(readFileSync(file, 'utf8')) as Results;
+  const out = opt.report ?? join(BENCH, 'report.md');
+  writeFileSync(out, renderReport(r).markdown);
+  log(`wrote ${out}`);
+}
+
+function checkTools(): void {
   for (const tool of ['taskset', 'wrk', 'opentracker']) {
     if (!sh('sh', ['-c', `command -v ${tool}`])) fail(`${tool} is missing: run bash bench/setup.sh (npm run bench does)`);
   }
   if (TRACKERS.includes('bittorrent-tracker') && !existsSync(join(BENCH, '.peers', 'node_modules', 'bittorrent-tracker', 'server.js'))) {
     fail('bittorrent-tracker is missing: run bash bench/setup.sh (npm run bench does)');
   }
-  if (cpus().length < 2) notes.push(`only ${cpus().length} core: server and load generator share it`);
-  const t0 = Date.now();
+}
+
+// The work directory, the snapshot of swarmd every row runs, the whitelists.
+function prepareWork(): void {
   work = mkdtempSync(join(tmpdir(), 'swarmd-bench-'));
   chmodSync(work, 0o755); // opentracker runs as nobody and reads its whitelist from here
   swarmdDir = snapshotSwarmd();
@@ -914,9 +949,12 @@ async function main(): Promise<void> {
   const hashes = makeHashes(Math.max(TORRENTS, RSS_TORRENTS));
   writeFileSync(whitelistLoad, whitelistText(hashes.subarray(0, TORRENTS * 20)), { mode: 0o644 });
   writeFileSync(whitelistRss, whitelistText(hashes.subarray(0, RSS_TORRENTS * 20)), { mode: 0o644 });
+}
 
+// What the report says of the run before any row: date, machine, versions, settings.
+function runMeta(): Results['meta'] {
   const btPkg = join(BENCH, '.peers', 'node_modules', 'bittorrent-tracker', 'package.json');
-  results.meta = {
+  return {
     date: new Date().toISOString(),
     machine: machine(),
     versions: {
@@ -936,29 +974,28 @@ async function main(): Promise<void> {
     loadavgEnd: [],
     elapsedS: 0,
   };
-  writeResults();
-  log(`bench: rows ${[...ROWS].join(', ')}; trackers ${TRACKERS.join(', ')}; ${REPS} rep(s) of ${WARMUP} s warm-up + ${DURATION} s`);
+}
 
-  await loadRows();
-  await workersRow();
-  await rssRow();
-  const clusterRow = async () => {
-    if (!ROWS.has('cluster-sync') || !TRACKERS.includes('swarmd')) return;
-    await clusterSyncRow({
-      reps: REPS, serverCpus: SWARMD_CPUS, loadCpus: LOAD_CPUS, work, log, stopTracker,
-      startTracker: (o) => startTracker('swarmd', o), prefill: (s) => prefill(s, TORRENTS, PEERS, PEERS),
-      measure: (s, rep, label) => leastDisturbed(`cluster-sync ${label}`, () => udpRow(s, 'udp-announce', rep, { label })),
-      record: (r) => ((results.clusterSync ??= []).push(r), writeResults()),
-    });
-  };
-  const wsRow = async () => {
-    if (!ROWS.has('websocket')) return;
-    results.websocket = await websocketRow({
-      bench: BENCH, swarmdDir, node: NODE, trackers: TRACKERS, serverCpus: SWARMD_CPUS, loadCpus: LOAD_CPUS, warmupS: WARMUP, durationS: DURATION, log,
-    });
-    writeResults();
-  };
-  // the rows of issues 3 (scale), 4, 5, 7 and 8: a failure there is noted in the report, not fatal
+async function clusterRow(): Promise<void> {
+  if (!ROWS.has('cluster-sync') || !TRACKERS.includes('swarmd')) return;
+  await clusterSyncRow({
+    reps: REPS, serverCpus: SWARMD_CPUS, loadCpus: LOAD_CPUS, work, log, stopTracker,
+    startTracker: (o) => startTracker('swarmd', o), prefill: (s) => prefill(s, TORRENTS, PEERS, PEERS),
+    measure: (s, rep, label) => leastDisturbed(`cluster-sync ${label}`, () => udpRow(s, 'udp-announce', rep, { label })),
+    record: (r) => ((results.clusterSync ??= []).push(r), writeResults()),
+  });
+}
+
+async function wsRow(): Promise<void> {
+  if (!ROWS.has('websocket')) return;
+  results.websocket = await websocketRow({
+    bench: BENCH, swarmdDir, node: NODE, trackers: TRACKERS, serverCpus: SWARMD_CPUS, loadCpus: LOAD_CPUS, warmupS: WARMUP, durationS: DURATION, log,
+  });
+  writeResults();
+}
+
+// the rows of issues 3 (scale), 4, 5, 7 and 8: a failure there is noted in the report, not fatal
+async function laterRows(): Promise<void> {
   for (const [name, row] of [['metrics-cost', metricsCostRow], ['scrape-load', scrapeLoadRow], ['scale', scaleRow], ['cluster-sync', clusterRow], ['websocket', wsRow]] as const) {
     try {
       await row();
@@ -967,22 +1004,6 @@ async function main(): Promise<void> {
       log(`row ${name} failed: ${(err as Error).stack ?? err}`);
     }
   }
-
-  // Targets first, then profiles of the rows swarmd missed
-  const missed = renderReport(results).missedRows.filter((r) => ROWS.has(r as RowName));
-  if (missed.length) log(`swarmd missed targets in: ${missed.join(", ")}`);
-  await profiles(missed.filter((r) => (LOAD_ROWS as readonly string[]).includes(r) || r === 'workers'));
-
-  results.meta.loadavgEnd = loadavg().map((x) => round(x, 2));
-  results.meta.elapsedS = Math.round((Date.now() - t0) / 1000);
-  writeResults();
-  const stamp = results.meta.date.replace(/[:.]/g, '-');
-  writeFileSync(join(OUT, `results-${stamp}.json`), JSON.stringify(results, null, 1));
-  const rendered = renderReport(results);
-  const out = opt.report ?? join(BENCH, 'report.md');
-  writeFileSync(out, rendered.markdown);
-  log(`wrote ${out} and ${resultsFile} (${results.meta.elapsedS} s)`);
-  process.stdout.write(rendered.summary + '\n');
 }
 
 try {
