@@ -96,7 +96,13 @@ export async function stop(p: Proc, signal: NodeJS.Signals = 'SIGTERM', graceMs 
 }
 
 // Runs a child to its end (bounded by timeoutMs), returning its stdout lines.
-export async function runToEnd(name: string, cmd: string, args: string[], timeoutMs: number, opts: SpawnOptions = {}): Promise<{ code: number | null; lines: string[]; stderr: string[] }> {
+export async function runToEnd(
+  name: string,
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+  opts: SpawnOptions = {},
+): Promise<{ code: number | null; lines: string[]; stderr: string[] }> {
   const p = start(name, cmd, args, opts);
   const timer = setTimeout(() => {
     process.stderr.write(`bench: ${name} ran over ${Math.round(timeoutMs / 1000)} s; stopping it\n`);

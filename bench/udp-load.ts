@@ -621,7 +621,16 @@ function emit(obj: Record<string, unknown>): void {
 }
 
 // A snapshot of everything a phase reports.
-function phaseReport(phase: string, seconds: number, cpuUs: number, srvTicks: number, srvUser: number, sys: [number, number], mono: [number, number], s: Stats): Record<string, unknown> {
+function phaseReport(
+  phase: string,
+  seconds: number,
+  cpuUs: number,
+  srvTicks: number,
+  srvUser: number,
+  sys: [number, number],
+  mono: [number, number],
+  s: Stats,
+): Record<string, unknown> {
   const n = s.answers + s.bad + s.trackerErrors;
   const serverCpuUs = SERVER_PID ? (srvTicks / CLK_TCK) * 1e6 : null;
   return {

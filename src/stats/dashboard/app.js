@@ -8,17 +8,37 @@ const MIN_POLL_MS = 2000;
 const OUTCOMES = ['ok', 'denied', 'malformed', 'bad_connection_id', 'rate_limited', 'full', 'not_found'];
 const ERRORS = OUTCOMES.slice(1);
 const PALETTE = {
-  'http ok': '#2c7fb8', 'udp ok': '#1a9850', 'ws ok': '#7b3294',
-  denied: '#d73027', malformed: '#fc8d59', bad_connection_id: '#984ea3', rate_limited: '#e6ab02', full: '#a50026', not_found: '#999999',
-  peers: '#2c7fb8', seeders: '#1a9850', leechers: '#fc8d59', torrents: '#7b3294',
-  ipv4: '#2c7fb8', ipv6: '#d95f02',
-  'http in': '#2c7fb8', 'http out': '#74add1', 'udp in': '#1a9850', 'udp out': '#a6d96a',
+  'http ok': '#2c7fb8',
+  'udp ok': '#1a9850',
+  'ws ok': '#7b3294',
+  denied: '#d73027',
+  malformed: '#fc8d59',
+  bad_connection_id: '#984ea3',
+  rate_limited: '#e6ab02',
+  full: '#a50026',
+  not_found: '#999999',
+  peers: '#2c7fb8',
+  seeders: '#1a9850',
+  leechers: '#fc8d59',
+  torrents: '#7b3294',
+  ipv4: '#2c7fb8',
+  ipv6: '#d95f02',
+  'http in': '#2c7fb8',
+  'http out': '#74add1',
+  'udp in': '#1a9850',
+  'udp out': '#a6d96a',
 };
 const EXTRA = ['#66c2a5', '#e78ac3', '#a6d854', '#8da0cb', '#ffd92f', '#b3b3b3'];
 
 // The last hour, column by column; time in seconds (uPlot's x).
 const S = {
-  time: [], torrents: [], peers: [], seeders: [], leechers: [], ipv4: [], ipv6: [],
+  time: [],
+  torrents: [],
+  peers: [],
+  seeders: [],
+  leechers: [],
+  ipv4: [],
+  ipv6: [],
   answers: {}, // 'http ok' -> [...]
   errors: {}, // outcome -> [...]
   bytes: { 'http in': [], 'http out': [], 'udp in': [], 'udp out': [] },
@@ -29,7 +49,9 @@ let pollMs = 5000;
 const charts = {};
 let failures = 0;
 
-function $(id) { return document.getElementById(id); }
+function $(id) {
+  return document.getElementById(id);
+}
 
 // --- formatting ---------------------------------------------------------------------------
 function num(v) {
@@ -45,7 +67,10 @@ function bytes(v) {
   if (v === null || v === undefined || isNaN(v)) return '–';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return (i === 0 ? String(Math.round(v)) : v.toFixed(Math.abs(v) >= 100 ? 0 : 1)) + ' ' + units[i];
 }
 function duration(s) {
@@ -55,12 +80,16 @@ function duration(s) {
   if (s < 172800) return (s / 3600).toFixed(1) + ' h';
   return (s / 86400).toFixed(1) + ' d';
 }
-function label(key) { return key.replace(/_/g, ' '); }
+function label(key) {
+  return key.replace(/_/g, ' ');
+}
 
 // --- history ------------------------------------------------------------------------------
 function sum(arrays, n) {
   const out = new Array(n).fill(0);
-  arrays.forEach(function (a) { for (let i = 0; i < n; i++) out[i] += a[i] || 0; });
+  arrays.forEach(function (a) {
+    for (let i = 0; i < n; i++) out[i] += a[i] || 0;
+  });
   return out;
 }
 
@@ -89,14 +118,18 @@ function appendHistory(h) {
   protocols.forEach(function (p) {
     Object.keys(h.requests_per_second[p]).forEach(function (o) {
       const series = h.requests_per_second[p][o];
-      const nonzero = series.some(function (v) { return v > 0; });
+      const nonzero = series.some(function (v) {
+        return v > 0;
+      });
       const key = p + ' ' + o;
       if (!S.answers[key] && !nonzero && o !== 'ok') return;
       pushPadded(ensureSeries(S.answers, key, before), series, total);
     });
   });
   ERRORS.forEach(function (o) {
-    const parts = protocols.map(function (p) { return h.requests_per_second[p][o] || []; });
+    const parts = protocols.map(function (p) {
+      return h.requests_per_second[p][o] || [];
+    });
     pushPadded(ensureSeries(S.errors, o, before), sum(parts, n), total);
   });
   ['http', 'udp'].forEach(function (p) {
@@ -106,7 +139,9 @@ function appendHistory(h) {
     pushPadded(S.bytes[p + ' out'], b.out, total);
   });
   [S.answers, S.errors, S.bytes].forEach(function (group) {
-    Object.keys(group).forEach(function (key) { while (group[key].length < total) group[key].push(0); });
+    Object.keys(group).forEach(function (key) {
+      while (group[key].length < total) group[key].push(0);
+    });
   });
   lastTime = h.time[n - 1];
 }
@@ -122,8 +157,14 @@ function appendLive(j) {
   const t = j.time / 1000;
   const dt = previous ? (j.time - previous.time) / 1000 : 0;
   const h = {
-    time: [j.time], torrents: [j.torrents], peers_ipv4: [j.peers.ipv4], peers_ipv6: [j.peers.ipv6],
-    seeders: [j.peers.seeders], leechers: [j.peers.leechers], requests_per_second: {}, bytes_per_second: {},
+    time: [j.time],
+    torrents: [j.torrents],
+    peers_ipv4: [j.peers.ipv4],
+    peers_ipv6: [j.peers.ipv6],
+    seeders: [j.peers.seeders],
+    leechers: [j.peers.leechers],
+    requests_per_second: {},
+    bytes_per_second: {},
   };
   Object.keys(j.requests).forEach(function (p) {
     const r = (h.requests_per_second[p] = {});
@@ -151,16 +192,24 @@ function trim() {
   let k = 0;
   while (k < S.time.length && S.time[k] < newest - HOUR_MS / 1000) k++;
   if (k === 0) return;
-  ['time', 'torrents', 'peers', 'seeders', 'leechers', 'ipv4', 'ipv6'].forEach(function (name) { S[name].splice(0, k); });
+  ['time', 'torrents', 'peers', 'seeders', 'leechers', 'ipv4', 'ipv6'].forEach(function (name) {
+    S[name].splice(0, k);
+  });
   [S.answers, S.errors, S.bytes].forEach(function (group) {
-    Object.keys(group).forEach(function (key) { group[key].splice(0, k); });
+    Object.keys(group).forEach(function (key) {
+      group[key].splice(0, k);
+    });
   });
 }
 
 // --- charts -------------------------------------------------------------------------------
-function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+function cssVar(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
 
-function color(key, i) { return PALETTE[key] || EXTRA[i % EXTRA.length]; }
+function color(key, i) {
+  return PALETTE[key] || EXTRA[i % EXTRA.length];
+}
 
 function chartSize(el) {
   const w = Math.max(200, el.clientWidth);
@@ -176,7 +225,9 @@ function axisSize(u, values, i, cycle) {
   if (!values || cycle > 1) return a._size || MIN_AXIS;
   u.ctx.font = a.font[0];
   let widest = 0;
-  values.forEach(function (v) { widest = Math.max(widest, u.ctx.measureText(v).width); });
+  values.forEach(function (v) {
+    widest = Math.max(widest, u.ctx.measureText(v).width);
+  });
   return Math.max(MIN_AXIS, Math.ceil(widest / uPlot.pxRatio + a.ticks.size + a.gap + 4));
 }
 
@@ -186,28 +237,53 @@ function makeChart(name, keys, values, opts) {
   const grid = cssVar('--line') || '#ddd';
   const axis = function (fmt, scale, side) {
     return {
-      scale: scale, side: side, stroke: text, grid: { stroke: grid, width: 1, show: side !== 1 }, ticks: { stroke: grid },
-      size: axisSize, values: function (u, splits) { return splits.map(fmt); },
+      scale: scale,
+      side: side,
+      stroke: text,
+      grid: { stroke: grid, width: 1, show: side !== 1 },
+      ticks: { stroke: grid },
+      size: axisSize,
+      values: function (u, splits) {
+        return splits.map(fmt);
+      },
     };
   };
-  const series = [{}].concat(keys.map(function (key, i) {
-    return {
-      label: label(key), stroke: color(key, i), width: 1.5, scale: (opts.scaleOf && opts.scaleOf(key)) || 'y',
-      value: function (u, v) { return v === null || v === undefined ? '–' : opts.fmt(v); },
-      points: { show: false },
-    };
-  }));
+  const series = [{}].concat(
+    keys.map(function (key, i) {
+      return {
+        label: label(key),
+        stroke: color(key, i),
+        width: 1.5,
+        scale: (opts.scaleOf && opts.scaleOf(key)) || 'y',
+        value: function (u, v) {
+          return v === null || v === undefined ? '–' : opts.fmt(v);
+        },
+        points: { show: false },
+      };
+    }),
+  );
   const axes = [{ stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } }, axis(opts.fmt, 'y', 3)];
   if (opts.right) axes.push(axis(num, opts.right, 1));
   // From 0 to a bit over the largest value; at least to `floor` (1, or 1 KiB for bytes) when all is quiet.
-  const range = function (u, min, max) { return [0, Math.max(opts.floor || 1, (max || 0) * 1.1)]; };
+  const range = function (u, min, max) {
+    return [0, Math.max(opts.floor || 1, (max || 0) * 1.1)];
+  };
   const scales = { x: { time: true }, y: { range: range } };
   if (opts.right) scales[opts.right] = { range: range };
   const size = chartSize(el);
-  const u = new uPlot({
-    width: size.width, height: size.height, series: series, axes: axes, scales: scales,
-    legend: { live: true }, cursor: { drag: { x: false, y: false } },
-  }, [S.time].concat(values), el);
+  const u = new uPlot(
+    {
+      width: size.width,
+      height: size.height,
+      series: series,
+      axes: axes,
+      scales: scales,
+      legend: { live: true },
+      cursor: { drag: { x: false, y: false } },
+    },
+    [S.time].concat(values),
+    el,
+  );
   return { u: u, keys: keys.join('|'), el: el };
 }
 
@@ -221,7 +297,11 @@ function draw(name, keys, values, opts) {
   }
   // For the browser test and for people reading the DOM: points drawn and the largest value.
   let max = 0;
-  values.forEach(function (v) { v.forEach(function (x) { if (x > max) max = x; }); });
+  values.forEach(function (v) {
+    v.forEach(function (x) {
+      if (x > max) max = x;
+    });
+  });
   c.el.dataset.points = String(S.time.length);
   c.el.dataset.max = String(max);
 }
@@ -232,18 +312,45 @@ function drawAll() {
     const bo = b.slice(-3) === ' ok' ? 0 : 1;
     return ao - bo || (a < b ? -1 : 1);
   });
-  draw('answers', answerKeys, answerKeys.map(function (k) { return S.answers[k]; }), { fmt: num });
+  draw(
+    'answers',
+    answerKeys,
+    answerKeys.map(function (k) {
+      return S.answers[k];
+    }),
+    { fmt: num },
+  );
   draw('swarm', ['peers', 'seeders', 'leechers', 'torrents'], [S.peers, S.seeders, S.leechers, S.torrents], {
-    fmt: num, right: 't', scaleOf: function (k) { return k === 'torrents' ? 't' : 'y'; },
+    fmt: num,
+    right: 't',
+    scaleOf: function (k) {
+      return k === 'torrents' ? 't' : 'y';
+    },
   });
   draw('families', ['ipv4', 'ipv6'], [S.ipv4, S.ipv6], { fmt: num });
-  draw('errors', ERRORS, ERRORS.map(function (k) { return S.errors[k] || new Array(S.time.length).fill(0); }), { fmt: num });
+  draw(
+    'errors',
+    ERRORS,
+    ERRORS.map(function (k) {
+      return S.errors[k] || new Array(S.time.length).fill(0);
+    }),
+    { fmt: num },
+  );
   const byteKeys = Object.keys(S.bytes);
-  draw('bytes', byteKeys, byteKeys.map(function (k) { return S.bytes[k]; }), { fmt: bytes, floor: 1024 });
+  draw(
+    'bytes',
+    byteKeys,
+    byteKeys.map(function (k) {
+      return S.bytes[k];
+    }),
+    { fmt: bytes, floor: 1024 },
+  );
 }
 
 // --- tiles and table ----------------------------------------------------------------------
-function last(a) { return a.length ? a[a.length - 1] : 0; }
+function last(a) {
+  return a.length ? a[a.length - 1] : 0;
+}
 
 function tiles(j) {
   $('version').textContent = j.version;
@@ -252,9 +359,13 @@ function tiles(j) {
   $('t-families').textContent = 'IPv4 ' + num(j.peers.ipv4) + ' · IPv6 ' + num(j.peers.ipv6);
   $('t-roles').textContent = num(j.peers.seeders) + ' / ' + num(j.peers.leechers);
   let rate = 0;
-  Object.keys(S.answers).forEach(function (k) { rate += last(S.answers[k]); });
+  Object.keys(S.answers).forEach(function (k) {
+    rate += last(S.answers[k]);
+  });
   let errors = 0;
-  Object.keys(S.errors).forEach(function (k) { errors += last(S.errors[k]); });
+  Object.keys(S.errors).forEach(function (k) {
+    errors += last(S.errors[k]);
+  });
   $('t-rate').textContent = num(rate);
   $('t-errors').textContent = 'errors ' + num(errors) + '/s';
   $('t-completed').textContent = num(j.completed);
@@ -262,12 +373,14 @@ function tiles(j) {
   $('t-workers').textContent = running + ' / ' + j.workers.configured;
   $('t-restarts').textContent = j.workers.restarts ? j.workers.restarts + ' restarts' : '';
   let p99 = 0;
-  j.threads.forEach(function (t) { if (t.event_loop_ms.p99 > p99) p99 = t.event_loop_ms.p99; });
+  j.threads.forEach(function (t) {
+    if (t.event_loop_ms.p99 > p99) p99 = t.event_loop_ms.p99;
+  });
   $('t-loop').textContent = p99.toFixed(p99 >= 10 ? 0 : 1) + ' ms';
   $('t-rss').textContent = bytes(j.memory.rss_bytes);
   $('t-uptime').textContent = duration(j.uptime_seconds);
-  $('t-dump').textContent = j.state_dump.age_seconds === null ? (j.state_dump.failures ? j.state_dump.failures + ' failed' : 'none yet')
-    : duration(j.state_dump.age_seconds) + ' ago';
+  $('t-dump').textContent =
+    j.state_dump.age_seconds === null ? (j.state_dump.failures ? j.state_dump.failures + ' failed' : 'none yet') : duration(j.state_dump.age_seconds) + ' ago';
 }
 
 function table(top) {
@@ -335,14 +448,18 @@ function poll() {
       failures++;
       status(false, 'no answer (' + err.message + '), retrying');
     })
-    .then(function () { setTimeout(poll, failures > 0 ? Math.min(30000, pollMs * failures) : pollMs); });
+    .then(function () {
+      setTimeout(poll, failures > 0 ? Math.min(30000, pollMs * failures) : pollMs);
+    });
 }
 
 let resizeTimer = 0;
 window.addEventListener('resize', function () {
   clearTimeout(resizeTimer);
   resizeTimer = setTimeout(function () {
-    Object.keys(charts).forEach(function (name) { charts[name].u.setSize(chartSize(charts[name].el)); });
+    Object.keys(charts).forEach(function (name) {
+      charts[name].u.setSize(chartSize(charts[name].el));
+    });
   }, 100);
 });
 
