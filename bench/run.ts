@@ -817,87 +817,93 @@ async function metricsCostRow(): Promise<void> {
   const s = await startTracker('swarmd', { cpus: SWARMD_CPUS, label: 'swarmd (metrics-cost row)' });
   try {
     await prefill(s, TORRENTS, PEERS, PEERS);
-    const direct = await runToEnd(
-      `http-poll cost → ${s.label}`,
-      'taskset',
-      pollerArgs(s, [
-        '--mode',
-        'cost',
-        '--server-pid',
-        String(s.proc.pid),
-        '--count',
-        String(METRICS_COST_REQUESTS),
-        '--seconds',
-        String(METRICS_SCHEDULE_S),
-        '--metrics-ms',
-        String(METRICS_MS),
-        '--json-ms',
-        String(JSON_MS),
-      ]),
-      (METRICS_SCHEDULE_S * 2 + 300) * 1000,
-      { cwd: ROOT },
-    );
-    checkAlive(s);
-    const lines = direct.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as PollLine);
-    const costs = lines.filter((l) => l.kind === 'cost');
-    const sched = lines.find((l) => l.kind === 'schedule');
-    if (direct.code !== 0 || costs.length !== 2 || !sched)
-      throw new Error(`http-poll --mode cost failed (exit ${direct.code}): ${direct.stderr.slice(-5).join(' | ')}`);
-    for (const c of costs) {
-      log(`metrics-cost: ${c.path} costs ${fmt(c.serverUs!, 0)} µs of server CPU per request (${c.requests} requests, ${Math.round(c.bytes!)} bytes each)`);
-      (results.metricsRequestCost ??= []).push({
-        path: c.path!,
-        serverUs: round(c.serverUs!, 1),
-        bytes: Math.round(c.bytes!),
-        requests: c.requests!,
-        failures: c.failures!,
-      });
-    }
-    log(`metrics-cost: idle ${fmt(sched.idleUsPerS!, 0)} µs of CPU per second, polled ${fmt(sched.polledUsPerS!, 0)} (${sched.failures} failed requests)`);
-    results.metricsPolling = {
-      metricsMs: METRICS_MS,
-      jsonMs: JSON_MS,
-      sliceSeconds: METRICS_SLICE_S,
-      scheduleSeconds: METRICS_SCHEDULE_S,
-      idleUsPerS: round(sched.idleUsPerS!, 0),
-      polledUsPerS: round(sched.polledUsPerS!, 0),
-      scheduleFailures: sched.failures!,
-    };
-    for (let rep = 0; rep < Math.min(REPS, 2); rep++) {
-      const poller = startPoller(s, ['--mode', 'metrics', '--paused', '--metrics-ms', String(METRICS_MS), '--json-ms', String(JSON_MS)]);
-      let phases: UdpPhase[];
-      try {
-        await sleep(300);
-        phases = await udpLoad(
-          s,
-          [...udpRowArgs('udp-announce', rep, METRICS_SLICES * METRICS_SLICE_S), '--slices', String(METRICS_SLICES), '--toggle-pid', String(poller.pid)],
-          LOAD_CPUS,
-          (WARMUP + METRICS_SLICES * METRICS_SLICE_S + 60) * 1000,
-        );
-      } finally {
-        await stopPoller(poller);
-      }
-      for (const p of phases.filter((x) => x.phase === 'slice')) {
-        const polled = p.slice! % 2 === 1;
-        const r = udpResult('metrics-cost', polled ? METRICS_POLLED : METRICS_PLAIN, rep, p);
-        r.slice = p.slice;
-        (results.metricsCost ??= []).push(r);
-      }
-      const mine = results.metricsCost!.filter((r) => r.rep === rep);
-      log(
-        `metrics-cost rep ${rep + 1}: plain ${mine
-          .filter((r) => r.tracker === METRICS_PLAIN)
-          .map((r) => fmt(r.cpuUsPerAnswer, 2))
-          .join(' ')}; polled ${mine
-          .filter((r) => r.tracker === METRICS_POLLED)
-          .map((r) => fmt(r.cpuUsPerAnswer, 2))
-          .join(' ')} µs/answer`,
-      );
-      writeResults();
-    }
+    await metricsDirectCost(s);
+    for (let rep = 0; rep < Math.min(REPS, 2); rep++) await metricsSlices(s, rep);
   } finally {
     await stopTracker(s);
   }
+}
+
+// Metrics-cost row, directly: each stats path's CPU per request back to back, then polling's CPU
+// per second on the real schedule (bench/http-poll.ts --mode cost), nothing else running.
+async function metricsDirectCost(s: Server): Promise<void> {
+  const direct = await runToEnd(
+    `http-poll cost → ${s.label}`,
+    'taskset',
+    pollerArgs(s, [
+      '--mode',
+      'cost',
+      '--server-pid',
+      String(s.proc.pid),
+      '--count',
+      String(METRICS_COST_REQUESTS),
+      '--seconds',
+      String(METRICS_SCHEDULE_S),
+      '--metrics-ms',
+      String(METRICS_MS),
+      '--json-ms',
+      String(JSON_MS),
+    ]),
+    (METRICS_SCHEDULE_S * 2 + 300) * 1000,
+    { cwd: ROOT },
+  );
+  checkAlive(s);
+  const lines = direct.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as PollLine);
+  const costs = lines.filter((l) => l.kind === 'cost');
+  const sched = lines.find((l) => l.kind === 'schedule');
+  if (direct.code !== 0 || costs.length !== 2 || !sched)
+    throw new Error(`http-poll --mode cost failed (exit ${direct.code}): ${direct.stderr.slice(-5).join(' | ')}`);
+  for (const c of costs) {
+    log(`metrics-cost: ${c.path} costs ${fmt(c.serverUs!, 0)} µs of server CPU per request (${c.requests} requests, ${Math.round(c.bytes!)} bytes each)`);
+    (results.metricsRequestCost ??= []).push({
+      path: c.path!,
+      serverUs: round(c.serverUs!, 1),
+      bytes: Math.round(c.bytes!),
+      requests: c.requests!,
+      failures: c.failures!,
+    });
+  }
+  log(`metrics-cost: idle ${fmt(sched.idleUsPerS!, 0)} µs of CPU per second, polled ${fmt(sched.polledUsPerS!, 0)} (${sched.failures} failed requests)`);
+  results.metricsPolling = {
+    metricsMs: METRICS_MS,
+    jsonMs: JSON_MS,
+    sliceSeconds: METRICS_SLICE_S,
+    scheduleSeconds: METRICS_SCHEDULE_S,
+    idleUsPerS: round(sched.idleUsPerS!, 0),
+    polledUsPerS: round(sched.polledUsPerS!, 0),
+    scheduleFailures: sched.failures!,
+  };
+}
+
+// Metrics-cost row, end to end: one UDP announce load whose slices alternate plain and polled.
+async function metricsSlices(s: Server, rep: number): Promise<void> {
+  const poller = startPoller(s, ['--mode', 'metrics', '--paused', '--metrics-ms', String(METRICS_MS), '--json-ms', String(JSON_MS)]);
+  let phases: UdpPhase[];
+  try {
+    await sleep(300);
+    phases = await udpLoad(
+      s,
+      [...udpRowArgs('udp-announce', rep, METRICS_SLICES * METRICS_SLICE_S), '--slices', String(METRICS_SLICES), '--toggle-pid', String(poller.pid)],
+      LOAD_CPUS,
+      (WARMUP + METRICS_SLICES * METRICS_SLICE_S + 60) * 1000,
+    );
+  } finally {
+    await stopPoller(poller);
+  }
+  for (const p of phases.filter((x) => x.phase === 'slice')) {
+    const polled = p.slice! % 2 === 1;
+    const r = udpResult('metrics-cost', polled ? METRICS_POLLED : METRICS_PLAIN, rep, p);
+    r.slice = p.slice;
+    (results.metricsCost ??= []).push(r);
+  }
+  const mine = results.metricsCost!.filter((r) => r.rep === rep);
+  const figures = (label: string) =>
+    mine
+      .filter((r) => r.tracker === label)
+      .map((r) => fmt(r.cpuUsPerAnswer, 2))
+      .join(' ');
+  log(`metrics-cost rep ${rep + 1}: plain ${figures(METRICS_PLAIN)}; polled ${figures(METRICS_POLLED)} µs/answer`);
+  writeResults();
 }
 
 // A steady UDP announce load, with and without a client fetching full scrapes back to back
@@ -989,58 +995,11 @@ async function scaleRow(): Promise<void> {
     const fill = await prefill(s, SCALE_TORRENTS, SCALE_PEERS, SCALE_PEERS);
     await sleep(3000);
     const filled = memoryKiB(s.proc.pid);
-    const poller = startPoller(s, ['--mode', 'metrics', '--metrics-ms', '2000', '--json-ms', '0']);
-    let phases: UdpPhase[];
-    let lines: PollLine[] = [];
-    try {
-      phases = await udpLoad(
-        s,
-        [
-          '--torrents',
-          String(SCALE_TORRENTS),
-          '--peers',
-          String(SCALE_PEERS),
-          '--zipf',
-          '1',
-          '--numwant',
-          '50',
-          '--mode',
-          'announce',
-          '--warmup',
-          String(WARMUP),
-          '--duration',
-          String(SCALE_SECONDS),
-          '--sockets',
-          String(UDP_SOCKETS),
-          '--window',
-          String(UDP_WINDOW),
-          '--seed',
-          '21',
-        ],
-        LOAD_CPUS,
-        (WARMUP + SCALE_SECONDS + 180) * 1000,
-      );
-    } finally {
-      lines = await stopPoller(poller);
-    }
+    const { phases, lines } = await scaleLoad(s);
     const after = memoryKiB(s.proc.pid);
     const p = phases.find((x) => x.phase === 'load')!;
     const readings = lines.filter((l) => l.kind === 'metrics' && l.monoUs! >= p.monoStartUs && l.monoUs! <= p.monoEndUs);
-    const perThread = new Map<string, number>();
-    const worstPerReading: number[] = [];
-    let maxMs = 0;
-    for (const rd of readings) {
-      let worst = 0;
-      for (const [thread, q] of Object.entries(rd.loopMs ?? {})) {
-        const p99 = q['0.99'] ?? NaN;
-        if (Number.isFinite(p99)) {
-          worst = Math.max(worst, p99);
-          perThread.set(thread, Math.max(perThread.get(thread) ?? 0, p99));
-        }
-        if (Number.isFinite(q['1'])) maxMs = Math.max(maxMs, q['1']!);
-      }
-      worstPerReading.push(worst);
-    }
+    const { perThread, worstPerReading, maxMs } = loopDelays(readings);
     if (readings.length === 0) notes.push('scale row: no /metrics reading with swarmd_event_loop_delay_seconds during the steady phase');
     const peers = SCALE_TORRENTS * SCALE_PEERS;
     const r: ScaleResult = {
@@ -1078,6 +1037,66 @@ async function scaleRow(): Promise<void> {
   } finally {
     await stopTracker(s);
   }
+}
+
+// Scale row, steady phase: the announce load, with /metrics read every 2 s for the event-loop delay.
+async function scaleLoad(s: Server): Promise<{ phases: UdpPhase[]; lines: PollLine[] }> {
+  const poller = startPoller(s, ['--mode', 'metrics', '--metrics-ms', '2000', '--json-ms', '0']);
+  let phases: UdpPhase[];
+  let lines: PollLine[];
+  try {
+    phases = await udpLoad(
+      s,
+      [
+        '--torrents',
+        String(SCALE_TORRENTS),
+        '--peers',
+        String(SCALE_PEERS),
+        '--zipf',
+        '1',
+        '--numwant',
+        '50',
+        '--mode',
+        'announce',
+        '--warmup',
+        String(WARMUP),
+        '--duration',
+        String(SCALE_SECONDS),
+        '--sockets',
+        String(UDP_SOCKETS),
+        '--window',
+        String(UDP_WINDOW),
+        '--seed',
+        '21',
+      ],
+      LOAD_CPUS,
+      (WARMUP + SCALE_SECONDS + 180) * 1000,
+    );
+  } finally {
+    lines = await stopPoller(poller);
+  }
+  return { phases, lines };
+}
+
+// The event-loop delays of the /metrics readings: each thread's worst p99, each reading's worst
+// thread's p99, and the largest maximum.
+function loopDelays(readings: PollLine[]): { perThread: Map<string, number>; worstPerReading: number[]; maxMs: number } {
+  const perThread = new Map<string, number>();
+  const worstPerReading: number[] = [];
+  let maxMs = 0;
+  for (const rd of readings) {
+    let worst = 0;
+    for (const [thread, q] of Object.entries(rd.loopMs ?? {})) {
+      const p99 = q['0.99'] ?? NaN;
+      if (Number.isFinite(p99)) {
+        worst = Math.max(worst, p99);
+        perThread.set(thread, Math.max(perThread.get(thread) ?? 0, p99));
+      }
+      if (Number.isFinite(q['1'])) maxMs = Math.max(maxMs, q['1']!);
+    }
+    worstPerReading.push(worst);
+  }
+  return { perThread, worstPerReading, maxMs };
 }
 
 function median(v: number[]): number {
