@@ -224,6 +224,14 @@ export function memoryKiB(pid: number): { rss: number; hwm: number } {
 
 // ---------------------------------------------------------------- loopback
 // A port free for both TCP and UDP on 127.0.0.1.
+/**
+ * The listen switches of swarmd and opentracker: TCP and UDP on `port` of 127.0.0.1 only (-i comes
+ * first: opentracker binds the -p and -P that follow it to that address).
+ */
+export function loopbackListen(port: number): string[] {
+  return ['-i', '127.0.0.1', '-p', String(port), '-P', String(port)];
+}
+
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = await new Promise<number>((resolve, reject) => {

@@ -28,6 +28,7 @@ import {
   cpuTicksSplit,
   freePort,
   killAllNow,
+  loopbackListen,
   memoryKiB,
   runToEnd,
   sh,
@@ -196,12 +197,7 @@ async function startTracker(kind: TrackerKind, o: StartOpts): Promise<Server> {
         NODE,
         ...nodeArgs,
         join(swarmdDir, 'bin', 'swarmd.js'),
-        '-i',
-        '127.0.0.1',
-        '-p',
-        String(port),
-        '-P',
-        String(port),
+        ...loopbackListen(port),
         '--workers',
         String(o.workers ?? 1),
         '--log-level',
@@ -226,19 +222,7 @@ async function startTracker(kind: TrackerKind, o: StartOpts): Promise<Server> {
     // Debian's build aborts on SIGINT in a chroot: see shared/reference/opentracker.md s. 13.)
     // Run by a normal user it just keeps that user. -i before -p/-P: it binds those to
     // 127.0.0.1 only (IPv4-only build).
-    proc = start(label, 'taskset', [
-      '-c',
-      o.cpus,
-      'opentracker',
-      '-i',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-P',
-      String(port),
-      '-w',
-      o.whitelist ?? whitelistLoad,
-    ]);
+    proc = start(label, 'taskset', ['-c', o.cpus, 'opentracker', ...loopbackListen(port), '-w', o.whitelist ?? whitelistLoad]);
   } else {
     proc = start(label, 'taskset', ['-c', o.cpus, NODE, '--max-old-space-size=16384', join(BENCH, 'bittorrent-tracker.mjs'), '--port', String(port)]);
   }

@@ -8,7 +8,7 @@
 
 import { join } from 'node:path';
 import type { Proc } from './lib.ts';
-import { CLK_TCK, cpuTicks, freePort, start, stop, waitReady } from './lib.ts';
+import { CLK_TCK, cpuTicks, freePort, loopbackListen, start, stop, waitReady } from './lib.ts';
 
 export const WS_CONNECTIONS = [1000, 10_000] as const;
 const OFFERS = 5;
@@ -55,12 +55,7 @@ async function startServer(kind: string, o: WsRowOptions, connections: number): 
           o.serverCpus,
           o.node,
           join(o.swarmdDir, 'bin', 'swarmd.js'),
-          '-i',
-          '127.0.0.1',
-          '-p',
-          String(port),
-          '-P',
-          String(port),
+          ...loopbackListen(port),
           '--workers',
           '1',
           '--log-level',
