@@ -24,6 +24,7 @@ import type { Logger } from 'pino';
 import type { SwarmStore } from '../store/swarm-store.ts';
 import { fullScrape } from '../scrape/full-scrape.ts';
 import type { HashFilter } from '../scrape/full-scrape.ts';
+import { HEX_VALUE } from '../text/hex.ts';
 
 export interface DumpResult {
   ok: boolean;
@@ -159,13 +160,6 @@ export interface LoadResult {
 
 const MAX_LINE = 512; // opentracker's limit too
 const MAX_U32 = 0xffffffff;
-
-const HEX_VALUE = new Int8Array(256).fill(-1);
-for (let i = 0; i < 10; i++) HEX_VALUE[0x30 + i] = i;
-for (let i = 0; i < 6; i++) {
-  HEX_VALUE[0x41 + i] = 10 + i;
-  HEX_VALUE[0x61 + i] = 10 + i;
-}
 
 /** One state dump line, parsed into reused fields. */
 export class StateLine {
