@@ -18,7 +18,7 @@ import type { AccessMode, AccessState } from './access-list.ts';
 import { ensureFifo, errorText, FifoReader } from './fifo.ts';
 import { JUNK_REPORTED, KEY_WORDS, compareKeys, findKey, isHashLine, keyFromHex, parseList, sortUnique } from './hashes.ts';
 import type { ParsedList } from './hashes.ts';
-import { Journal, readJournal } from './journal.ts';
+import { FifoJournal, readJournal } from './fifo-journal.ts';
 
 /** FIFO changes are applied (and the table rebuilt) at most this often. */
 export const BATCH_MS = 100;
@@ -81,7 +81,7 @@ export class AccessManager {
   private readonly deleted = new Set<string>();
   private current!: AccessState;
   private readonly listeners: ((state: AccessState) => void)[] = [];
-  private journal: Journal | null = null;
+  private journal: FifoJournal | null = null;
   private readonly readers: FifoReader[] = [];
   private pending: AccessChange[] = [];
   /** The FIFO changes among `pending` (not those applied from other nodes), for the FIFO listeners. */
@@ -265,9 +265,9 @@ export class AccessManager {
     try {
       // Rewritten compactly unless it is already exactly the changes in force.
       if (!content.exists || content.torn > 0 || content.bad > 0 || pruned > 0 || content.ops.length !== live) {
-        this.journal = await Journal.create(file, this.journalLines());
+        this.journal = await FifoJournal.create(file, this.journalLines());
       } else {
-        this.journal = await Journal.append(file, content.ops.length);
+        this.journal = await FifoJournal.append(file, content.ops.length);
       }
     } catch (e) {
       throw new Error(`access.changes_file: can't write ${file}: ${errorText(e)} (set access.changes_file to a writable place)`);
