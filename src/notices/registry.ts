@@ -17,8 +17,8 @@ import type { BlockState } from '../access/access-list.ts';
 import { KEY_WORDS, keyFromHex } from '../access/hashes.ts';
 import { checkLift, checkNotice } from './notice.ts';
 import type { FieldError, LiftFields, NoticeFields } from './notice.ts';
-import { NoticeJournal } from './journal.ts';
-import type { NoticeRecord } from './journal.ts';
+import { NoticeJournal } from './notice-journal.ts';
+import type { NoticeRecord } from './notice-journal.ts';
 
 type Lift = { at: string; reason: string; hashes: string[] };
 
