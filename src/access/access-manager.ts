@@ -16,7 +16,7 @@ import type { Config } from '../config/config.ts';
 import { buildState, stateKeys } from './access-list.ts';
 import type { AccessMode, AccessState } from './access-list.ts';
 import { ensureFifo, errorText, FifoReader } from './fifo.ts';
-import { JUNK_REPORTED, KEY_WORDS, compareKeys, findKey, isHashLine, keyFromHex, parseList, sortUnique } from './hashes.ts';
+import { JUNK_REPORTED, KEY_WORDS, compareKeys, findKey, isBlankOrComment, isHashLine, keyFromHex, parseList, sortUnique } from './hashes.ts';
 import type { ParsedList } from './hashes.ts';
 import { FifoJournal, readJournal } from './fifo-journal.ts';
 
@@ -297,7 +297,7 @@ export class AccessManager {
       this.pending.push(change);
       this.pendingFromFifo.push(change);
     } else {
-      if (isBlank(bytes, start, end)) return;
+      if (isBlankOrComment(bytes, start, end)) return; // ignored, as in the list file
       this.counters.fifoRejected++;
       if (this.badLogged < BAD_LINES_LOGGED) {
         this.badLogged++;
@@ -556,16 +556,6 @@ function sortedKeys(set: Set<string>): { keys: Int32Array; count: number } {
 
 function findKeyIn(state: AccessState, key: Int32Array): boolean {
   return findKey(stateKeys(state), state.count, key, 0) >= 0;
-}
-
-/** A blank line or a comment (`#`): ignored, as in the list file. */
-function isBlank(bytes: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = bytes[i]!;
-    if (c === 0x23) return true;
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
-  }
-  return true;
 }
 
 function listLines(lines: number[], count: number): string {

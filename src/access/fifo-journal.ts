@@ -13,6 +13,7 @@
 // with the next write (the changes are in force): nothing accepted is left out once the disk has room.
 
 import fs from 'node:fs';
+import { removeStaleTemps } from '../fs/atomic-file.ts';
 import { Journal } from '../fs/journal.ts';
 import { splitLines } from '../text/lines.ts';
 
@@ -76,8 +77,12 @@ export class FifoJournal {
     this.lines = lines;
   }
 
-  /** Writes `lines` (each "+hex", "-hex"...) as the whole journal, atomically, then opens it for appending. */
+  /**
+   * Writes `lines` (each "+hex", "-hex"...) as the whole journal, atomically, then opens it for
+   * appending. Temporary files of earlier runs killed during a rewrite are removed first.
+   */
   static async create(file: string, lines: string[]): Promise<FifoJournal> {
+    removeStaleTemps(file);
     return new FifoJournal(await Journal.create(file, text(lines), { keepFailed: true }), lines.length);
   }
 

@@ -147,7 +147,8 @@ function decodeChecked(bytes: Uint8Array, at: number, keys: Int32Array, k: numbe
   return bad >= 0;
 }
 
-function isBlankOrComment(bytes: Uint8Array, at: number, end: number): boolean {
+/** A blank line (spaces, tabs, CR, VT, FF) or a comment (`#` after any of those). */
+export function isBlankOrComment(bytes: Uint8Array, at: number, end: number): boolean {
   for (let i = at; i < end; i++) {
     const c = bytes[i]!;
     if (c === 0x23 /* # */) return true;
