@@ -28,7 +28,7 @@ const BAD_LINES_LOGGED = 5;
 const COMPACT_RATIO = 4;
 const COMPACT_SLACK = 1000;
 
-export type AccessStats = {
+type AccessStats = {
   mode: AccessMode;
   /** Version of the table in use (AccessState.generation). */
   generation: number;
@@ -57,7 +57,7 @@ export type AccessStats = {
 type Op = '+' | '-';
 
 /** One dynamic change: `+` lists a hash, `-` takes it off (40 lowercase hex digits). */
-export type AccessChange = { op: Op; hex: string };
+type AccessChange = { op: Op; hex: string };
 
 /** Whether `data` (from another node) is a list of changes; anything else is refused whole. */
 export function isAccessChanges(data: unknown): data is AccessChange[] {

@@ -17,9 +17,9 @@ import { removeStaleTemps } from '../fs/atomic-file.ts';
 import { Journal } from '../fs/journal.ts';
 import { splitLines } from '../text/lines.ts';
 
-export type JournalOp = '+' | '-' | '~';
+type JournalOp = '+' | '-' | '~';
 
-export type JournalContent = {
+type JournalContent = {
   exists: boolean;
   /** Valid change lines in order: op and lowercase hex. */
   ops: { op: JournalOp; hex: string }[];

@@ -48,12 +48,10 @@ export function errorText(e: unknown): string {
 
 /** A FIFO being read. */
 export class FifoReader {
-  readonly file: string;
   private readonly socket: net.Socket;
-  private closed: Promise<void>;
+  private readonly closed: Promise<void>;
 
-  private constructor(file: string, socket: net.Socket) {
-    this.file = file;
+  private constructor(socket: net.Socket) {
     this.socket = socket;
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
@@ -77,7 +75,7 @@ export class FifoReader {
     socket.on('data', (chunk: Buffer) => lines.push(chunk));
     socket.on('error', onError);
     socket.unref(); // a FIFO alone does not keep the process running
-    return new FifoReader(file, socket);
+    return new FifoReader(socket);
   }
 
   /** Stops reading and closes the descriptor. */

@@ -23,7 +23,7 @@ export function tempName(file: string, pid: number = process.pid): string {
 }
 
 /** Writes all of `bytes`, continuing after short writes. */
-export type WriteAll = (bytes: Uint8Array) => Promise<void>;
+type WriteAll = (bytes: Uint8Array) => Promise<void>;
 
 /** A failed replaceFile: `code` is the system error's (ENOSPC...), the message names the step. */
 export class ReplaceFileError extends Error {
@@ -41,7 +41,7 @@ export class ReplaceFileError extends Error {
   }
 }
 
-export type Replaced = {
+type Replaced = {
   /** Bytes written. */
   bytes: number;
   /** Why the directory could not be synced after the rename (the file is in place), or null. */

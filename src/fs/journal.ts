@@ -22,14 +22,14 @@ import { replaceFileWith } from './atomic-file.ts';
 const LF = 0x0a;
 const APPEND = fs.constants.O_RDWR | fs.constants.O_APPEND;
 
-export type JournalOptions = {
+type JournalOptions = {
   /** File mode when the journal is created. Default 0600. */
   mode?: number;
   /** A failed append is written again before the next one (default: dropped). */
   keepFailed?: boolean;
 };
 
-export type OpenedJournal = {
+type OpenedJournal = {
   journal: Journal;
   /** The whole lines in the file. */
   content: Buffer;

@@ -17,9 +17,9 @@ export type NoticeRecord =
   | { type: 'lift'; id: string; /** ISO time of the lift. */ at: string; reason: string; hashes: string[] | null };
 
 /** A line read back: the parsed JSON with its line number (checked by the registry). */
-export type JournalLine = { line: number; value: unknown };
+type JournalLine = { line: number; value: unknown };
 
-export type JournalRead = {
+type JournalRead = {
   lines: JournalLine[];
   /** Lines that are not JSON: their numbers. */
   unreadable: number[];

@@ -58,9 +58,9 @@ export type Outcome =
   | { ok: false; kind: 'invalid' | 'not_found' | 'conflict' | 'journal'; message: string; errors?: FieldError[] };
 
 /** What a change did: the hashes it newly blocked (their swarms are to be dropped). */
-export type Change = { blocked: string[] };
+type Change = { blocked: string[] };
 
-export const blockReason = (id: string) => `blocked by takedown notice ${id}`;
+const blockReason = (id: string) => `blocked by takedown notice ${id}`;
 
 export class NoticeRegistry {
   private readonly journal: NoticeJournal;

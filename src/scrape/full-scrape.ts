@@ -305,7 +305,7 @@ async function* compressed(
 // ---------------------------------------------------------------- sending with backpressure
 
 /** Where `pumpChunks` writes: a net.Socket fits as it is. */
-export interface ChunkSink {
+interface ChunkSink {
   /** Writes bytes; false when the sink's buffer is full (wait for 'drain'). */
   write(chunk: Uint8Array): boolean;
   once(event: 'drain' | 'close', listener: () => void): unknown;
@@ -314,12 +314,12 @@ export interface ChunkSink {
   readonly destroyed: boolean;
 }
 
-export interface PumpOptions {
+interface PumpOptions {
   /** Frame every chunk for `Transfer-Encoding: chunked` and write the last chunk at the end. */
   chunked?: boolean;
 }
 
-export interface PumpResult {
+interface PumpResult {
   /** Body bytes written (without chunked framing). */
   bytes: number;
   chunks: number;

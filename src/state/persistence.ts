@@ -19,7 +19,7 @@ import { removeStaleTemps } from '../fs/atomic-file.ts';
 import type { DumpResult, LoadResult } from './state-dump.ts';
 import { C, G } from '../stats/counters.ts';
 
-export interface StateStats {
+interface StateStats {
   /** Where dumps are written (null: nowhere). */
   file: string | null;
   /** Seconds between dumps (0: no periodic dumps). */

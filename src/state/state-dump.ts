@@ -73,7 +73,7 @@ export async function writeStateDump(store: SwarmStore, file: string, log: Logge
 
 // ---------------------------------------------------------------- loading
 
-export interface LoadOptions {
+interface LoadOptions {
   /** Only hashes it accepts are loaded (the access list). */
   allows?: HashFilter | null;
   /**
