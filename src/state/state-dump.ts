@@ -129,6 +129,9 @@ export class StateLine {
   readonly hash = new Uint8Array(20);
   minute = 0;
   downloaded = 0;
+  /** The last number read by u32(), or why it could not be read. */
+  private value = 0;
+  private why = '';
 
   /**
    * Parses `buf[start, end)` (without the newline; a trailing CR is allowed). Returns null when
@@ -145,22 +148,24 @@ export class StateLine {
       h[i] = (hi << 4) | lo;
     }
     if (p >= end || buf[p] !== 0x3a) return p < end && HEX_VALUE[buf[p]] >= 0 ? 'the info hash is longer than 40 hex digits' : "no ':' after the info hash";
-    p++;
-    const minuteEnd = decimalEnd(buf, p, end);
-    if (minuteEnd === p) return 'the minute is not a decimal number';
-    if (minuteEnd - p > 10) return 'the minute is too large';
-    this.minute = decimalValue(buf, p, minuteEnd);
-    if (this.minute > MAX_U32) return 'the minute is too large';
-    p = minuteEnd;
+    p = this.u32(buf, p + 1, end, 'minute');
+    if (p < 0) return this.why;
+    this.minute = this.value;
     if (p >= end || buf[p] !== 0x3a) return "no ':' after the minute";
-    p++;
-    const countEnd = decimalEnd(buf, p, end);
-    if (countEnd === p) return 'the completion count is not a decimal number';
-    if (countEnd - p > 10) return 'the completion count is too large';
-    this.downloaded = decimalValue(buf, p, countEnd);
-    if (this.downloaded > MAX_U32) return 'the completion count is too large';
-    if (countEnd !== end) return 'unexpected characters after the completion count';
+    p = this.u32(buf, p + 1, end, 'completion count');
+    if (p < 0) return this.why;
+    this.downloaded = this.value;
+    if (p !== end) return 'unexpected characters after the completion count';
     return null;
+  }
+
+  /** Reads a decimal 32-bit number at buf[p] into `value`; returns where it ends, or -1 (`why` says why). */
+  private u32(buf: Uint8Array, p: number, end: number, what: string): number {
+    const e = decimalEnd(buf, p, end);
+    if (e === p) this.why = `the ${what} is not a decimal number`;
+    else if (e - p > 10 || (this.value = decimalValue(buf, p, e)) > MAX_U32) this.why = `the ${what} is too large`;
+    else return e;
+    return -1;
   }
 }
 
