@@ -8,7 +8,8 @@ import {
   writeConnectReply, writeAnnounceReplyHeader, writeScrapeReplyHeader, writeScrapeEntry, writeErrorReply,
 } from '../protocol/udp.ts';
 import { ConnectionIds } from '../protocol/connection-id.ts';
-import { Announce, Counts, ANNOUNCE_OK, EVENT_STOPPED } from '../store/swarm-store.ts';
+import { Announce, Counts, ANNOUNCE_OK } from '../store/swarm-store.ts';
+import { EVENT_STOPPED } from '../protocol/events.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
 import { C } from '../stats/counters.ts';
 import { noteRenewal } from './policy.ts';

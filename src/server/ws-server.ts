@@ -25,8 +25,9 @@ import { Counts } from '../store/swarm-store.ts';
 import { WsSwarms, WsSwarmCounts } from '../store/ws-swarms.ts';
 import type { WsSwarmsShared } from '../store/ws-swarms.ts';
 import {
-  parseWsMessage, announceReply, offerMessage, answerMessage, scrapeReply, failureMessage, EVENT_STOPPED, EVENT_COMPLETED,
+  parseWsMessage, announceReply, offerMessage, answerMessage, scrapeReply, failureMessage,
 } from '../protocol/ws-messages.ts';
+import { EVENT_STOPPED, EVENT_COMPLETED } from '../protocol/events.ts';
 import type { WsAnnounce, WsOffer, WsScrape, ScrapeEntry } from '../protocol/ws-messages.ts';
 
 /** An answer is accepted this long after its offer was delivered (aquatic_ws: 120 s; clients give up after 50 s). */

@@ -18,6 +18,7 @@ import { Arena, createArenaShared, sizeClass } from './arena.ts';
 import type { ArenaShared } from './arena.ts';
 import { lock, unlock } from './lock.ts';
 import { hashInfoHash } from '../protocol/siphash.ts';
+import { EVENT_NONE, EVENT_COMPLETED, EVENT_STOPPED } from '../protocol/events.ts';
 import { randomFillSync } from 'node:crypto';
 
 export const STRIPE_BITS = 12;
@@ -103,10 +104,6 @@ const MINUTE_MASK = 0x1fff;
 /** Peer ages are kept modulo 2^13 minutes, so a timeout must stay well below that. */
 export const MAX_PEER_TIMEOUT_MINUTES = 4 * 24 * 60;
 
-export const EVENT_NONE = 0;
-export const EVENT_COMPLETED = 1;
-export const EVENT_STARTED = 2;
-export const EVENT_STOPPED = 3;
 
 export const ANNOUNCE_OK = 0;
 export const ANNOUNCE_FULL = 1; // the memory limit kept a new torrent or peer out

@@ -4,8 +4,9 @@ import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import {
   Announce, Counts, SwarmStore, createStoreShared, STRIPES,
-  ANNOUNCE_OK, ANNOUNCE_FULL, EVENT_COMPLETED, EVENT_STOPPED, EVENT_STARTED, EVENT_NONE,
+  ANNOUNCE_OK, ANNOUNCE_FULL,
 } from '../../src/store/swarm-store.ts';
+import { EVENT_COMPLETED, EVENT_STOPPED, EVENT_STARTED, EVENT_NONE } from '../../src/protocol/events.ts';
 
 const SETTINGS = { peerTimeoutMinutes: 45, torrentTimeoutMinutes: 24 * 60 };
 
