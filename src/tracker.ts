@@ -267,7 +267,7 @@ class Tracker implements RunningTracker {
 
   /** Cleans the next few stripes, so that a whole pass takes the clean interval. */
   private clean(stripes: number): void {
-    this.store.now = Math.floor(Date.now() / 60000);
+    this.store.setClock();
     for (let i = 0; i < stripes; i++) {
       this.store.cleanStripe(this.nextStripe);
       this.nextStripe = (this.nextStripe + 1) % STRIPES;

@@ -35,7 +35,7 @@ export class ClusterApplier implements RecordSink {
 
   /** Applies one message; returns its header, or null when it was malformed (counted, nothing applied). */
   apply(msg: Uint8Array): BatchHeader | null {
-    this.store.now = Math.floor(Date.now() / 60000);
+    this.store.setClock();
     const header = readBatch(msg, this);
     const c = this.counters;
     if (header === null) {

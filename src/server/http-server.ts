@@ -324,7 +324,7 @@ export class HttpTracker {
     a.out = this.peers;
     a.out4Offset = 0;
     a.out6Offset = policy.numwantMax * 6;
-    this.store.now = Math.floor(Date.now() / 60000);
+    this.store.setClock();
     if (this.store.announce(a) !== ANNOUNCE_OK) {
       this.counters[C.store_full]++;
       return this.failure(c, TRACKER_FULL, keepAlive);
@@ -404,7 +404,7 @@ export class HttpTracker {
     const order = sortHashes(q.hashes, q.count);
     const b = this.body;
     const counts = this.counts;
-    this.store.now = Math.floor(Date.now() / 60000);
+    this.store.setClock();
     let o = put(b, 0, K_FILES);
     let previous = -1;
     for (const i of order) {

@@ -8,7 +8,7 @@ import {
   writeConnectReply, writeAnnounceReplyHeader, writeScrapeReplyHeader, writeScrapeEntry, writeErrorReply,
 } from '../protocol/udp.ts';
 import { ConnectionIds } from '../protocol/connection-id.ts';
-import { Announce, Counts, ANNOUNCE_OK } from '../store/swarm-store.ts';
+import { Announce, Counts, ANNOUNCE_OK, currentMinute } from '../store/swarm-store.ts';
 import { EVENT_STOPPED } from '../protocol/events.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
 import { C } from '../stats/counters.ts';
@@ -59,7 +59,7 @@ export class UdpTracker {
     const counters = this.counters;
     const nowMs = Date.now();
     const nowSeconds = Math.floor(nowMs / 1000);
-    this.store.now = Math.floor(nowMs / 60000);
+    this.store.setClock(currentMinute(nowMs));
     let out = 0;
     let bytesIn = 0;
     let bytesOut = 0;

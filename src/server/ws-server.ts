@@ -267,7 +267,7 @@ export class WsSignalling {
     const hash = this.hashBytes;
     hash.write(infoHash, 0, 'latin1');
     this.table.read(hash, 0, this.tableCounts);
-    this.ctx.store.now = Math.floor(Date.now() / 60000);
+    this.ctx.store.setClock();
     this.ctx.store.scrape(hash, 0, this.storeCounts);
   }
 
