@@ -19,7 +19,7 @@ import type { AccessList } from '../access/access-list.ts';
 import { ANNOUNCE_ALLOWED, ANNOUNCE_NOT_LISTED } from '../access/access-list.ts';
 import type { RequestLog } from '../stats/request-log.ts';
 import type { TrackerContext } from './context.ts';
-import { addressText } from './address.ts';
+import { addressText } from '../net/address.ts';
 import type { ChangeLog } from '../cluster/change-log.ts';
 
 const BAD_CONNECTION_ID = Buffer.from('Connection ID missmatch.\0'); // opentracker's text, which clients may match on
