@@ -14,7 +14,7 @@ import { History, startHistorySampler } from './stats/history.ts';
 import { trackEventLoop } from './stats/event-loop.ts';
 import { Woodpeckers } from './stats/woodpeckers.ts';
 import type { CounterName } from './stats/counters.ts';
-import { storeSettings } from './server/policy.ts';
+import { storeSettings } from './requests/policy.ts';
 import type { SharedState, WorkerMessage, ListeningSocket, NoticesState } from './server/messages.ts';
 import { AccessManager } from './access/access-manager.ts';
 import { AccessList } from './access/access-list.ts';

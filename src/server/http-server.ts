@@ -8,29 +8,26 @@ import tls from 'node:tls';
 import type { WsSignalling } from './ws-server.ts';
 import { HttpHead, parseHttpHead, METHOD_GET } from '../protocol/http-head.ts';
 import { AnnounceQuery, ScrapeQuery, parseAnnounceQuery, parseScrapeQuery, QUERY_ERROR_MESSAGES } from '../protocol/query.ts';
-import { EVENT_STOPPED } from '../protocol/events.ts';
 import { writeInt, writeBytes, writeDecimal } from '../protocol/bencode.ts';
-import { Announce, Counts, ANNOUNCE_OK } from '../store/swarm-store.ts';
+import type { Announce } from '../store/swarm-store.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
-import { C, G, NUMWANT, NUMWANT_BUCKETS } from '../stats/counters.ts';
+import { C, G } from '../stats/counters.ts';
 import { opentrackerStats, STREAMED_MODES } from '../stats/opentracker-stats.ts';
 import { statsPathAnswer, metricsAnswer, statsJsonAnswer, httpResponse } from '../stats/observability.ts';
 import type { ObservabilityAnswer } from '../stats/observability.ts';
-import type { RequestLog } from '../stats/request-log.ts';
-import type { TrackerContext } from './context.ts';
-import { noteRenewal } from './policy.ts';
+import type { TrackerContext } from '../requests/context.ts';
 import type { Config } from '../config/config.ts';
-import type { TrackerPolicy } from './policy.ts';
+import type { TrackerPolicy } from '../requests/policy.ts';
+import { AnnounceRules } from '../requests/announce.ts';
+import { ScrapeRules } from '../requests/scrape.ts';
+import { PROTO_HTTP } from '../requests/protocols.ts';
+import { ANSWERED, REFUSED_MISSING_INFO_HASH, REFUSED_FULL_SCRAPE_OFF, REFUSAL_TEXT } from '../requests/refusals.ts';
 import { addressBytes, addressText } from '../net/address.ts';
 import { NetworkList } from '../net/networks.ts';
 import { forwardedAddress } from '../net/forwarded.ts';
-import type { AccessList } from '../access/access-list.ts';
-import { ANNOUNCE_ALLOWED, ANNOUNCE_NOT_LISTED } from '../access/access-list.ts';
-import { NOT_AUTHORIZED } from './udp-server.ts';
 import { fullScrape, pumpChunks, chooseCompression, parseTpbsFormat } from '../scrape/full-scrape.ts';
 import type { FullScrapeFormat, Compression } from '../scrape/full-scrape.ts';
 import { FullScrapeLimiter } from '../scrape/limiter.ts';
-import type { ChangeLog } from '../cluster/change-log.ts';
 import { transparencyAnswer } from '../notices/transparency.ts';
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
@@ -49,10 +46,6 @@ const CLOSE_TAIL = latin1('\r\nConnection: close\r\n\r\n');
 const KEEP_TAIL = latin1('\r\n\r\n');
 const KEEP_TAIL_10 = latin1('\r\nConnection: keep-alive\r\n\r\n');
 
-const MISSING_INFO_HASH = "Your client forgot to send your torrent's info_hash.";
-const MISSING_PORT = 'missing port';
-const TRACKER_FULL = 'tracker full, try later';
-const FULL_SCRAPE_OFF = 'full scrapes are turned off on this tracker';
 
 const WRITE_HIGH_WATER = 1 << 20;
 /** A streamed answer (full scrape, dumps) may take this long to reach a slow client (opentracker: 15 min). */
@@ -88,8 +81,8 @@ export class HttpTracker {
   private readonly head = new HttpHead();
   private readonly query = new AnnounceQuery();
   private readonly scrapeQuery: ScrapeQuery;
-  private readonly announce = new Announce();
-  private readonly counts = new Counts();
+  private readonly announces: AnnounceRules;
+  private readonly scrapes: ScrapeRules;
   private readonly body: Buffer;
   private readonly peers: Buffer;
   private readonly connections = new Set<Connection>();
@@ -97,14 +90,11 @@ export class HttpTracker {
   private readonly sweeper: NodeJS.Timeout;
 
   private readonly stats: TrackerContext['stats'];
-  private readonly requestLog: RequestLog;
   private readonly proxies: NetworkList;
   private readonly statsReaders: NetworkList;
   /** The client address of the current request when a proxy forwarded it. */
   private readonly forwarded = Buffer.alloc(16);
 
-  private readonly access: AccessList;
-  private readonly changes: ChangeLog | null;
   private readonly limiter: FullScrapeLimiter;
   private readonly allows: (hash: Uint8Array, off: number) => boolean;
   private readonly notBlocked: (hash: Uint8Array, off: number) => boolean;
@@ -120,9 +110,6 @@ export class HttpTracker {
     const access = ctx.access;
     this.ctx = ctx;
     this.stats = ctx.stats;
-    this.access = access;
-    this.changes = ctx.changes;
-    this.requestLog = ctx.requestLog;
     this.allows = (hash, off) => access.allows(hash, off);
     this.notBlocked = (hash, off) => access.blockedBy(hash, off) < 0;
     this.limiter = new FullScrapeLimiter(config.fullScrapeInterval, ctx.stats.fullScrapeLimiter);
@@ -133,6 +120,8 @@ export class HttpTracker {
     this.policy = ctx.policy;
     this.config = config;
     this.scrapeQuery = new ScrapeQuery(config.maxScrapeHashes);
+    this.announces = new AnnounceRules(ctx);
+    this.scrapes = new ScrapeRules(ctx);
     this.peers = Buffer.alloc(config.numwantMax * 24);
     // Room for the largest answer: peers in the dictionary model (~70 bytes each) or a full multi-scrape.
     this.body = Buffer.alloc(4096 + Math.max(config.numwantMax * 70, config.maxScrapeHashes * 100));
@@ -294,21 +283,19 @@ export class HttpTracker {
   }
 
   private answerAnnounce(c: Connection, buf: Buffer, hasQuery: boolean, keepAlive: boolean): void {
-    this.counters[C.http_announce]++;
     const head = this.head;
     const q = this.query;
-    if (!hasQuery) return this.failure(c, MISSING_INFO_HASH, keepAlive, C.http_announce_invalid);
+    const rules = this.announces;
+    if (!hasQuery) return this.refuse(c, rules.invalid(PROTO_HTTP, REFUSED_MISSING_INFO_HASH), keepAlive);
     const err = parseAnnounceQuery(buf, head.pathEnd + 1, head.targetEnd, q);
-    if (err !== 0) return this.failure(c, QUERY_ERROR_MESSAGES[err], keepAlive, C.http_announce_invalid);
-    if (q.port < 0) return this.failure(c, MISSING_PORT, keepAlive, C.http_announce_invalid);
-    const refusal = this.access.announceRefusal(q.infoHash, 0, q.event === EVENT_STOPPED);
-    if (refusal === ANNOUNCE_NOT_LISTED) return this.failure(c, NOT_AUTHORIZED, keepAlive, C.http_announce_denied);
-    if (refusal !== ANNOUNCE_ALLOWED) return this.failure(c, this.access.blockReason(refusal), keepAlive, C.http_announce_blocked);
-    const policy = this.policy;
-    const a = this.announce;
+    if (err !== 0) {
+      rules.invalid(PROTO_HTTP, 0);
+      return this.failure(c, QUERY_ERROR_MESSAGES[err], keepAlive);
+    }
+    const a = rules.announce;
     a.hash = q.infoHash;
     a.hashOffset = 0;
-    if (policy.ipFromQuery && q.ipFamily !== 0) {
+    if (this.policy.ipFromQuery && q.ipFamily !== 0) {
       a.family = q.ipFamily;
       a.address = q.ip;
     } else {
@@ -317,30 +304,16 @@ export class HttpTracker {
     a.addressOffset = 0;
     a.port = q.port;
     a.event = q.event;
-    a.seeder = q.left === 0;
-    a.synced = false;
-    a.want = q.numwant < 0 ? policy.numwantDefault : Math.min(q.numwant, policy.numwantMax);
+    a.want = q.numwant;
     a.families = 3;
     a.out = this.peers;
     a.out4Offset = 0;
-    a.out6Offset = policy.numwantMax * 6;
+    a.out6Offset = this.policy.numwantMax * 6;
     this.store.setClock();
-    if (this.store.announce(a) !== ANNOUNCE_OK) {
-      this.counters[C.store_full]++;
-      return this.failure(c, TRACKER_FULL, keepAlive);
-    }
-    if (policy.deniability.enabled) {
-      a.peers4 = policy.deniability.mix(this.peers, a.out4Offset, a.peers4, a.want, 4);
-      a.peers6 = policy.deniability.mix(this.peers, a.out6Offset, a.peers6, a.want, 6);
-    }
-    if (this.changes !== null) this.changes.record(a);
-    if (a.isNew) this.counters[C.peers_new]++;
-    if (a.completed) this.counters[C.completed]++;
-    if (q.event === EVENT_STOPPED) this.counters[C.peers_stopped]++;
-    else noteRenewal(this.counters, policy, this.stats.woodpeckers, a);
-    this.counters[NUMWANT + Math.min(a.want, NUMWANT_BUCKETS - 1)]++;
+    const status = rules.answer(PROTO_HTTP, q.left);
+    if (status !== ANSWERED) return this.refuse(c, status, keepAlive);
     const b = this.body;
-    const interval = policy.interval();
+    const interval = this.policy.interval(PROTO_HTTP);
     let o = put(b, 0, K_COMPLETE);
     o = writeDecimal(b, o, a.seeders);
     o = put(b, o, K_DOWNLOADED);
@@ -362,12 +335,11 @@ export class HttpTracker {
     }
     b[o++] = 0x65; // e
     this.send(c, b, o, keepAlive);
-    if (this.requestLog.sample()) {
-      this.requestLog.write({
-        proto: 'http', action: 'announce', client: addressText(a.address, a.addressOffset, a.family), port: a.port,
-        info_hash: q.infoHash.toString('hex'), event: q.event, left: q.left, numwant: a.want, peers: a.peers4 + a.peers6,
-      });
-    }
+  }
+
+  /** A refusal of the shared rules as a BEP 3 failure. */
+  private refuse(c: Connection, code: number, keepAlive: boolean): void {
+    this.failure(c, this.announces.refusalText(code), keepAlive);
   }
 
   /** The socket's address, or the one a trusted proxy forwarded. */
@@ -394,27 +366,27 @@ export class HttpTracker {
   }
 
   private answerScrape(c: Connection, buf: Buffer, hasQuery: boolean, keepAlive: boolean): void {
-    this.counters[C.http_scrape]++;
+    const scrapes = this.scrapes;
+    scrapes.received(PROTO_HTTP);
     const head = this.head;
     const q = this.scrapeQuery;
     if (!hasQuery) return this.answerFullScrape(c, buf);
     const err = parseScrapeQuery(buf, head.pathEnd + 1, head.targetEnd, q);
     if (err !== 0 && q.count === 0) return this.answerFullScrape(c, buf);
-    if (err !== 0) return this.failure(c, QUERY_ERROR_MESSAGES[err], keepAlive, C.http_scrape_invalid);
+    if (err !== 0) {
+      this.counters[C.http_scrape_invalid]++;
+      return this.failure(c, QUERY_ERROR_MESSAGES[err], keepAlive);
+    }
     const order = sortHashes(q.hashes, q.count);
     const b = this.body;
-    const counts = this.counts;
+    const counts = scrapes.counts;
     this.store.setClock();
     let o = put(b, 0, K_FILES);
     let previous = -1;
     for (const i of order) {
       if (previous >= 0 && q.hashes.compare(q.hashes, i * 20, i * 20 + 20, previous * 20, previous * 20 + 20) === 0) continue;
       previous = i;
-      if (this.access.allows(q.hashes, i * 20)) this.store.scrape(q.hashes, i * 20, counts);
-      else {
-        counts.seeders = counts.leechers = counts.downloaded = 0; // a refused torrent scrapes as an unknown one
-        this.counters[this.access.blockedBy(q.hashes, i * 20) >= 0 ? C.http_scrape_blocked : C.http_scrape_denied]++;
-      }
+      scrapes.count(PROTO_HTTP, q.hashes, i * 20);
       o = writeBytes(b, o, q.hashes, i * 20, 20);
       o = put(b, o, K_SCRAPE_ENTRY);
       o = writeDecimal(b, o, counts.seeders);
@@ -428,16 +400,14 @@ export class HttpTracker {
     b[o++] = 0x65;
     b[o++] = 0x65;
     this.send(c, b, o, keepAlive);
-    if (this.requestLog.sample()) {
-      this.requestLog.write({ proto: 'http', action: 'scrape', client: addressText(c.address, 0, c.family), hashes: q.count });
-    }
+    scrapes.log(PROTO_HTTP, q.count, c.family, c.address, 0);
   }
 
   /** `/scrape` without an info_hash: every torrent, streamed (opentracker's full scrape). */
   private answerFullScrape(c: Connection, buf: Buffer): void {
     if (!this.config.fullScrape) {
       this.counters[C.http_full_scrape_denied]++;
-      return this.failure(c, FULL_SCRAPE_OFF, false);
+      return this.failure(c, REFUSAL_TEXT[REFUSED_FULL_SCRAPE_OFF], false);
     }
     const client = { family: 0, address: c.address as Uint8Array };
     this.clientAddress(c, buf, client);
@@ -548,10 +518,9 @@ export class HttpTracker {
     );
   }
 
-  /** A BEP 3 failure: status 200 with a bencoded reason; `counter` names the kind of failure too. */
-  private failure(c: Connection, reason: string, keepAlive: boolean, counter = -1): void {
+  /** A BEP 3 failure: status 200 with a bencoded reason. */
+  private failure(c: Connection, reason: string, keepAlive: boolean): void {
     this.counters[C.http_invalid]++;
-    if (counter >= 0) this.counters[counter]++;
     const b = this.body;
     let o = put(b, 0, K_FAILURE);
     o = writeDecimal(b, o, reason.length);

@@ -14,12 +14,12 @@ import { Woodpeckers } from '../stats/woodpeckers.ts';
 import { UdpTracker } from './udp-server.ts';
 import { HttpTracker } from './http-server.ts';
 import { WsSignalling } from './ws-server.ts';
-import { TrackerPolicy, storeSettings } from './policy.ts';
+import { TrackerPolicy, storeSettings } from '../requests/policy.ts';
 import type { SharedState, WorkerMessage, ListeningSocket, MainMessage, TlsCredentials, NoticesState } from './messages.ts';
 import { AccessList } from '../access/access-list.ts';
 import { RequestLog } from '../stats/request-log.ts';
 import { createLogger } from '../log.ts';
-import type { TrackerContext } from './context.ts';
+import type { TrackerContext } from '../requests/context.ts';
 import { ChangeLog } from '../cluster/change-log.ts';
 import type { AccessState } from '../access/access-list.ts';
 

@@ -16,7 +16,7 @@ import { Woodpeckers } from '../../src/stats/woodpeckers.ts';
 import { History, startHistorySampler } from '../../src/stats/history.ts';
 import { HttpTracker } from '../../src/server/http-server.ts';
 import { UdpTracker } from '../../src/server/udp-server.ts';
-import { TrackerPolicy, storeSettings } from '../../src/server/policy.ts';
+import { TrackerPolicy, storeSettings } from '../../src/requests/policy.ts';
 import { AccessList } from '../../src/access/access-list.ts';
 import { FullScrapeLimiter } from '../../src/scrape/limiter.ts';
 import { statsPathAnswer, metricsAnswer, statsJsonAnswer } from '../../src/stats/observability.ts';
