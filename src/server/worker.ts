@@ -12,7 +12,7 @@ import { counterRow, C } from '../stats/counters.ts';
 import { trackEventLoop } from '../stats/event-loop.ts';
 import { Woodpeckers } from '../stats/woodpeckers.ts';
 import { UdpTracker } from './udp-server.ts';
-import { HttpTracker } from './http-server.ts';
+import { HttpTracker } from '../http/http-tracker.ts';
 import { WsSignalling } from './ws-server.ts';
 import { TrackerPolicy, storeSettings } from '../requests/policy.ts';
 import type { SharedState, WorkerMessage, ListeningSocket, MainMessage, TlsCredentials, NoticesState } from './messages.ts';

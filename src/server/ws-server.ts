@@ -1,7 +1,7 @@
 // WebTorrent signalling over WebSocket, inside one worker. Browsers can't reach peers over TCP or
 // UDP; they announce here with WebRTC offers, which the tracker hands to other peers of the swarm,
 // and the answers come back the same way. The HTTP (and HTTPS) listener hands over upgrade
-// requests (http-server.ts); the ws package does the framing.
+// requests (src/http/upgrade.ts); the ws package does the framing.
 //
 // Every worker listens on the same port, so the peers of one swarm sit on different workers.
 // Each worker keeps its own connections and local swarms (connections are JS objects anyway; a
@@ -18,6 +18,7 @@ import type { WebSocket } from 'ws';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { TrackerContext } from '../requests/context.ts';
+import type { Upgrader, UpgradeRequest } from '../http/upgrade.ts';
 import type { Config } from '../config/config.ts';
 import { C, G } from '../stats/counters.ts';
 import { AnnounceRules } from '../requests/announce.ts';
@@ -43,8 +44,6 @@ const SWEEP_MS = 1000;
 const PEER_SWEEP_MS = 30_000;
 
 
-/** A request as ws's handleUpgrade reads it: method, url, lowercase headers (and the socket, for `secure`). */
-export type UpgradeRequest = { method: string; url: string; headers: Record<string, string>; socket: Duplex };
 
 /** What one worker says to another. */
 type Relay =
@@ -101,7 +100,7 @@ function inboxName(trackerId: number, worker: number): string {
   return `swarmd-ws-${trackerId}-${worker}`;
 }
 
-export class WsSignalling {
+export class WsSignalling implements Upgrader {
   private readonly wss: WebSocketServer;
   private readonly config: Config['ws'];
   private readonly ctx: TrackerContext;

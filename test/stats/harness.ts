@@ -14,7 +14,7 @@ import type { UdpBatchSocket } from '../../src/io/udp-batch.ts';
 import { createCounters, counterRow, G } from '../../src/stats/counters.ts';
 import { Woodpeckers } from '../../src/stats/woodpeckers.ts';
 import { History, startHistorySampler } from '../../src/stats/history.ts';
-import { HttpTracker } from '../../src/server/http-server.ts';
+import { HttpTracker } from '../../src/http/http-tracker.ts';
 import { UdpTracker } from '../../src/server/udp-server.ts';
 import { TrackerPolicy, storeSettings } from '../../src/requests/policy.ts';
 import { AccessList } from '../../src/access/access-list.ts';
