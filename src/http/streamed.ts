@@ -18,7 +18,7 @@ import type { Endpoint, HttpRequest, HttpAnswer } from './responder.ts';
 import { ClientAddress } from './client-address.ts';
 
 /** A streamed answer may take this long to reach a slow client (opentracker: 15 min). */
-export const STREAM_TIMEOUT_MS = 15 * 60 * 1000;
+const STREAM_TIMEOUT_MS = 15 * 60 * 1000;
 
 /**
  * Streams a store walk on a socket taken over, counting it in `counter` and its bytes; returns

@@ -9,7 +9,7 @@ export const PROTO_UDP = 0;
 export const PROTO_HTTP = 1;
 export const PROTO_WS = 2;
 
-export interface ProtocolCounters {
+interface ProtocolCounters {
   /** The request log's `proto` field. */
   readonly name: string;
   /** Announces received, whatever became of them. */
