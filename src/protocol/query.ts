@@ -507,6 +507,7 @@ function readName(buf: Uint8Array, p: number, end: number): number {
 }
 
 /** Parses an announce query into q (reset first). 0 = ok, else a QUERY_* error code. */
+// eslint-disable-next-line max-lines-per-function -- one pass over the parameters with its state in locals: the hot path, kept whole on purpose
 export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: AnnounceQuery): number {
   q.reset();
   let ipFromIpParam = false;
