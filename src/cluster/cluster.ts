@@ -9,9 +9,9 @@
 // publishControl(kind, data) on one node calls the handler registered with onControl(kind) on
 // every other node.
 
-import { connect } from '@nats-io/transport-node';
-import { createInbox, credsAuthenticator, nkeyAuthenticator } from '@nats-io/nats-core';
-import type { ConnectionOptions, NatsConnection, Subscription } from '@nats-io/nats-core';
+// nats.js v3: the Node transport re-exports nats-core's API (inboxes, authenticators, types).
+import { connect, createInbox, credsAuthenticator, nkeyAuthenticator } from '@nats-io/transport-node';
+import type { ConnectionOptions, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
