@@ -57,7 +57,10 @@ export function checkConfig(c: Config): ConfigCheck {
   const list = c.access.whitelist ?? c.access.blacklist;
   if (list !== null) checkPath(c.access.whitelist !== null ? 'access.whitelist' : 'access.blacklist', list, 'read', errors);
   if (c.access.changesFile !== null) checkPath('access.changes_file', c.access.changesFile, 'write-dir', errors);
-  for (const [key, fifo] of [['access.fifo_add', c.access.fifoAdd], ['access.fifo_delete', c.access.fifoDelete]] as const) {
+  for (const [key, fifo] of [
+    ['access.fifo_add', c.access.fifoAdd],
+    ['access.fifo_delete', c.access.fifoDelete],
+  ] as const) {
     // swarmd creates a missing FIFO at start (mkfifo), so only its directory must be writable.
     if (fifo !== null) checkPath(key, fifo, 'write-dir', errors);
   }

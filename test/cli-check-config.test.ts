@@ -25,11 +25,18 @@ describe('--check-config', () => {
     await new Promise<void>((r) => holder.listen(port, '127.0.0.1', r));
     try {
       const conf = join(dir, 'swarmd.conf');
-      writeFileSync(conf, [
-        `listen.tcp 127.0.0.1:${port}`, `listen.udp 127.0.0.1:${port}`,
-        `tracker.state_file ${join(state, 'swarmd.state')}`, `notices.journal ${join(state, 'notices.jsonl')}`,
-        `access.whitelist ${conf}`, `access.fifo_add ${join(state, 'add.fifo')}`, '',
-      ].join('\n'));
+      writeFileSync(
+        conf,
+        [
+          `listen.tcp 127.0.0.1:${port}`,
+          `listen.udp 127.0.0.1:${port}`,
+          `tracker.state_file ${join(state, 'swarmd.state')}`,
+          `notices.journal ${join(state, 'notices.jsonl')}`,
+          `access.whitelist ${conf}`,
+          `access.fifo_add ${join(state, 'add.fifo')}`,
+          '',
+        ].join('\n'),
+      );
       const r = swarmd(['--check-config', '-f', conf]);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /^swarmd: configuration OK \(.*swarmd\.conf; 2 listeners, /);
@@ -58,11 +65,19 @@ describe('--check-config', () => {
     const notPem = join(dir, 'not.pem');
     writeFileSync(notPem, 'not a certificate\n');
     const conf = join(dir, 'swarmd.conf');
-    writeFileSync(conf, [
-      'listen.tcp 127.0.0.1:6969', 'listen.tls 127.0.0.1:6443', `tls.cert ${notPem}`, `tls.key ${notPem}`,
-      `tracker.state_file ${join(dir, 'no', 'such', 'dir', 'state')}`, 'tracker.user no-such-user-swarmd',
-      `access.blacklist ${join(dir, 'missing.txt')}`, '',
-    ].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        'listen.tcp 127.0.0.1:6969',
+        'listen.tls 127.0.0.1:6443',
+        `tls.cert ${notPem}`,
+        `tls.key ${notPem}`,
+        `tracker.state_file ${join(dir, 'no', 'such', 'dir', 'state')}`,
+        'tracker.user no-such-user-swarmd',
+        `access.blacklist ${join(dir, 'missing.txt')}`,
+        '',
+      ].join('\n'),
+    );
     const r = swarmd(['-t', '-f', conf]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /tls\.cert .*not\.pem .*not a usable certificate and key/);

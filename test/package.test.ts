@@ -19,7 +19,10 @@ function productionSteps(): string[] {
   const section = readme.slice(readme.indexOf('### Running in production'));
   const block = /```sh\n([^]*?)```/.exec(section);
   assert.ok(block, 'the production section has a sh block');
-  return block[1]!.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean);
+  return block[1]!
+    .split('\n')
+    .map((l) => l.replace(/\s+#.*$/, '').trim())
+    .filter(Boolean);
 }
 
 /** Lines that change the machine itself, checked by other tests (systemd-analyze verify). */
@@ -37,13 +40,32 @@ describe('the npm package', { timeout: 300_000 }, () => {
 
   test('the tarball holds what runs and what operators need, and no tests, bench or TypeScript', () => {
     const files = tarballFiles(tgz);
-    for (const f of ['bin/swarmd.js', 'dist/cli.js', 'dist/tracker.js', 'dist/server/worker.js', 'dist/stats/dashboard/index.html',
-      'dist/stats/dashboard/app.js', 'dist/stats/dashboard/style.css', 'native/binding.gyp', 'native/udp_batch.c', 'scripts/build-native.js',
-      'contrib/swarmd.service', 'contrib/prometheus/alerts.yml', 'contrib/grafana/swarmd.json', 'contrib/docker/healthcheck.js',
-      'swarmd.1', 'README.md', 'LICENSE', 'package.json']) {
+    for (const f of [
+      'bin/swarmd.js',
+      'dist/cli.js',
+      'dist/tracker.js',
+      'dist/server/worker.js',
+      'dist/stats/dashboard/index.html',
+      'dist/stats/dashboard/app.js',
+      'dist/stats/dashboard/style.css',
+      'native/binding.gyp',
+      'native/udp_batch.c',
+      'scripts/build-native.js',
+      'contrib/swarmd.service',
+      'contrib/prometheus/alerts.yml',
+      'contrib/grafana/swarmd.json',
+      'contrib/docker/healthcheck.js',
+      'swarmd.1',
+      'README.md',
+      'LICENSE',
+      'package.json',
+    ]) {
       assert.ok(files.includes(f), `${f} in the tarball`);
     }
-    assert.deepEqual(files.filter((f) => /^(test|bench|src)\//.test(f) || /\.ts$/.test(f) || f.startsWith('native/build/')), []);
+    assert.deepEqual(
+      files.filter((f) => /^(test|bench|src)\//.test(f) || /\.ts$/.test(f) || f.startsWith('native/build/')),
+      [],
+    );
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     assert.equal(pkg.license, 'MIT');
     assert.ok(pkg.repository?.url, 'repository');
@@ -61,21 +83,31 @@ describe('the npm package', { timeout: 300_000 }, () => {
     writeFileSync(join(cwd, 'swarmd.conf'), `listen.tcp 127.0.0.1:${port}\nlisten.udp 127.0.0.1:${port}\ntracker.workers 2\n`);
     const env = freshEnv(`${nodeBin}:${prefix}/bin`, { NPM_CONFIG_PREFIX: prefix });
     const steps = productionSteps();
-    assert.ok(steps.some((l) => l.includes(basename(tgz))), `the README installs ${basename(tgz)}`);
+    assert.ok(
+      steps.some((l) => l.includes(basename(tgz))),
+      `the README installs ${basename(tgz)}`,
+    );
     const skipped: string[] = [];
     for (const line of steps) {
       if (NOT_RUN.test(line)) {
         skipped.push(line);
         continue;
       }
-      const cmd = line.replaceAll(basename(tgz), tgz).replaceAll(' /etc/', ` ${root}/etc/`).replaceAll('"/etc/', `"${root}/etc/`).replaceAll('/var/lib/', `${root}/var/lib/`);
+      const cmd = line
+        .replaceAll(basename(tgz), tgz)
+        .replaceAll(' /etc/', ` ${root}/etc/`)
+        .replaceAll('"/etc/', `"${root}/etc/`)
+        .replaceAll('/var/lib/', `${root}/var/lib/`);
       // stdin ignored: bash takes a socket on stdin (libuv's pipes) for a remote shell and reads bashrc.
       const r = spawnSync('bash', ['-eo', 'pipefail', '-c', cmd], { cwd, env, encoding: 'utf8', timeout: 240_000, stdio: ['ignore', 'pipe', 'pipe'] });
       assert.equal(r.status, 0, `${line}\n${r.stdout}\n${r.stderr}`);
       if (line.startsWith('node --version')) assert.equal(r.stdout.trim(), `v${NODE_VERSION}`);
       if (line === 'swarmd --version') assert.match(r.stdout, new RegExp(`^swarmd \\S+ \\(Node\\.js ${NODE_VERSION}\\)`));
     }
-    assert.deepEqual(skipped.map((l) => l.split(' ')[0]), ['useradd', 'chgrp', 'systemctl', 'systemctl']);
+    assert.deepEqual(
+      skipped.map((l) => l.split(' ')[0]),
+      ['useradd', 'chgrp', 'systemctl', 'systemctl'],
+    );
     assert.ok(existsSync(join(prefix, 'share', 'man', 'man1', 'swarmd.1')), 'man swarmd works');
     const installed = join(prefix, 'lib', 'node_modules', 'swarmd');
     assert.ok(existsSync(join(installed, 'native', 'build', 'Release', 'swarmd_udp.node')), 'the native addon was built at install');

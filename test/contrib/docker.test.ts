@@ -34,7 +34,8 @@ const DOCKERFILE = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'
 const final = (op: string) => DOCKERFILE.filter((i) => i.op === op && i.stage === 1);
 const json = (args: string) => JSON.parse(args.replace(/^CMD /, '')) as string[];
 /** Paths of the image, moved into the test's directory. */
-const mover = (base: string) => (s: string) => s.replaceAll('/opt/swarmd', join(base, 'opt/swarmd')).replaceAll('/var/lib/swarmd', join(base, 'var/lib/swarmd'));
+const mover = (base: string) => (s: string) =>
+  s.replaceAll('/opt/swarmd', join(base, 'opt/swarmd')).replaceAll('/var/lib/swarmd', join(base, 'var/lib/swarmd'));
 const NOBODY = 65534;
 const asNobody = process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {};
 
@@ -47,17 +48,32 @@ describe('Dockerfile', () => {
     const buildRuns = DOCKERFILE.filter((i) => i.op === 'RUN' && i.stage === 0).map((i) => i.args);
     assert.match(buildRuns[0]!, /apt-get update && apt-get install -y --no-install-recommends python3 make g\+\+ && rm -rf \/var\/lib\/apt\/lists\/\*/);
     assert.ok(buildRuns.includes('sh contrib/docker/build.sh /opt/swarmd'));
-    assert.doesNotMatch(final('RUN').map((i) => i.args).join('\n'), /apt-get|g\+\+/, 'no compiler in the runtime image');
+    assert.doesNotMatch(
+      final('RUN')
+        .map((i) => i.args)
+        .join('\n'),
+      /apt-get|g\+\+/,
+      'no compiler in the runtime image',
+    );
     assert.equal(DOCKERFILE.filter((i) => i.op === 'ADD').length, 0, 'COPY, not ADD');
     assert.doesNotMatch(DOCKERFILE.map((i) => i.args).join('\n'), /:latest\b|\bcurl\b|\bwget\b/);
   });
 
   test('the runtime stage: a non-root user, 6969 tcp and udp, a volume, an exec-form health check and entrypoint', () => {
-    assert.deepEqual(final('USER').map((i) => i.args), ['swarmd']);
+    assert.deepEqual(
+      final('USER').map((i) => i.args),
+      ['swarmd'],
+    );
     assert.ok(DOCKERFILE.indexOf(final('USER')[0]!) < DOCKERFILE.indexOf(final('ENTRYPOINT')[0]!), 'USER before ENTRYPOINT');
     assert.match(final('RUN')[0]!.args, /useradd --system --gid swarmd .*install -d -o swarmd -g swarmd -m 0750 \/var\/lib\/swarmd/);
-    assert.deepEqual(final('EXPOSE').map((i) => i.args), ['6969/tcp 6969/udp']);
-    assert.deepEqual(final('VOLUME').map((i) => json(i.args)), [['/var/lib/swarmd']]);
+    assert.deepEqual(
+      final('EXPOSE').map((i) => i.args),
+      ['6969/tcp 6969/udp'],
+    );
+    assert.deepEqual(
+      final('VOLUME').map((i) => json(i.args)),
+      [['/var/lib/swarmd']],
+    );
     assert.match(final('HEALTHCHECK')[0]!.args, /^--interval=\S+ --timeout=\S+ --start-period=\S+ --retries=\d+ CMD \[/);
     assert.deepEqual(json(final('ENTRYPOINT')[0]!.args), ['swarmd']);
     assert.deepEqual(json(final('CMD')[0]!.args), ['--state-file', '/var/lib/swarmd/swarmd.state']);
@@ -75,7 +91,9 @@ describe("the image's steps, run as a script", { timeout: 420_000 }, () => {
     nodeBin = systemNodeBin();
     // The build context: the checkout's files less .dockerignore's (none of which git tracks).
     const context = copySource(join(work.dir, 'src'));
-    for (const ignored of readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'))) {
+    for (const ignored of readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))) {
       rmSync(join(context, ignored), { recursive: true, force: true });
     }
     const build = DOCKERFILE.find((i) => i.op === 'RUN' && i.args.startsWith('sh contrib/docker/build.sh'))!;
@@ -127,7 +145,10 @@ describe('compose.yaml', () => {
 
   test('two swarmd nodes clustered through NATS, each command one swarmd accepts', { skip }, () => {
     const doc = JSON.parse(run(PYTHON, ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', join(ROOT, 'compose.yaml')]));
-    const services = doc.services as Record<string, { image?: string; build?: string; command?: string[]; ports?: string[]; volumes?: string[]; depends_on?: string[] }>;
+    const services = doc.services as Record<
+      string,
+      { image?: string; build?: string; command?: string[]; ports?: string[]; volumes?: string[]; depends_on?: string[] }
+    >;
     assert.match(services.nats!.image!, /^nats:\d/);
     const nodes = Object.entries(services).filter(([, s]) => s.image === 'swarmd');
     assert.equal(nodes.length, 2);
@@ -137,7 +158,10 @@ describe('compose.yaml', () => {
     try {
       for (const [name, s] of nodes) {
         assert.ok(s.depends_on?.includes('nats'), `${name} waits for nats`);
-        assert.ok(s.volumes?.some((v) => v.endsWith(':/var/lib/swarmd')), `${name} keeps its state on a volume`);
+        assert.ok(
+          s.volumes?.some((v) => v.endsWith(':/var/lib/swarmd')),
+          `${name} keeps its state on a volume`,
+        );
         for (const p of s.ports!) hostPorts.add(p.split(':')[0]!);
         const args = s.command!;
         assert.equal(args[args.indexOf('--cluster-nats') + 1], 'nats://nats:4222');

@@ -17,7 +17,7 @@ import { infoHash, percentEncode } from '../helpers/tracker.ts';
 
 const CONTRIB = fileURLToPath(new URL('../../contrib/', import.meta.url));
 const promtool = spawnSync('promtool', ['--version']).status === 0;
-const skip = !promtool && (process.env.CI === 'true' ? false : 'promtool missing (scripts/test-setup.sh installs Debian\'s prometheus)');
+const skip = !promtool && (process.env.CI === 'true' ? false : "promtool missing (scripts/test-setup.sh installs Debian's prometheus)");
 
 /** Metric names an expression uses (swarmd_* and process_*, with summary suffixes as written). */
 function metricNames(expr: string): string[] {
@@ -73,7 +73,14 @@ describe('Prometheus and Grafana', { skip }, () => {
     const unit = spawnSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: `${CONTRIB}prometheus`, encoding: 'utf8' });
     assert.equal(unit.status, 0, unit.stdout + unit.stderr);
     const rules = readFileSync(`${CONTRIB}prometheus/alerts.yml`, 'utf8');
-    for (const alert of ['SwarmdDown', 'SwarmdAnswerErrors', 'SwarmdEventLoopDelay', 'SwarmdClusterDisconnected', 'SwarmdStateDumpFailing', 'SwarmdMemoryNearLimit']) {
+    for (const alert of [
+      'SwarmdDown',
+      'SwarmdAnswerErrors',
+      'SwarmdEventLoopDelay',
+      'SwarmdClusterDisconnected',
+      'SwarmdStateDumpFailing',
+      'SwarmdMemoryNearLimit',
+    ]) {
       assert.match(rules, new RegExp(`alert: ${alert}$`, 'm'));
       assert.match(readFileSync(`${CONTRIB}prometheus/alerts.test.yml`, 'utf8'), new RegExp(`alertname: ${alert}$`, 'm'), `${alert} has a unit test`);
     }
@@ -102,6 +109,9 @@ describe('Prometheus and Grafana', { skip }, () => {
       }
     }
     assert.ok(queries >= 30, `${queries} queries`);
-    assert.ok(dash.panels.some((p: { targets?: { expr: string }[] }) => p.targets?.some((t) => /by \(instance\)/.test(t.expr))), 'panels split by instance');
+    assert.ok(
+      dash.panels.some((p: { targets?: { expr: string }[] }) => p.targets?.some((t) => /by \(instance\)/.test(t.expr))),
+      'panels split by instance',
+    );
   });
 });

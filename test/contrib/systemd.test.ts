@@ -15,7 +15,7 @@ import { SWARMD_BIN } from '../helpers/swarmd-process.ts';
 
 const UNIT = readFileSync(new URL('../../contrib/swarmd.service', import.meta.url), 'utf8');
 const analyze = spawnSync('systemd-analyze', ['--version']).status === 0;
-const skip = !analyze && (process.env.CI === 'true' ? false : 'systemd-analyze missing (scripts/test-setup.sh installs Debian\'s systemd)');
+const skip = !analyze && (process.env.CI === 'true' ? false : "systemd-analyze missing (scripts/test-setup.sh installs Debian's systemd)");
 
 /** The unit's settings: section -> key -> values (a key may repeat). */
 function parseUnit(text: string): Map<string, Map<string, string[]>> {
@@ -66,7 +66,7 @@ describe('contrib/swarmd.service', { skip }, () => {
     assert.equal((r.stdout + r.stderr).trim(), '');
   });
 
-  test("its ExecStartPre line checks a configuration and passes on a good one, fails on a bad one", () => {
+  test('its ExecStartPre line checks a configuration and passes on a good one, fails on a bad one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'swarmd-unit-'));
     const move = (cmd: string) => cmd.replace('/etc/swarmd/', `${dir}/`).replace('/var/lib/swarmd/', `${dir}/`).split(' ');
     const [program, ...args] = move(one('ExecStartPre')!);

@@ -100,7 +100,10 @@ export function workDir(label: string): { dir: string; remove: () => void } {
 
 /** Files in a tarball. */
 export function tarballFiles(tgz: string): string[] {
-  return execFileSync('tar', ['-tzf', tgz], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+  return execFileSync('tar', ['-tzf', tgz], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => f.replace(/^package\//, ''));
 }
 
 /**
