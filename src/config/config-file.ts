@@ -182,6 +182,8 @@ export type Setting = {
   help: string;
   /** The value in effect, for the help text's defaults ('' = none). */
   show: (c: Config) => string;
+  /** The default in words where it depends on the machine (the man page's, the same everywhere). */
+  dflt?: string;
   /** Applies a value; throws BadValue. */
   set: (b: ConfigBuilder, value: string) => void;
 };
@@ -467,6 +469,7 @@ export const SETTINGS: readonly Setting[] = [
     arg: 'N',
     help: `worker threads, each with its own sockets (1 to ${MAX_WORKERS})`,
     show: (c) => `${c.workers} (the number of cores here)`,
+    dflt: 'the number of cores',
     set: (b, v) => b.setWorkers(parseInteger(v, 1, MAX_WORKERS)),
   },
   seconds('tracker.interval', 'interval', 'announce interval handed to clients',
@@ -511,6 +514,7 @@ export const SETTINGS: readonly Setting[] = [
     arg: 'BYTES',
     help: `most memory for the swarm store, in bytes or with a K/M/G suffix (${formatSize(MIN_MEMORY_LIMIT)} to ${formatSize(MAX_MEMORY_LIMIT)})`,
     show: (c) => `${formatSize(c.memoryLimit)} (3/4 of the RAM here, at most ${formatSize(MAX_MEMORY_LIMIT)})`,
+    dflt: `3/4 of the RAM, at most ${formatSize(MAX_MEMORY_LIMIT)}`,
     set: (b, v) => (b.config.memoryLimit = parseSize(v, MIN_MEMORY_LIMIT, MAX_MEMORY_LIMIT)),
   },
   file('tracker.state_file', 'state-file', 'state dump (completion counts, opentracker\'s statedump format) loaded at start and written every tracker.state_interval and at shutdown',
