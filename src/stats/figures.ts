@@ -103,7 +103,7 @@ export function requestCells(totals: Float64Array, into: Float64Array = new Floa
   return into;
 }
 
-interface ThreadGauges {
+export interface ThreadGauges {
   /** 'main' or 'worker-N' (N as in the logs' `worker` field). */
   thread: string;
   eventLoopP50Ms: number;
