@@ -22,19 +22,12 @@
 #include <node_api.h>
 #include <uv.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include "sock_common.h"
+
 #define SLOT_SIZE 2048
-#define ADDR_SIZE 20
 /* Batches read per wake-up before yielding, so timers and other sockets get their turn. The
  * poll is level-triggered: whatever is left wakes us again on the next loop iteration. 4 batches
  * (~1.2 ms of work at 64 datagrams each) keep the event-loop delay's p99 near 2.6 ms under full
@@ -63,55 +56,6 @@ typedef struct {
   struct iovec *rx_iov, *tx_iov;
   struct sockaddr_storage *rx_names, *tx_names;
 } sock_t;
-
-/* "EADDRINUSE" for err.code, as Node's own errors have (strerrorname_np is glibc >= 2.32). */
-static const char *errno_name(int err) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-  return strerrorname_np(err);
-#else
-  switch (err) {
-    case EADDRINUSE: return "EADDRINUSE";
-    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-    case EACCES: return "EACCES";
-    case EAFNOSUPPORT: return "EAFNOSUPPORT";
-    case EINVAL: return "EINVAL";
-    case EMFILE: return "EMFILE";
-    case ENOBUFS: return "ENOBUFS";
-    case ENOMEM: return "ENOMEM";
-    case ENOPROTOOPT: return "ENOPROTOOPT";
-    default: return NULL;
-  }
-#endif
-}
-
-static napi_value throw_errno(napi_env env, const char *what, const char *host, int port, int err) {
-  char msg[256];
-  const char *code = errno_name(err);
-  snprintf(msg, sizeof msg, "%s %s %s:%d (%s)", what, code ? code : "E?", host, port, strerror(err));
-  napi_throw_error(env, code, msg);
-  return NULL;
-}
-
-/* sockaddr -> the 20-byte slot; IPv4-mapped IPv6 addresses come out as family 4. */
-static void addr_to_slot(const struct sockaddr_storage *ss, uint8_t *out) {
-  memset(out, 0, ADDR_SIZE);
-  if (ss->ss_family == AF_INET) {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-    out[0] = 4;
-    memcpy(out + 2, &a->sin_port, 2);
-    memcpy(out + 4, &a->sin_addr, 4);
-  } else if (ss->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-    memcpy(out + 2, &a->sin6_port, 2);
-    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
-      out[0] = 4;
-      memcpy(out + 4, a->sin6_addr.s6_addr + 12, 4);
-    } else {
-      out[0] = 6;
-      memcpy(out + 4, a->sin6_addr.s6_addr, 16);
-    }
-  }
-}
 
 /* The slot -> a sockaddr for this socket's family (family 4 on AF_INET6 becomes v4-mapped).
  * Returns the address length, or 0 when the slot can't be sent from this socket. */
@@ -267,27 +211,7 @@ static void on_finalize(napi_env env, void *data, void *hint) {
   free_if_done(s);
 }
 
-static int get_array(napi_env env, napi_value obj, const char *name, napi_typedarray_type want, size_t min_bytes, void **out) {
-  napi_value v;
-  napi_typedarray_type type;
-  size_t length, offset;
-  napi_value ab;
-  void *data;
-  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return 0;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok) return 0;
-  size_t elem = type == napi_int32_array ? 4 : type == napi_float64_array ? 8 : 1;
-  if (type != want || length * elem < min_bytes) return 0;
-  *out = data;
-  return 1;
-}
-
-static sock_t *get_sock(napi_env env, napi_value v) {
-  void *p = NULL;
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
-  napi_get_value_external(env, v, &p);
-  return p;
-}
+static sock_t *get_sock(napi_env env, napi_value v) { return get_external(env, v); }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -314,33 +238,21 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_valuetype cbt = napi_undefined;
   if (napi_get_named_property(env, argv[5], "onBatch", &cb) == napi_ok) napi_typeof(env, cb, &cbt);
   if (cap == 0 || cap > 1024 || cbt != napi_function ||
-      !get_array(env, argv[5], "rxData", napi_uint8_array, (size_t)cap * SLOT_SIZE, &rx_data) ||
-      !get_array(env, argv[5], "rxLengths", napi_int32_array, (size_t)cap * 4, &rx_len) ||
-      !get_array(env, argv[5], "rxAddrs", napi_uint8_array, (size_t)cap * ADDR_SIZE, &rx_addrs) ||
-      !get_array(env, argv[5], "txData", napi_uint8_array, (size_t)cap * SLOT_SIZE, &tx_data) ||
-      !get_array(env, argv[5], "txLengths", napi_int32_array, (size_t)cap * 4, &tx_len) ||
-      !get_array(env, argv[5], "txAddrs", napi_uint8_array, (size_t)cap * ADDR_SIZE, &tx_addrs) ||
-      !get_array(env, argv[5], "counters", napi_float64_array, C_COUNT * 8, &counters)) {
+      !get_array(env, argv[5], "rxData", napi_uint8_array, (size_t)cap * SLOT_SIZE, &rx_data, NULL) ||
+      !get_array(env, argv[5], "rxLengths", napi_int32_array, (size_t)cap * 4, &rx_len, NULL) ||
+      !get_array(env, argv[5], "rxAddrs", napi_uint8_array, (size_t)cap * ADDR_SIZE, &rx_addrs, NULL) ||
+      !get_array(env, argv[5], "txData", napi_uint8_array, (size_t)cap * SLOT_SIZE, &tx_data, NULL) ||
+      !get_array(env, argv[5], "txLengths", napi_int32_array, (size_t)cap * 4, &tx_len, NULL) ||
+      !get_array(env, argv[5], "txAddrs", napi_uint8_array, (size_t)cap * ADDR_SIZE, &tx_addrs, NULL) ||
+      !get_array(env, argv[5], "counters", napi_float64_array, C_COUNT * 8, &counters, NULL)) {
     napi_throw_type_error(env, NULL, "open: bad batch state");
     return NULL;
   }
 
-  struct addrinfo hints, *ai = NULL;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;  /* literal addresses only (with %scope): no DNS here */
-  if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai) {
-    napi_throw_error(env, "EINVAL", "open: host must be a numeric IPv4 or IPv6 address");
-    return NULL;
-  }
   struct sockaddr_storage ss;
-  socklen_t sl = ai->ai_addrlen;
-  memcpy(&ss, ai->ai_addr, sl);
-  freeaddrinfo(ai);
+  socklen_t sl = bind_address(env, host, port, SOCK_DGRAM, &ss);
+  if (!sl) return NULL;
   int family = ss.ss_family;
-  if (family == AF_INET) ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-  else ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
 
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, "socket", host, port, errno);
@@ -411,34 +323,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 
 static napi_value js_address(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], out, v;
+  napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   sock_t *s = argc ? get_sock(env, argv[0]) : NULL;
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof ss;
-  if (!s || s->closing || getsockname(s->fd, (struct sockaddr *)&ss, &sl) < 0) {
-    napi_throw_error(env, "EBADF", "address: socket is closed");
-    return NULL;
-  }
-  char text[INET6_ADDRSTRLEN];
-  int port;
-  if (ss.ss_family == AF_INET) {
-    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-    inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-    port = ntohs(a->sin_port);
-  } else {
-    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-    inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-    port = ntohs(a->sin6_port);
-  }
-  napi_create_array_with_length(env, 3, &out);
-  napi_create_int32(env, ss.ss_family == AF_INET ? 4 : 6, &v);
-  napi_set_element(env, out, 0, v);
-  napi_create_int32(env, port, &v);
-  napi_set_element(env, out, 1, v);
-  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &v);
-  napi_set_element(env, out, 2, v);
-  return out;
+  return local_address(env, s && !s->closing ? s->fd : -1);
 }
 
 static napi_value js_send(napi_env env, napi_callback_info info) {
