@@ -16,6 +16,8 @@ export type Listener = {
 };
 
 export type UdpIo = 'auto' | 'native' | 'dgram';
+/** How HTTP connections are moved: the native epoll addon (src/io/tcp-native.ts) or node:net. */
+export type TcpIo = 'auto' | 'native' | 'net';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -105,6 +107,7 @@ export type Config = {
   workers: number;
   udpIo: UdpIo;
   udpBatchSize: number;
+  tcpIo: TcpIo;
   rootdir: string | null;
   user: string | null;
   redirectUrl: string | null;
@@ -210,6 +213,7 @@ export function defaultConfig(): Config {
     workers: defaultWorkers(),
     udpIo: 'auto',
     udpBatchSize: 64,
+    tcpIo: 'auto',
     rootdir: null,
     user: null,
     redirectUrl: null,
