@@ -53,12 +53,12 @@ export function formatAddress(addrs: Buffer, i: number): string {
 }
 
 /** Serves a handed-over socket with the same answers, as the net path would. */
-function serveNet(socket: net.Socket, maxRequest: number, fixed: boolean, seen: { firstData: string }): void {
+function serveNet(socket: net.Socket, maxRequest: number, timeoutMs: number, fixed: boolean, seen: { firstData: string }): void {
   const head = new HttpHead();
   const out = Buffer.alloc(Math.max(1 << 16, maxRequest));
   let pending = Buffer.alloc(0);
   const who = `net ${socket.remoteAddress} ${socket.remotePort}`;
-  socket.setTimeout(5000, () => socket.destroy());
+  socket.setTimeout(timeoutMs, () => socket.destroy()); // as the net server's header timeout
   socket.on('error', () => socket.destroy());
   socket.on('data', (chunk: Buffer) => {
     if (seen.firstData === '') seen.firstData = chunk.toString('latin1');
@@ -118,8 +118,9 @@ export async function startNativeTestServer(
   const head = new HttpHead();
   const handovers: NativeTestServer['handovers'] = [];
   const fixed = opts.fixed ?? false;
+  const headerTimeout = opts.headerTimeout ?? 2;
   const server = openNativeTcp(
-    { maxConnections: 1000, headerTimeout: 2, idleTimeout: 3, ...opts, maxRequestBytes: maxRequest },
+    { maxConnections: 1000, idleTimeout: 3, ...opts, headerTimeout, maxRequestBytes: maxRequest },
     (rx, tx) => {
       for (let i = 0; i < rx.count; i++) {
         if (!tx.fits(2 * maxRequest)) tx.flush();
@@ -129,7 +130,7 @@ export async function startNativeTestServer(
     (socket, reason) => {
       const seen = { reason, firstData: '' };
       handovers.push(seen);
-      serveNet(socket, maxRequest, fixed, seen);
+      serveNet(socket, maxRequest, headerTimeout * 1000, fixed, seen);
     },
   );
   const listener = server.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0, ipv6Only: opts.ipv6Only, reusePort: true });
