@@ -147,4 +147,86 @@ static UNUSED void *get_external(napi_env env, napi_value v) {
   return p;
 }
 
+/* An exported function: {"name", fn} as napi_define_properties wants it. */
+#define EXPORT_FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
+
+/*
+ * The JavaScript side of an addon object: the state object (its buffers and callback) and the
+ * handle JavaScript holds, both kept alive until the object's libuv handles have closed; the
+ * async context its callbacks run in; a cleanup hook closing the object when its environment (a
+ * worker thread, or the main thread at exit) goes away, or libuv would find an open handle on a
+ * closing loop. The owner is freed when its handles closed (link_release) and the JavaScript
+ * handle was collected, whichever comes last. The link must be the owner's first member: the
+ * handle points at it.
+ */
+typedef struct {
+  napi_env env;
+  napi_ref state_ref, self_ref;
+  napi_async_context actx;
+  napi_async_cleanup_hook_handle cleanup;
+  int released, finalized;
+  void (*close_owner)(void *owner); /* starts closing (idempotent); ends in link_release */
+  void (*free_owner)(void *owner);
+} js_link_t;
+
+static UNUSED void link_on_finalize(napi_env env, void *data, void *hint) {
+  js_link_t *l = data;
+  (void)env; (void)hint;
+  l->finalized = 1;
+  if (l->released) l->free_owner(l);
+}
+
+static UNUSED void link_on_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  js_link_t *l = arg;
+  (void)handle;
+  l->close_owner(l); /* link_release removes the hook, which lets the teardown continue */
+}
+
+/* Links the owner (whose first member is l) to the state object; returns the handle for JavaScript. */
+static UNUSED napi_value link_open(napi_env env, js_link_t *l, napi_value state, const char *name) {
+  napi_value handle, text;
+  l->env = env;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &text);
+  napi_async_init(env, state, text, &l->actx);
+  napi_create_reference(env, state, 1, &l->state_ref);
+  napi_create_external(env, l, link_on_finalize, NULL, &handle);
+  napi_create_reference(env, handle, 1, &l->self_ref);
+  napi_add_async_cleanup_hook(env, link_on_env_cleanup, l, &l->cleanup);
+  return handle;
+}
+
+/* After the owner's last libuv handle closed. */
+static UNUSED void link_release(js_link_t *l) {
+  napi_env env = l->env;
+  if (l->cleanup) napi_remove_async_cleanup_hook(l->cleanup);
+  l->cleanup = NULL;
+  napi_async_destroy(env, l->actx);
+  napi_delete_reference(env, l->state_ref);
+  l->released = 1;
+  napi_ref self = l->self_ref;
+  napi_delete_reference(env, self); /* may finalize the handle, which may free the owner: last */
+}
+
+/* state[name](...argv) in the link's async context (microtasks and nextTicks run after it).
+ * 0 when it threw: the exception is cleared, the caller counts it. */
+static UNUSED int link_call(js_link_t *l, const char *name, size_t argc, const napi_value *argv, napi_value *result) {
+  napi_value state, cb, ignored;
+  napi_get_reference_value(l->env, l->state_ref, &state);
+  napi_get_named_property(l->env, state, name, &cb);
+  if (napi_make_callback(l->env, l->actx, state, cb, argc, argv, result ? result : &ignored) == napi_ok) return 1;
+  napi_value ex;
+  napi_get_and_clear_last_exception(l->env, &ex);
+  return 0;
+}
+
+/* close(handle), for every addon. */
+static UNUSED napi_value link_js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  js_link_t *l = argc ? get_external(env, argv[0]) : NULL;
+  if (l) l->close_owner(l);
+  return NULL;
+}
+
 #endif

@@ -106,12 +106,12 @@ typedef struct {
 } list_t;
 
 typedef struct {
-  napi_env env;
+  js_link_t link; /* first: the handle points at it; keeps the batch memory and onBatch alive */
   uv_loop_t *loop;
   uv_poll_t poll;
   uv_timer_t timer;
   int epfd;
-  int closing, handles_open, finalized;
+  int closing, handles_open;
   int listen_fd[MAX_LISTENERS], listen_paused[MAX_LISTENERS], nlisten;
   /* limits */
   uint32_t max_slots, max_request;
@@ -121,7 +121,7 @@ typedef struct {
   uint32_t nslots, used;
   int32_t free_head;
   list_t lists[3];
-  /* the shared batch memory (owned by the JS state object, which state_ref keeps alive) */
+  /* the shared batch memory (owned by the JS state object, which the link keeps alive) */
   uint32_t cap;
   uint8_t *rx_data, *rx_addrs, *tx_data;
   size_t rx_bytes, tx_bytes;
@@ -130,9 +130,6 @@ typedef struct {
   /* the batch being filled: C's own copy of the delivered slot ids (rxMeta is writable by JS) */
   uint32_t nreq, nho, fill;
   int32_t *pending;
-  napi_ref state_ref, self_ref;
-  napi_async_context actx;
-  napi_async_cleanup_hook_handle cleanup;
   struct epoll_event events[MAX_EVENTS];
   uint8_t scratch[16384];
 } tcp_t;
@@ -216,21 +213,15 @@ static void slot_free(tcp_t *t, uint32_t i, int keep_fd) {
 /* Calls onBatch with the requests and handovers gathered so far; closes what wasn't answered. */
 static void deliver(tcp_t *t) {
   if (t->nreq == 0 && t->nho == 0) return;
-  napi_env env = t->env;
+  napi_env env = t->link.env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value state, cb, argv[2], result;
-  napi_get_reference_value(env, t->state_ref, &state);
-  napi_get_named_property(env, state, "onBatch", &cb);
+  napi_value argv[2];
   napi_create_uint32(env, t->nreq, &argv[0]);
   napi_create_uint32(env, t->nho, &argv[1]);
   t->counters[C_BATCHES]++;
-  if (napi_make_callback(env, t->actx, state, cb, 2, argv, &result) != napi_ok) {
-    /* onBatch catches the handler's errors, so this is a bug there or a terminating worker */
-    napi_value ex;
-    napi_get_and_clear_last_exception(env, &ex);
-    t->counters[C_HANDLER_ERRORS]++;
-  }
+  /* onBatch catches the handler's errors, so a throw is a bug there or a terminating worker */
+  if (!link_call(&t->link, "onBatch", 2, argv, NULL)) t->counters[C_HANDLER_ERRORS]++;
   napi_close_handle_scope(env, scope);
   if (!t->closing) {
     for (uint32_t k = 0; k < t->nreq; k++) {
@@ -459,27 +450,20 @@ static int answer(tcp_t *t, uint32_t k, uint32_t *nho) {
   return 0;
 }
 
-static void free_if_done(tcp_t *t) {
-  if (t->handles_open == 0 && t->finalized) {
-    free(t->slots);
-    free(t->pending);
-    free(t);
-  }
+static void free_tcp(void *owner) {
+  tcp_t *t = owner;
+  free(t->slots);
+  free(t->pending);
+  free(t);
 }
 
 static void on_handle_closed(uv_handle_t *h) {
   tcp_t *t = h->data;
-  if (--t->handles_open > 0) return;
-  napi_env env = t->env;
-  if (t->cleanup) napi_remove_async_cleanup_hook(t->cleanup);
-  t->cleanup = NULL;
-  napi_async_destroy(env, t->actx);
-  napi_delete_reference(env, t->state_ref);
-  napi_ref self = t->self_ref;
-  napi_delete_reference(env, self); /* may finalize the handle, which may free t: last */
+  if (--t->handles_open == 0) link_release(&t->link);
 }
 
-static void do_close(tcp_t *t) {
+static void do_close(void *owner) {
+  tcp_t *t = owner;
   if (t->closing) return;
   t->closing = 1;
   uv_close((uv_handle_t *)&t->poll, on_handle_closed);
@@ -490,19 +474,6 @@ static void do_close(tcp_t *t) {
   t->nlisten = 0;
   close(t->epfd);
   t->epfd = -1;
-}
-
-/* The environment (a worker thread, or the main thread at exit) is going away while open. */
-static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
-  (void)handle;
-  do_close(arg);
-}
-
-static void on_finalize(napi_env env, void *data, void *hint) {
-  tcp_t *t = data;
-  (void)env; (void)hint;
-  t->finalized = 1;
-  free_if_done(t);
 }
 
 static tcp_t *get_tcp(napi_env env, napi_value v) { return get_external(env, v); }
@@ -535,7 +506,7 @@ static int take_state(napi_env env, napi_value state, tcp_t *t) {
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 5;
-  napi_value argv[5], handle, name;
+  napi_value argv[5], handle;
   uint32_t max_conn, max_request, header_ms, idle_ms;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 5 || napi_get_value_uint32(env, argv[1], &max_conn) != napi_ok ||
@@ -565,7 +536,6 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     free(t->pending); free(t);
     return throw_errno(env, "epoll_create1", "-", 0, e);
   }
-  t->env = env;
   t->poll.data = t;
   uv_timer_init(t->loop, &t->timer);
   t->timer.data = t;
@@ -574,12 +544,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   uint64_t sweep = (header_ms < idle_ms ? header_ms : idle_ms) / 4;
   sweep = sweep < 50 ? 50 : sweep > 1000 ? 1000 : sweep;
   uv_timer_start(&t->timer, on_timer, sweep, sweep);
-  napi_create_string_utf8(env, "swarmd:tcp", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, argv[0], name, &t->actx);
-  napi_create_reference(env, argv[0], 1, &t->state_ref);
-  napi_create_external(env, t, on_finalize, NULL, &handle);
-  napi_create_reference(env, handle, 1, &t->self_ref);
-  napi_add_async_cleanup_hook(env, on_env_cleanup, t, &t->cleanup);
+  t->link.close_owner = do_close;
+  t->link.free_owner = free_tcp;
+  handle = link_open(env, &t->link, argv[0], "swarmd:tcp");
   int r = uv_poll_start(&t->poll, UV_READABLE, on_poll);
   if (r != 0) {
     do_close(t);
@@ -661,22 +628,13 @@ static napi_value js_flush(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  tcp_t *t = argc ? get_tcp(env, argv[0]) : NULL;
-  if (t) do_close(t);
-  return NULL;
-}
-
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
-    {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"listen", NULL, js_listen, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"address", NULL, js_address, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"flush", NULL, js_flush, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    EXPORT_FN("open", js_open),
+    EXPORT_FN("listen", js_listen),
+    EXPORT_FN("address", js_address),
+    EXPORT_FN("flush", js_flush),
+    EXPORT_FN("close", link_js_close),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

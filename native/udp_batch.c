@@ -38,20 +38,14 @@
 enum { C_RECEIVED, C_SENT, C_TRUNCATED, C_SEND_ERRORS, C_BATCHES, C_HANDLER_ERRORS, C_RECV_ERRORS, C_COUNT };
 
 typedef struct {
-  napi_env env;
+  js_link_t link;   /* first: the handle points at it; keeps the batches' memory and onBatch alive */
   uv_poll_t poll;
   int fd, family;
   int closing;      /* close() was called: no more reads, sends or callbacks */
-  int poll_closed;  /* uv_close finished */
-  int finalized;    /* the JS handle was garbage-collected */
   uint32_t cap;
   uint8_t *rx_data, *rx_addrs, *tx_data, *tx_addrs;
   int32_t *rx_len, *tx_len;
   double *counters;
-  napi_ref state_ref;  /* keeps the batches' memory and the callback alive while open */
-  napi_ref self_ref;   /* keeps the handle alive until the poll handle is closed */
-  napi_async_context actx;
-  napi_async_cleanup_hook_handle cleanup;
   struct mmsghdr *rx_msgs, *tx_msgs;
   struct iovec *rx_iov, *tx_iov;
   struct sockaddr_storage *rx_names, *tx_names;
@@ -125,7 +119,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   (void)events;
   if (s->closing) return;
   if (status < 0) { s->counters[C_RECV_ERRORS]++; return; }
-  napi_env env = s->env;
+  napi_env env = s->link.env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   for (int round = 0; round < MAX_ROUNDS && !s->closing; round++) {
@@ -150,16 +144,11 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     s->counters[C_RECEIVED] += n;
     s->counters[C_BATCHES]++;
 
-    /* make_callback: async context, then microtasks and nextTicks run after the handler. */
-    napi_value state, cb, arg, result;
+    napi_value arg, result;
     uint32_t replies = 0;
-    napi_get_reference_value(env, s->state_ref, &state);
-    napi_get_named_property(env, state, "onBatch", &cb);
     napi_create_uint32(env, (uint32_t)n, &arg);
-    if (napi_make_callback(env, s->actx, state, cb, 1, &arg, &result) != napi_ok) {
+    if (!link_call(&s->link, "onBatch", 1, &arg, &result)) {
       /* onBatch catches the handler's errors, so this is a bug there or a terminating worker */
-      napi_value ex;
-      napi_get_and_clear_last_exception(env, &ex);
       s->counters[C_HANDLER_ERRORS]++;
       break;
     }
@@ -171,44 +160,19 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-static void free_if_done(sock_t *s) {
-  if (s->poll_closed && s->finalized) free(s);
-}
-
 static void on_closed(uv_handle_t *h) {
   sock_t *s = h->data;
-  napi_env env = s->env;
-  if (s->cleanup) napi_remove_async_cleanup_hook(s->cleanup);
-  s->cleanup = NULL;
-  napi_async_destroy(env, s->actx);
-  napi_delete_reference(env, s->state_ref);
-  s->poll_closed = 1;
-  napi_ref self = s->self_ref;
-  napi_delete_reference(env, self);  /* may finalize the handle, which may free s: last */
+  link_release(&s->link);
 }
 
-static void do_close(sock_t *s) {
+static void do_close(void *owner) {
+  sock_t *s = owner;
   if (s->closing) return;
   s->closing = 1;
   uv_close((uv_handle_t *)&s->poll, on_closed);
   /* uv_close stops the poll (EPOLL_CTL_DEL) at once, so the port is free when close() returns */
   close(s->fd);
   s->fd = -1;
-}
-
-/* The environment (a worker thread, or the main thread at exit) is going away while the
- * socket is open: close it, or libuv would find an open handle on a closing loop. */
-static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
-  sock_t *s = arg;
-  (void)handle;
-  do_close(s);  /* on_closed removes the hook, which lets the teardown continue */
-}
-
-static void on_finalize(napi_env env, void *data, void *hint) {
-  sock_t *s = data;
-  (void)env; (void)hint;
-  s->finalized = 1;
-  free_if_done(s);
 }
 
 static sock_t *get_sock(napi_env env, napi_value v) { return get_external(env, v); }
@@ -276,7 +240,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t per = sizeof(struct mmsghdr) + sizeof(struct iovec) + sizeof(struct sockaddr_storage);
   sock_t *s = calloc(1, sizeof *s + 2 * cap * per);
   if (!s) { close(fd); napi_throw_error(env, "ENOMEM", "open: out of memory"); return NULL; }
-  s->env = env; s->fd = fd; s->family = family; s->cap = cap;
+  s->fd = fd; s->family = family; s->cap = cap;
   s->rx_data = rx_data; s->rx_len = rx_len; s->rx_addrs = rx_addrs;
   s->tx_data = tx_data; s->tx_len = tx_len; s->tx_addrs = tx_addrs;
   s->counters = counters;
@@ -299,19 +263,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
 
   uv_loop_t *loop;
-  napi_value name;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &s->poll, fd) != 0) {
     close(fd); free(s);
     napi_throw_error(env, NULL, "open: uv_poll_init_socket failed");
     return NULL;
   }
   s->poll.data = s;
-  napi_create_string_utf8(env, "swarmd:udp", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, argv[5], name, &s->actx);
-  napi_create_reference(env, argv[5], 1, &s->state_ref);
-  napi_create_external(env, s, on_finalize, NULL, &handle);
-  napi_create_reference(env, handle, 1, &s->self_ref);
-  napi_add_async_cleanup_hook(env, on_env_cleanup, s, &s->cleanup);
+  s->link.close_owner = do_close;
+  s->link.free_owner = free;
+  handle = link_open(env, &s->link, argv[5], "swarmd:udp");
   int r = uv_poll_start(&s->poll, UV_READABLE, on_readable);
   if (r != 0) {
     do_close(s);
@@ -353,21 +313,12 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  sock_t *s = argc ? get_sock(env, argv[0]) : NULL;
-  if (s) do_close(s);
-  return NULL;
-}
-
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
-    {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"address", NULL, js_address, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"send", NULL, js_send, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    EXPORT_FN("open", js_open),
+    EXPORT_FN("address", js_address),
+    EXPORT_FN("send", js_send),
+    EXPORT_FN("close", link_js_close),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

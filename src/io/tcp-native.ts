@@ -29,10 +29,11 @@
 //   HANDOVER_ASKED: the handler's ACTION_HANDOVER.
 // The Node side applies its own header/idle timeouts to what it is given.
 
-import { closeSync, existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { closeSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { AddonStatus } from './addon.ts';
+import { loadAddon, throttledStderr } from './addon.ts';
 
 export const RX_STRIDE = 4;
 export const RX_SLOT = 0;
@@ -189,25 +190,11 @@ export const TCP_ADDON_PATH =
   process.env.SWARMD_TCP_ADDON || fileURLToPath(new URL('../../native/build/Release/swarmd_tcp.node', import.meta.url));
 
 let addon: Addon | null = null;
-let status: { available: boolean; reason: string } | null = null;
+let status: AddonStatus | null = null;
 
 // Loads the addon once, lazily.
-export function nativeTcpStatus(): { available: boolean; reason: string } {
-  if (status) return status;
-  if (process.platform !== 'linux') {
-    status = { available: false, reason: `not Linux (${process.platform}): the addon is built on epoll` };
-  } else if (!existsSync(TCP_ADDON_PATH)) {
-    status = { available: false, reason: `not built: ${TCP_ADDON_PATH} is missing (build it with \`node scripts/build-native.js\`)` };
-  } else {
-    try {
-      const loaded = createRequire(import.meta.url)(TCP_ADDON_PATH) as Addon;
-      if (typeof loaded?.flush !== 'function') throw new Error('it does not export flush()');
-      addon = loaded;
-      status = { available: true, reason: `loaded ${TCP_ADDON_PATH}` };
-    } catch (err) {
-      status = { available: false, reason: `load error: ${err instanceof Error ? err.message : String(err)}` };
-    }
-  }
+export function nativeTcpStatus(): AddonStatus {
+  if (!status) ({ addon, status } = loadAddon<Addon>(TCP_ADDON_PATH, 'flush'));
   return status;
 }
 
@@ -225,22 +212,6 @@ export function chooseTcpIo(setting: TcpIo): { io: 'native' | 'net'; reason: str
 function checkInt(name: string, v: number, min: number, max: number): number {
   if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer in ${min}..${max}, not ${v}`);
   return v;
-}
-
-function defaultOnError(): (err: unknown) => void {
-  let last = -Infinity;
-  let skipped = 0;
-  return (err) => {
-    const now = performance.now();
-    if (now - last < 1000) {
-      skipped++;
-      return;
-    }
-    last = now;
-    const more = skipped > 0 ? ` (${skipped} more since the last one)` : '';
-    skipped = 0;
-    process.stderr.write(`swarmd: native tcp: handler threw${more}: ${err instanceof Error ? (err.stack ?? String(err)) : String(err)}\n`);
-  };
 }
 
 // A live read-only view of the counters (JSON.stringify gives a snapshot).
@@ -262,7 +233,7 @@ export function openNativeTcp(opts: NativeTcpOptions, handler: TcpBatchHandler, 
   const tx = new TcpTx(capacity, checkInt('txBytes', opts.txBytes ?? 512 << 10, 1, 0x7fffffff));
   const ho = new Int32Array(capacity * HO_STRIDE);
   const values = new Float64Array(TCP_COUNTER_NAMES.length);
-  const onError = opts.onError ?? defaultOnError();
+  const onError = opts.onError ?? throttledStderr('native tcp');
   const fail = (err: unknown): void => {
     values[C_HANDLER_ERRORS]++;
     try {

@@ -16,6 +16,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { nativeStatus, openNativeSocket } from './udp-native.ts';
 import { openDgramSocket } from './udp-dgram.ts';
+import { throttledStderr } from './addon.ts';
 
 export const SLOT_SIZE = 2048; // bytes reserved per datagram in a batch
 // Per-slot address: [0] = family (4 or 6), [1] = 0, [2..3] = port big-endian,
@@ -178,24 +179,6 @@ export function runHandler(
   return replies;
 }
 
-// stderr, at most once a second per socket, saying how many were left out.
-function defaultOnError(label: string): (err: unknown) => void {
-  let last = -Infinity;
-  let skipped = 0;
-  return (err) => {
-    const now = performance.now();
-    if (now - last < 1000) {
-      skipped++;
-      return;
-    }
-    last = now;
-    const more = skipped > 0 ? ` (${skipped} more since the last one)` : '';
-    skipped = 0;
-    const text = err instanceof Error ? (err.stack ?? String(err)) : String(err);
-    process.stderr.write(`swarmd: udp ${label}: batch handler threw${more}: ${text}\n`);
-  };
-}
-
 async function resolveOptions(opts: UdpBatchOptions): Promise<ResolvedUdpOptions> {
   let host = opts.host;
   const zone = host.indexOf('%');
@@ -225,7 +208,7 @@ async function resolveOptions(opts: UdpBatchOptions): Promise<ResolvedUdpOptions
     batchSize,
     recvBufferSize: bufSize(opts.recvBufferSize, 'recvBufferSize'),
     sendBufferSize: bufSize(opts.sendBufferSize, 'sendBufferSize'),
-    onError: opts.onError ?? defaultOnError(`${opts.host}:${port}`),
+    onError: opts.onError ?? throttledStderr(`udp ${opts.host}:${port}`),
   };
 }
 
