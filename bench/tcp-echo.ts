@@ -134,7 +134,18 @@ function freePort(): Promise<number> {
   });
 }
 
+// Servers never outlive this process, whatever fails.
+const servers = new Set<ChildProcess>();
+process.on('exit', () => servers.forEach((p) => p.kill('SIGKILL')));
+
 async function startServer(kind: string, keepalive: boolean): Promise<{ proc: ChildProcess; port: number }> {
+  const started = await spawnServer(kind, keepalive);
+  servers.add(started.proc);
+  started.proc.once('exit', () => servers.delete(started.proc));
+  return started;
+}
+
+async function spawnServer(kind: string, keepalive: boolean): Promise<{ proc: ChildProcess; port: number }> {
   if (kind === 'tcpfloor') {
     const port = await freePort();
     const proc = spawn('taskset', ['-c', '0', args.tcpfloor!, String(port), ...(keepalive ? ['--keepalive'] : [])], { stdio: 'ignore' });
@@ -173,20 +184,25 @@ function wrk(port: number, seconds: number, keepalive: boolean): { requests: num
     { encoding: 'utf8' },
   );
   const out = r.stdout;
-  const m = /(\d+) requests in ([\d.]+)(m?s)/.exec(out);
+  const m = /(\d+) requests in ([\d.]+)(ms|s|m)\b/.exec(out);
   if (!m) throw new Error(`wrk: ${out}${r.stderr}`);
   const p99 = /99%\s+(\S+)/.exec(out)?.[1] ?? '?';
   const errors = [/Socket errors: (.*)/.exec(out)?.[1], /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[0]].filter(Boolean).join('; ');
-  return { requests: Number(m[1]), seconds: Number(m[2]) / (m[3] === 'ms' ? 1000 : 1), p99, errors };
+  return { requests: Number(m[1]), seconds: Number(m[2]) * ({ ms: 0.001, s: 1, m: 60 } as Record<string, number>)[m[3]!]!, p99, errors };
 }
 
 async function measure(kind: string, keepalive: boolean, hz: number): Promise<Run> {
   const { proc, port } = await startServer(kind, keepalive);
   wrk(port, 1, keepalive); // warm up (JIT, slots, buffers)
   const before = cpuTicks(proc.pid!);
-  const w = wrk(port, Number(args.duration), keepalive);
-  const after = cpuTicks(proc.pid!);
-  proc.kill('SIGTERM');
+  let w;
+  let after;
+  try {
+    w = wrk(port, Number(args.duration), keepalive);
+    after = cpuTicks(proc.pid!);
+  } finally {
+    proc.kill('SIGTERM');
+  }
   await new Promise((r) => proc.once('exit', r));
   return { us: (((after - before) / hz) * 1e6) / w.requests, rps: w.requests / w.seconds, requests: w.requests, p99: w.p99, errors: w.errors };
 }
@@ -222,9 +238,14 @@ async function rss(seconds: number): Promise<void> {
     const { proc, port } = await startServer(kind, false);
     wrk(port, 1, false);
     const before = rssMiB(proc.pid!);
-    const w = wrk(port, seconds, false);
-    const after = rssMiB(proc.pid!);
-    proc.kill('SIGTERM');
+    let w;
+    let after;
+    try {
+      w = wrk(port, seconds, false);
+      after = rssMiB(proc.pid!);
+    } finally {
+      proc.kill('SIGTERM');
+    }
     await new Promise((r) => proc.once('exit', r));
     console.log(`${kind}: RSS ${before.toFixed(1)} MiB before, ${after.toFixed(1)} MiB after ${seconds} s (${w.requests} answers)`);
   }
