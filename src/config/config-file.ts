@@ -27,7 +27,7 @@ import {
   defaultListeners,
   defaultWorkers,
 } from './config.ts';
-import type { AccessConfig, Config, LogLevel, Proto, UdpIo } from './config.ts';
+import type { AccessConfig, Config, LogLevel, Proto, TcpIo, UdpIo } from './config.ts';
 import { MAX_WORKER_PEERS } from './config.ts';
 
 /** A value that can't be used; the message names the value, the caller adds where it came from. */
@@ -542,6 +542,14 @@ export const SETTINGS: readonly Setting[] = [
     help: 'datagrams received or sent per system call (1 to 1024)',
     show: (c) => String(c.udpBatchSize),
     set: (b, v) => (b.config.udpBatchSize = parseInteger(v, 1, 1024)),
+  },
+  {
+    key: 'listen.tcp.io',
+    long: 'tcp-io',
+    arg: 'auto|native|net',
+    help: 'HTTP connections: native epoll addon, node:net, or auto (native if it loads)',
+    show: (c) => c.tcpIo,
+    set: (b, v) => (b.config.tcpIo = parseChoice<TcpIo>(v, ['auto', 'native', 'net'])),
   },
   seconds('http.idle_timeout', 'http-idle-timeout', 'an idle HTTP connection is closed after this',
     (c) => c.http.idleTimeout, (c, v) => (c.http.idleTimeout = v)),
