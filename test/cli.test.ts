@@ -4,20 +4,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { get } from './helpers/http-client.ts';
+import { freePort } from './helpers/process.ts';
 
 const BIN = new URL('../bin/swarmd.js', import.meta.url).pathname;
-
-/** A port free for both TCP and UDP right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 test('--help lists the switches and long options', () => {
   const r = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });

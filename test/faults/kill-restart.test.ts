@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scrape, waitUntil } from '../clients/client.ts';
-import { startChildTracker, udpLoad } from './child-tracker.ts';
-import type { ChildTracker } from './child-tracker.ts';
+import { waitUntil } from '../helpers/process.ts';
+import { scrape } from '../helpers/http-client.ts';
+import { startChildTracker, udpLoad } from '../helpers/child-tracker.ts';
+import type { ChildTracker } from '../helpers/child-tracker.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmd-kill-'));
 const running: ChildTracker[] = [];

@@ -9,8 +9,8 @@ import { UdpClient, announcePacket, scrapePacket, parseAnnounceReply } from '../
 import { WsTestClient, bin20 } from '../helpers/ws-client.ts';
 import { decode } from '../../src/protocol/bencode.ts';
 import { defaultConfig } from '../../src/config/config.ts';
-import { startNoticeTracker, notice } from './fixture.ts';
-import type { NoticeTracker } from './fixture.ts';
+import { startNoticeTracker, notice } from '../helpers/notice-tracker.ts';
+import type { NoticeTracker } from '../helpers/notice-tracker.ts';
 
 const A = infoHash('takedown-a');
 const B = infoHash('takedown-b');

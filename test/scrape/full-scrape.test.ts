@@ -10,9 +10,9 @@ import {
 } from '../../src/scrape/full-scrape.ts';
 import type { FullScrapeFormat, FullScrapeOptions, HashFilter } from '../../src/scrape/full-scrape.ts';
 import type { SwarmStore } from '../../src/store/swarm-store.ts';
-import { filledStore, newStore, hex, bigStore } from './store-fixture.ts';
+import { filledStore, newStore, hex, bigStore, addPeer } from '../helpers/store.ts';
 import { watchTimerGaps } from '../helpers/timer-gaps.ts';
-import type { Known } from './store-fixture.ts';
+import type { Known } from '../helpers/store.ts';
 
 async function collect(
   store: SwarmStore, format: FullScrapeFormat, filter?: HashFilter | null, options?: FullScrapeOptions,
@@ -103,9 +103,8 @@ test('tpbs formats bin, txt, txtp, url and the statedump lines, byte for byte', 
   const s = newStore();
   const a = Buffer.from('aaaaaaaaaaaaaaaaaaaa', 'latin1');
   s.restoreTorrent(a, 0, 1, 29921922);
-  const { addPeer } = await import('./store-fixture.ts');
-  for (let i = 0; i < 3; i++) addPeer(s, a, i + 1, true);
-  for (let i = 0; i < 3; i++) addPeer(s, a, i + 10, false);
+  for (let i = 0; i < 3; i++) addPeer(s, a, i + 1, { seeder: true });
+  for (let i = 0; i < 3; i++) addPeer(s, a, i + 10);
   assert.equal((await collect(s, 'txt')).body.toString('latin1'), '6161616161616161616161616161616161616161:3:3\n');
   assert.equal((await collect(s, 'txtp')).body.toString('latin1'), '6161616161616161616161616161616161616161:3:3:1\n');
   assert.equal((await collect(s, 'url')).body.toString('latin1'), 'aaaaaaaaaaaaaaaaaaaa:3:3\n');

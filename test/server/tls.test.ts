@@ -14,6 +14,7 @@ import tls from 'node:tls';
 import { createInterface } from 'node:readline';
 import { startTestTracker, percentEncode, infoHash } from '../helpers/tracker.ts';
 import { WsTestClient, bin20 } from '../helpers/ws-client.ts';
+import { freePort } from '../helpers/process.ts';
 import { decode } from '../../src/protocol/bencode.ts';
 import { parseCommandLine } from '../../src/config/command-line.ts';
 
@@ -105,12 +106,7 @@ test('SIGHUP: new connections get the new certificate, an open wss connection st
   const live = { cert: join(dir, 'hup.crt'), key: join(dir, 'hup.key') };
   copyFileSync(first.cert, live.cert);
   copyFileSync(first.key, live.key);
-  const port = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   const child = spawn(process.execPath, [BIN, '--listen-tls', `127.0.0.1:${port}`, '--tls-cert', live.cert, '--tls-key', live.key, '--workers', '2'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const logged = (msg: string) => new Promise<void>((resolve) => lines.on('line', (l) => {

@@ -10,8 +10,8 @@ import { Counts } from '../../src/store/swarm-store.ts';
 import type { SwarmStore } from '../../src/store/swarm-store.ts';
 import { StatePersistence } from '../../src/state/persistence.ts';
 import { tempName } from '../../src/state/state-dump.ts';
-import { newStore, addPeer } from '../scrape/store-fixture.ts';
-import { capture } from './log-capture.ts';
+import { newStore, addPeer } from '../helpers/store.ts';
+import { capture } from '../helpers/log-capture.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmd-persistence-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -44,14 +44,14 @@ test('start loads the state file, dumps on schedule and once more at close', asy
   assert.equal(p.stats().file, file);
 
   // A completion after the start reaches the next periodic dump.
-  addPeer(store, Buffer.from(B, 'hex'), 1, true, true);
+  addPeer(store, Buffer.from(B, 'hex'), 1, { seeder: true, completed: true });
   const deadline = Date.now() + 5000;
   while (p.stats().dumps === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.equal(p.stats().dumps, 1);
   assert.match(fs.readFileSync(file, 'latin1'), new RegExp(`^${B.toUpperCase()}:\\d+:1$`, 'm'));
 
   // And one made just before close() reaches the final dump.
-  addPeer(store, Buffer.from(C, 'hex'), 2, true, true);
+  addPeer(store, Buffer.from(C, 'hex'), 2, { seeder: true, completed: true });
   await p.close();
   const text = fs.readFileSync(file, 'latin1');
   assert.match(text, new RegExp(`^${C.toUpperCase()}:\\d+:1$`, 'm'));
@@ -75,7 +75,7 @@ test('a first start: no file yet is a warning, and the first dump creates it', a
   assert.equal(p.stats().loads[0].found, false);
   assert.equal(at('error').length, 0);
   assert.equal(at('warn').length, 1);
-  addPeer(store, Buffer.from(A, 'hex'), 1, true, true);
+  addPeer(store, Buffer.from(A, 'hex'), 1, { seeder: true, completed: true });
   const r = await p.dumpNow();
   assert.equal(r!.ok, true);
   assert.equal(r!.torrents, 1);
@@ -122,7 +122,7 @@ test('state_interval 0 loads only; nothing configured does nothing', async () =>
   const store = newStore();
   const p = await StatePersistence.start(config({ stateFile: file, stateInterval: 0 }), store, capture().log);
   assert.equal(downloaded(store, A), 7);
-  addPeer(store, Buffer.from(B, 'hex'), 1, true, true);
+  addPeer(store, Buffer.from(B, 'hex'), 1, { seeder: true, completed: true });
   assert.equal(await p.dumpNow(), null);
   await p.close();
   assert.equal(fs.readFileSync(file, 'latin1'), `${A}:29000000:7\n`);

@@ -5,11 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { spawnSync } from 'node:child_process';
-import { capture } from './log-capture.ts';
+import { capture } from '../helpers/log-capture.ts';
 import { Counts, TorrentRows } from '../../src/store/swarm-store.ts';
 import type { SwarmStore } from '../../src/store/swarm-store.ts';
 import { writeStateDump, loadStateDump, tempName, StateLine } from '../../src/state/state-dump.ts';
-import { filledStore, newStore, bigStore, hex, addPeer } from '../scrape/store-fixture.ts';
+import { filledStore, newStore, bigStore, hex, addPeer } from '../helpers/store.ts';
 import { watchTimerGaps } from '../helpers/timer-gaps.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmd-state-'));
@@ -347,7 +347,7 @@ test('a leftover temporary file or link in the way is replaced, never written th
 test('dumping lets timers run; 1M torrents: dump and load times', async () => {
   const N = 1_000_000;
   const { store } = bigStore(N);
-  addPeer(store, Buffer.alloc(20, 0x42), 1, true, true);
+  addPeer(store, Buffer.alloc(20, 0x42), 1, { seeder: true, completed: true });
   const file = fresh('million');
   const stopWatching = watchTimerGaps();
   const w = await writeStateDump(store, file, capture().log);

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { History, HISTORY_COLUMNS, historyJson, takeSample, startHistorySampler } from '../../src/stats/history.ts';
 import { REQUEST_CELLS } from '../../src/stats/figures.ts';
 import { createCounters, counterRow, C } from '../../src/stats/counters.ts';
-import { newStore, addPeer, hashOf } from './fill.ts';
+import { newStore, addPeer, hashOf } from '../helpers/store.ts';
 
 const WIDTH = HISTORY_COLUMNS.length;
 const col = (name: string) => HISTORY_COLUMNS.findIndex((c) => c.name === name);

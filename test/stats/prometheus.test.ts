@@ -6,7 +6,7 @@ import type { CounterName } from '../../src/stats/counters.ts';
 import { metricsText, METRICS, escapeLabel, escapeHelp, formatValue, METRICS_CONTENT_TYPE } from '../../src/stats/prometheus.ts';
 import { REQUEST_CELLS } from '../../src/stats/figures.ts';
 import { parsePrometheusText, value, referenceParse, referenceParserAvailable } from './prom-text.ts';
-import { newStore, fillStore, addPeer, hashOf } from './fill.ts';
+import { newStore, fillStore, addPeer, hashOf } from '../helpers/store.ts';
 import { startHarness } from './harness.ts';
 import type { Harness } from './harness.ts';
 import { get } from '../helpers/http-client.ts';

@@ -5,7 +5,7 @@ import { statsJson, statsJsonOptions, topTorrents, walkTopTorrents, STATS_JSON_S
 import type { StatsJson } from '../../src/stats/stats-json.ts';
 import { History, takeSample } from '../../src/stats/history.ts';
 import { createCounters, counterRow, C, G } from '../../src/stats/counters.ts';
-import { newStore, fillStore, hashOf } from './fill.ts';
+import { newStore, fillStore, hashOf } from '../helpers/store.ts';
 import { startHarness } from './harness.ts';
 import type { Harness } from './harness.ts';
 import { get } from '../helpers/http-client.ts';

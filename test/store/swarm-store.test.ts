@@ -6,12 +6,8 @@ import {
   Announce, Counts, SwarmStore, createStoreShared, STRIPES,
   ANNOUNCE_OK, ANNOUNCE_FULL, EVENT_COMPLETED, EVENT_STOPPED, EVENT_STARTED, EVENT_NONE,
 } from '../../src/store/swarm-store.ts';
+import { SETTINGS, newStore } from '../helpers/store.ts';
 
-const SETTINGS = { peerTimeoutMinutes: 45, torrentTimeoutMinutes: 24 * 60 };
-
-function newStore(maxBytes = 256 << 20): SwarmStore {
-  return new SwarmStore(createStoreShared(maxBytes), SETTINGS);
-}
 
 function hashOf(n: number): Uint8Array {
   const h = new Uint8Array(20);
