@@ -2,7 +2,7 @@
 // in one run, on loopback; writes bench/report.md and the raw figures to bench/out/.
 //
 //   node bench/run.ts [--quick] [--rows udp-announce,udp-mixed,http-close,http-keepalive,crosscheck,workers,rss,
-//                                       metrics-cost,scrape-load,scale,cluster-sync,websocket]
+//                                       metrics-cost,scrape-load,scale,cluster-sync,websocket,timings]
 //                     [--trackers swarmd,opentracker,bittorrent-tracker] [--reps N] [--warmup S]
 //                     [--duration S] [--no-profile] [--report-only bench/out/results.json]
 //
@@ -49,7 +49,7 @@ const { values: opt } = parseArgs({
   },
 });
 
-const ALL_ROWS = ['udp-announce', 'udp-mixed', 'http-close', 'http-keepalive', 'crosscheck', 'workers', 'rss', 'metrics-cost', 'scrape-load', 'scale', 'cluster-sync', 'websocket'] as const;
+const ALL_ROWS = ['udp-announce', 'udp-mixed', 'http-close', 'http-keepalive', 'crosscheck', 'workers', 'rss', 'metrics-cost', 'scrape-load', 'scale', 'cluster-sync', 'websocket', 'timings'] as const;
 type RowName = (typeof ALL_ROWS)[number];
 const ALL_TRACKERS = ['swarmd', 'opentracker', 'bittorrent-tracker'] as const;
 type TrackerKind = (typeof ALL_TRACKERS)[number];
@@ -958,8 +958,15 @@ async function main(): Promise<void> {
     });
     writeResults();
   };
+  // Times the tests only check as behaviour (bench/micro/timings.ts), pinned like a server: one note each.
+  const timingsRow = async () => {
+    if (!ROWS.has('timings')) return;
+    const r = await runToEnd('timings', 'taskset', ['-c', SWARMD_CPUS, NODE, join(BENCH, 'micro', 'timings.ts')], 600_000, { cwd: ROOT });
+    if (r.code !== 0) throw new Error(`bench/micro/timings.ts failed (exit ${r.code}): ${r.stderr.slice(-5).join(' | ')}`);
+    for (const l of r.lines) notes.push(`timings: ${l}`);
+  };
   // the rows of issues 3 (scale), 4, 5, 7 and 8: a failure there is noted in the report, not fatal
-  for (const [name, row] of [['metrics-cost', metricsCostRow], ['scrape-load', scrapeLoadRow], ['scale', scaleRow], ['cluster-sync', clusterRow], ['websocket', wsRow]] as const) {
+  for (const [name, row] of [['metrics-cost', metricsCostRow], ['scrape-load', scrapeLoadRow], ['scale', scaleRow], ['cluster-sync', clusterRow], ['websocket', wsRow], ['timings', timingsRow]] as const) {
     try {
       await row();
     } catch (err) {

@@ -174,22 +174,15 @@ test('stopping early leaves nothing running (plain and compressed)', async () =>
   assert.ok((await collect(store, 'txt')).body.length > 0);
 });
 
-test('a 200k-torrent full scrape lets timers run while it goes', async () => {
+test('a 200k-torrent full scrape lets the event loop turn while it goes (how long it waits: npm run bench, timings row)', async () => {
   const { store: big } = bigStore(200_000);
   for (const compress of [null, 'gzip'] as const) {
     const stopWatching = watchTimerGaps();
-    const started = performance.now();
     let chunks = 0;
-    let bytes = 0;
-    for await (const c of fullScrape(big, 'ben', null, { compress })) {
-      chunks++;
-      bytes += c.length;
-    }
-    const ms = performance.now() - started;
-    const { ticks, maxGapMs: maxGap } = stopWatching();
-    console.log(`full scrape of 200k torrents (${compress ?? 'plain'}): ${ms.toFixed(0)} ms, ${chunks} chunks, ${bytes} bytes; timer fired ${ticks} times, longest gap ${maxGap.toFixed(1)} ms`);
-    assert.ok(ticks >= 10, `timer fired ${ticks} times`);
-    assert.ok(maxGap < 250, `longest gap ${maxGap} ms`);
+    for await (const _ of fullScrape(big, 'ben', null, { compress })) chunks++;
+    const { ticks } = stopWatching();
+    assert.ok(chunks > 10, `${chunks} chunks`);
+    assert.ok(ticks >= 10, `a 1 ms timer fired ${ticks} times during the walk`);
   }
 });
 

@@ -344,21 +344,20 @@ test('a leftover temporary file or link in the way is replaced, never written th
   assert.deepEqual(leftovers(), []);
 });
 
-test('dumping lets timers run; 1M torrents: dump and load times', async () => {
+test('a 1M-torrent dump lets the event loop turn while it goes, and loads back, plain and gzipped (how long: npm run bench, timings row)', async () => {
   const N = 1_000_000;
   const { store } = bigStore(N);
   addPeer(store, Buffer.alloc(20, 0x42), 1, { seeder: true, completed: true });
   const file = fresh('million');
   const stopWatching = watchTimerGaps();
   const w = await writeStateDump(store, file, capture().log);
-  const { ticks, maxGapMs: maxGap } = stopWatching();
+  const { ticks } = stopWatching();
   assert.equal(w.ok, true, w.error);
   assert.equal(w.torrents, N + 1);
+  assert.ok(ticks >= 10, `a 1 ms timer fired ${ticks} times during the dump`);
   const loaded = newStore(2 * 1024 * 1024 * 1024);
-  const started = performance.now();
   const cap = capture();
   const r = await loadStateDump(loaded, file, cap.log);
-  const loadMs = performance.now() - started;
   const progress = cap.at('info').filter((e) => e.msg === 'loading the state dump');
   assert.equal(progress.length, 1);
   assert.equal(progress[0].lines, 1_000_000);
@@ -366,16 +365,9 @@ test('dumping lets timers run; 1M torrents: dump and load times', async () => {
   assert.equal(r.bytes, w.bytes);
   const gz = fresh('million.gz');
   fs.writeFileSync(gz, zlib.gzipSync(fs.readFileSync(file)));
-  const gzStarted = performance.now();
   const rz = await loadStateDump(newStore(2 * 1024 * 1024 * 1024), gz, capture().log);
-  const gzMs = performance.now() - gzStarted;
-  console.log(
-    `state dump of ${N + 1} torrents: ${w.ms.toFixed(0)} ms, ${(w.bytes / 1e6).toFixed(1)} MB; timer fired ${ticks} times, longest gap ${maxGap.toFixed(1)} ms\n` +
-      `load: ${loadMs.toFixed(0)} ms (${Math.round((r.lines * 1000) / loadMs)} lines/s); gzipped (${(fs.statSync(gz).size / 1e6).toFixed(1)} MB): ${gzMs.toFixed(0)} ms`,
-  );
   assert.equal(r.restored, N + 1);
   assert.equal(rz.restored, N + 1);
   assert.equal(loaded.totals().torrents, N + 1);
   assert.deepEqual(countsOf(loaded, Buffer.alloc(20, 0x42)), [0, 0, 1]);
-  assert.ok(maxGap < 250, `longest gap ${maxGap} ms`);
 });
