@@ -4,13 +4,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { spawnSync } from 'node:child_process';
 import { capture } from '../helpers/log-capture.ts';
 import { Counts, TorrentRows } from '../../src/store/swarm-store.ts';
 import type { SwarmStore } from '../../src/store/swarm-store.ts';
 import { writeStateDump, loadStateDump, tempName, StateLine } from '../../src/state/state-dump.ts';
 import { filledStore, newStore, bigStore, hex, addPeer } from '../helpers/store.ts';
 import { watchTimerGaps } from '../helpers/timer-gaps.ts';
+import { Tmpfs, canMount } from '../helpers/tmpfs.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmd-state-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -269,41 +269,44 @@ test('the memory limit stops the load cleanly', async () => {
   assert.ok(cap.at('error').some((e) => /memory limit/.test(e.msg)));
 });
 
-/** Runs `fn` with `target`'s directory made unwritable (immutable for root), if that can be done. */
-async function withUnwritableDir(d: string, fn: () => Promise<void>): Promise<boolean> {
-  const root = process.getuid?.() === 0;
-  if (root) {
-    if (spawnSync('chattr', ['+i', d]).status !== 0) return false;
-  } else fs.chmodSync(d, 0o555);
-  try {
-    await fn();
-  } finally {
-    if (root) spawnSync('chattr', ['-i', d]);
-    else fs.chmodSync(d, 0o755);
-  }
-  return true;
-}
-
-test('an unwritable directory: the old dump is kept, the error logged, nothing thrown', async (t) => {
+test('a read-only state directory: the old dump is kept, the error logged, nothing thrown', async () => {
+  // Root writes through permissions: it gets a read-only tmpfs (test/helpers/tmpfs.ts); anyone
+  // else a directory without write permission.
   const sub = fs.mkdtempSync(path.join(dir, 'ro-'));
+  const tmpfs = canMount ? new Tmpfs(sub, '1m') : null;
   const file = path.join(sub, 'state');
   fs.writeFileSync(file, OPENTRACKER_DUMP);
-  const { store } = filledStore(100);
-  const cap = capture();
-  const done = await withUnwritableDir(sub, async () => {
+  if (tmpfs) tmpfs.readOnly(true);
+  else fs.chmodSync(sub, 0o555);
+  try {
+    const { store } = filledStore(100);
+    const cap = capture();
     const r = await writeStateDump(store, file, cap.log);
     assert.equal(r.ok, false);
-    assert.match(r.error!, /EPERM|EACCES/);
-  });
-  if (!done) return t.skip('cannot make a directory unwritable here');
-  assert.equal(fs.readFileSync(file, 'latin1'), OPENTRACKER_DUMP);
-  assert.deepEqual(fs.readdirSync(sub), ['state']);
+    assert.match(r.error!, tmpfs ? /^EROFS: / : /^EACCES: /);
+    assert.equal(fs.readFileSync(file, 'latin1'), OPENTRACKER_DUMP);
+    assert.deepEqual(fs.readdirSync(sub), ['state']);
+    assert.equal(cap.at('error').length, 1);
+    assert.equal(cap.at('error')[0].msg, 'state dump failed; the previous dump is kept');
+  } finally {
+    if (tmpfs) tmpfs.unmount();
+    else fs.chmodSync(sub, 0o755);
+  }
+});
+
+test('a state directory that does not exist, or a path through a file: an error, nothing thrown', async () => {
+  const { store } = filledStore(10);
+  const missing = await writeStateDump(store, path.join(dir, 'no', 'such', 'dir', 'state'), capture().log);
+  assert.equal(missing.ok, false);
+  assert.match(missing.error!, /^ENOENT: /);
+  const plain = fresh('plain-file');
+  fs.writeFileSync(plain, 'a file, not a directory');
+  const cap = capture();
+  const through = await writeStateDump(store, path.join(plain, 'state'), cap.log);
+  assert.equal(through.ok, false);
+  assert.match(through.error!, /^ENOTDIR: /);
+  assert.equal(fs.readFileSync(plain, 'latin1'), 'a file, not a directory');
   assert.equal(cap.at('error').length, 1);
-  assert.equal(cap.at('error')[0].msg, 'state dump failed; the previous dump is kept');
-  // A directory that does not exist.
-  const r = await writeStateDump(store, path.join(dir, 'no', 'such', 'dir', 'state'), capture().log);
-  assert.equal(r.ok, false);
-  assert.match(r.error!, /ENOENT/);
 });
 
 test('a failure half-way through (disk error) keeps the old dump and removes the temporary file', async () => {
