@@ -6,7 +6,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { defaultConfig } from '../../src/config/config.ts';
 import type { Config } from '../../src/config/config.ts';
-import { Counts } from '../../src/store/swarm-store.ts';
+import { Counts, STRIPES } from '../../src/store/swarm-store.ts';
+import type { TorrentRows } from '../../src/store/swarm-store.ts';
 import type { SwarmStore } from '../../src/store/swarm-store.ts';
 import { StatePersistence } from '../../src/state/persistence.ts';
 import { tempName } from '../../src/state/state-dump.ts';
@@ -140,11 +141,25 @@ test('dumps never overlap; failures are counted; leftovers of dead processes are
   fs.writeFileSync(tempName(file, process.ppid), 'being written by a live process');
   const store = newStore();
   for (let i = 0; i < 2000; i++) store.restoreTorrent(Buffer.alloc(20, i & 255).fill(i >> 8, 0, 1), 0, 1, 29000000);
-  const p = await StatePersistence.start(config({ stateFile: file }), store, capture().log);
+  // Every dump walks the stripes 0, 1, ... in order, yielding between them: the stripes the
+  // store is asked for show whether one dump started before the one before it had finished.
+  const walked: number[] = [];
+  const watched = new Proxy(store, {
+    get(target, key) {
+      if (key === 'snapshotStripe') return (i: number, rows: TorrentRows) => (walked.push(i), target.snapshotStripe(i, rows));
+      const v = Reflect.get(target, key, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+    set: (target, key, value) => Reflect.set(target, key, value, target),
+  });
+  const p = await StatePersistence.start(config({ stateFile: file }), watched, capture().log);
   assert.deepEqual(fs.readdirSync(sub).sort(), [path.basename(tempName(file, process.ppid))]);
   const results = await Promise.all([p.dumpNow(), p.dumpNow(), p.dumpNow()]);
   assert.ok(results.every((r) => r!.ok));
   assert.equal(p.stats().dumps, 3);
+  const walk = Array.from({ length: STRIPES }, (_, i) => i);
+  assert.equal(walked.length, 3 * STRIPES, 'three whole walks');
+  assert.deepEqual(walked, [...walk, ...walk, ...walk], 'each dump walked the store alone, one after the other');
   // Make the next dump fail: the state file's place taken by a directory.
   fs.rmSync(file);
   fs.mkdirSync(file);
