@@ -267,7 +267,7 @@ test('pumpChunks: a client that goes away stops the walk', async () => {
     }
   }
   const pumping = pumpChunks(counted(), a);
-  await new Promise((r) => setTimeout(r, 50));
+  while (produced < 2) await new Promise((r) => setImmediate(r)); // the walk is under way
   b.destroy();
   const result = await pumping;
   server.close();
