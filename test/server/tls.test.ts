@@ -14,7 +14,8 @@ import tls from 'node:tls';
 import { createInterface } from 'node:readline';
 import { startTestTracker, percentEncode, infoHash } from '../helpers/tracker.ts';
 import { WsTestClient, bin20 } from '../helpers/ws-client.ts';
-import { freePort } from '../helpers/process.ts';
+import { freePort, waitUntil } from '../helpers/process.ts';
+import { defaultConfig } from '../../src/config/config.ts';
 import { decode } from '../../src/protocol/bencode.ts';
 import { parseCommandLine } from '../../src/config/command-line.ts';
 import type { StatsJson } from '../../src/stats/stats-json.ts';
@@ -154,6 +155,28 @@ test('SIGHUP: every worker gives new connections the new certificate, an open ws
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
+  }
+});
+
+test('a client that opens TCP on the TLS port and sends nothing is closed after http.header_timeout, and counted', { timeout: 60_000 }, async () => {
+  const cert = certificate('swarmd-silent');
+  const tracker = await startTestTracker({
+    listeners: [{ proto: 'tls', host: '127.0.0.1', port: 0 }],
+    tls: cert,
+    http: { ...defaultConfig().http, headerTimeout: 1, idleTimeout: 30 },
+  });
+  try {
+    const port = tracker.listening.find((l) => l.proto === 'tls')!.port;
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {}); // a reset counts as closed too
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const started = Date.now();
+    await new Promise((resolve) => socket.once('close', resolve));
+    const ms = Date.now() - started;
+    assert.ok(ms >= 900 && ms < 15_000, `closed after ${ms} ms: the handshake is due within 1 s, the idle timeout is 30 s`);
+    await waitUntil(() => tracker.counters().tls_handshake_errors === 1, 10_000, () => 'the handshake timeout was not counted');
+  } finally {
+    await tracker.close();
   }
 });
 
