@@ -10,6 +10,7 @@ import { UdpClient, announcePacket, parseAnnounceReply } from './helpers/udp-cli
 import { WsTestClient, bin20 } from './helpers/ws-client.ts';
 import { waitUntil } from './helpers/process.ts';
 import { addPeer } from './helpers/store.ts';
+import { currentMinute } from '../src/store/swarm-store.ts';
 import { defaultConfig, MIN_MEMORY_LIMIT } from '../src/config/config.ts';
 import { decode } from '../src/protocol/bencode.ts';
 
@@ -60,12 +61,12 @@ test('tracker.clean_interval: a cleaning pass drops expired peers and dead torre
   try {
     const [stale, dead, live] = [infoHash('clean-stale'), infoHash('clean-dead'), infoHash('clean-live')];
     const store = tracker.store;
-    const now = Math.floor(Date.now() / 60000);
-    store.now = now - 10;
+    const now = currentMinute();
+    store.setClock(now - 10);
     addPeer(store, stale, 1, { seeder: true, completed: true });
     addPeer(store, stale, 2);
     store.restoreTorrent(dead, 0, 5, now - 10); // completions, no peer, idle past tracker.torrent_timeout
-    store.now = now;
+    store.setClock(now);
     const udp = await UdpClient.open('127.0.0.1', tracker.udp4);
     assert.ok(await udp.request(announcePacket({ connectionId: await udp.connect(), transactionId: 1, infoHash: live, port: 6881 })));
     udp.close();

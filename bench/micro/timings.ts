@@ -96,13 +96,18 @@ function accessList(): void {
   }
   const misses = randomFillSync(new Uint8Array(M * 20));
   let found = 0;
-  const lookup = (q: Uint8Array) => (best(7, () => {
-    for (let i = 0; i < M; i++) if (list.allows(q, i * 20)) found++;
-  }) * 1e6) / M;
+  const lookup = (q: Uint8Array) =>
+    (best(7, () => {
+      for (let i = 0; i < M; i++) if (list.allows(q, i * 20)) found++;
+    }) *
+      1e6) /
+    M;
   const hit = lookup(hits);
   const miss = lookup(misses);
   if (found !== 7 * M) throw new Error(`the lookups found ${found} of ${7 * M} listed hashes`);
-  line(`access list of 1M hashes (${(text.length / 1e6).toFixed(0)} MB): parsed, sorted, deduplicated in ${parseMs.toFixed(0)} ms (best of 3); table built in ${buildMs.toFixed(0)} ms; lookups in random order: hit ${hit.toFixed(0)} ns, miss ${miss.toFixed(0)} ns`);
+  line(
+    `access list of 1M hashes (${(text.length / 1e6).toFixed(0)} MB): parsed, sorted, deduplicated in ${parseMs.toFixed(0)} ms (best of 3); table built in ${buildMs.toFixed(0)} ms; lookups in random order: hit ${hit.toFixed(0)} ns, miss ${miss.toFixed(0)} ns`,
+  );
 }
 
 async function observability(): Promise<void> {
@@ -124,7 +129,9 @@ async function observability(): Promise<void> {
   t = performance.now();
   for (let i = 0; i < 200; i++) await statsJson(src, { top: 0 });
   const restUs = ((performance.now() - t) * 1000) / 200;
-  line(`/metrics at 100k torrents, 8 workers: ${metricsUs.toFixed(1)} µs per answer, ${Math.round(bytes / n)} bytes; /stats.json: top-10 walk ${walkMs.toFixed(1)} ms (kept 250 times as long), the rest ${restUs.toFixed(0)} µs`);
+  line(
+    `/metrics at 100k torrents, 8 workers: ${metricsUs.toFixed(1)} µs per answer, ${Math.round(bytes / n)} bytes; /stats.json: top-10 walk ${walkMs.toFixed(1)} ms (kept 250 times as long), the rest ${restUs.toFixed(0)} µs`,
+  );
 }
 
 async function walks(): Promise<void> {
@@ -136,7 +143,9 @@ async function walks(): Promise<void> {
     for await (const c of fullScrape(scrapeStore, 'ben', null, { compress })) bytes += c.length;
     const ms = performance.now() - t;
     const { ticks, maxGapMs } = stop();
-    line(`full scrape of 200k torrents (${compress ?? 'plain'}): ${ms.toFixed(0)} ms, ${bytes} bytes; a 1 ms timer fired ${ticks} times, longest gap ${maxGapMs.toFixed(1)} ms`);
+    line(
+      `full scrape of 200k torrents (${compress ?? 'plain'}): ${ms.toFixed(0)} ms, ${bytes} bytes; a 1 ms timer fired ${ticks} times, longest gap ${maxGapMs.toFixed(1)} ms`,
+    );
   }
   const N = 1_000_000;
   const { store } = bigStore(N);
@@ -154,8 +163,10 @@ async function walks(): Promise<void> {
     t = performance.now();
     await loadStateDump(newStore(2 * 1024 * 1024 * 1024), gz, silent);
     const gzMs = performance.now() - t;
-    line(`state dump of ${N} torrents: written in ${w.ms.toFixed(0)} ms (${(w.bytes / 1e6).toFixed(1)} MB), a 1 ms timer fired ${ticks} times, longest gap ${maxGapMs.toFixed(1)} ms; ` +
-      `loaded in ${loadMs.toFixed(0)} ms (${Math.round((r.lines * 1000) / loadMs)} lines/s), gzipped (${(statSync(gz).size / 1e6).toFixed(1)} MB) in ${gzMs.toFixed(0)} ms`);
+    line(
+      `state dump of ${N} torrents: written in ${w.ms.toFixed(0)} ms (${(w.bytes / 1e6).toFixed(1)} MB), a 1 ms timer fired ${ticks} times, longest gap ${maxGapMs.toFixed(1)} ms; ` +
+        `loaded in ${loadMs.toFixed(0)} ms (${Math.round((r.lines * 1000) / loadMs)} lines/s), gzipped (${(statSync(gz).size / 1e6).toFixed(1)} MB) in ${gzMs.toFixed(0)} ms`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

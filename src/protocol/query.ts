@@ -11,7 +11,7 @@
  *    second peer_id replaces the first. Other repeated parameters: the last one wins.
  *  - port: decimal 1..65535 (0, negative, overflow, junk: error).
  *  - uploaded, downloaded, left: decimal, saturating at 2^63 (no 32-bit wrap); negative, empty or junk: error.
- *  - event: started | completed | stopped | paused | empty; anything else is EVENT_NONE.
+ *  - event: started | completed | stopped | paused | empty; anything else is EVENT_NONE (events.ts).
  *  - numwant: decimal (saturating at 2^31-1); `-digits` means absent (-1); empty or junk: error.
  *  - compact: `[-]digits`; zero -> 0, any other value -> 1; empty or junk: error.
  *  - no_peer_id: present (with any value or none) -> true.
@@ -21,12 +21,9 @@
  *  - missing info_hash: QUERY_MISSING_INFO_HASH. Missing peer_id or port is left to the caller
  *    (hasPeerId = false, port = -1).
  */
+import { HEX_VALUE } from '../text/hex.ts';
 
-export const EVENT_NONE = 0;
-export const EVENT_COMPLETED = 1;
-export const EVENT_STARTED = 2;
-export const EVENT_STOPPED = 3;
-export const EVENT_PAUSED = 4;
+import { EVENT_NONE, EVENT_COMPLETED, EVENT_STARTED, EVENT_STOPPED, EVENT_PAUSED } from './events.ts';
 
 export const QUERY_OK = 0;
 export const QUERY_MISSING_INFO_HASH = 1;
@@ -149,14 +146,6 @@ const MINUS = 0x2d;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 
-/** byte -> hex digit value, or -1. */
-const HEX = new Int8Array(256).fill(-1);
-for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
-for (let i = 0; i < 6; i++) {
-  HEX[0x41 + i] = 10 + i;
-  HEX[0x61 + i] = 10 + i;
-}
-
 /** Scratch for decoded values (grows to the longest %-encoded value seen; values are bounded by the head). */
 let scratch = Buffer.allocUnsafe(256);
 const nameScratch = Buffer.allocUnsafe(16);
@@ -173,8 +162,8 @@ function pctDecode(src: Uint8Array, s: number, e: number, dst: Uint8Array, dstOf
     let c = src[s];
     if (c === PCT) {
       if (s + 2 >= e) return -1; // needs two more bytes
-      const h = HEX[src[s + 1]];
-      const l = HEX[src[s + 2]];
+      const h = HEX_VALUE[src[s + 1]];
+      const l = HEX_VALUE[src[s + 2]];
       if (h < 0 || l < 0) return -1;
       c = (h << 4) | l;
       s += 3;
@@ -249,7 +238,7 @@ function parseIPv6(a: Uint8Array, s: number, e: number, out: Uint8Array): boolea
       const gs = p;
       let v = 0;
       while (p < e && p - gs < 5) {
-        const h = HEX[a[p]];
+        const h = HEX_VALUE[a[p]];
         if (h < 0) break;
         v = (v << 4) | h;
         p++;
@@ -459,8 +448,8 @@ function scan20(buf: Uint8Array, p: number, end: number, out: Uint8Array, o: num
     if (c === AMP) break;
     if (c === PCT) {
       if (p + 2 >= end) return -1;
-      const h = HEX[buf[p + 1]];
-      const l = HEX[buf[p + 2]];
+      const h = HEX_VALUE[buf[p + 1]];
+      const l = HEX_VALUE[buf[p + 2]];
       if ((h | l) < 0) return -1;
       c = (h << 4) | l;
       p += 3;
@@ -507,6 +496,7 @@ function readName(buf: Uint8Array, p: number, end: number): number {
 }
 
 /** Parses an announce query into q (reset first). 0 = ok, else a QUERY_* error code. */
+// eslint-disable-next-line max-lines-per-function -- one pass over the parameters with its state in locals: the hot path, kept whole on purpose
 export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: AnnounceQuery): number {
   q.reset();
   let ipFromIpParam = false;

@@ -13,12 +13,14 @@ import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
+import { currentMinute } from '../store/swarm-store.ts';
 import type { HashFilter } from '../scrape/full-scrape.ts';
-import { loadStateDump, removeStaleTemps, writeStateDump } from './state-dump.ts';
+import { loadStateDump, writeStateDump } from './state-dump.ts';
+import { removeStaleTemps } from '../fs/atomic-file.ts';
 import type { DumpResult, LoadResult } from './state-dump.ts';
 import { C, G } from '../stats/counters.ts';
 
-export interface StateStats {
+interface StateStats {
   /** Where dumps are written (null: nowhere). */
   file: string | null;
   /** Seconds between dumps (0: no periodic dumps). */
@@ -72,7 +74,7 @@ export class StatePersistence {
 
     // Loaded torrents live at least one peer timeout after the start, however long the tracker
     // was down, so that their clients can come back before the cleaner drops them.
-    const nowMinute = Math.floor(Date.now() / 60000);
+    const nowMinute = currentMinute();
     const minActiveMinute = nowMinute - Math.ceil(config.torrentTimeout / 60) + Math.ceil(config.peerTimeout / 60);
     const files = [...new Set([loadFile, stateFile].filter((f): f is string => f !== null))];
     for (const file of files) {
@@ -84,7 +86,7 @@ export class StatePersistence {
     }
 
     if (target !== null) {
-      removeStaleTemps(target, log);
+      for (const temp of removeStaleTemps(target)) log.warn({ file: temp }, 'removed a temporary state dump left by an earlier run');
       try {
         fs.accessSync(path.dirname(target), fs.constants.W_OK);
       } catch {

@@ -2,7 +2,8 @@
 // dumps, stats) and for the store's own tests: one way to make a store and to add a peer.
 
 import { createHash, randomFillSync } from 'node:crypto';
-import { Announce, SwarmStore, createStoreShared, ANNOUNCE_OK, EVENT_COMPLETED } from '../../src/store/swarm-store.ts';
+import { Announce, SwarmStore, createStoreShared, ANNOUNCE_OK } from '../../src/store/swarm-store.ts';
+import { EVENT_COMPLETED } from '../../src/protocol/events.ts';
 
 export const SETTINGS = { peerTimeoutMinutes: 45, torrentTimeoutMinutes: 24 * 60 };
 

@@ -10,7 +10,7 @@ import { Counts, STRIPES } from '../../src/store/swarm-store.ts';
 import type { TorrentRows } from '../../src/store/swarm-store.ts';
 import type { SwarmStore } from '../../src/store/swarm-store.ts';
 import { StatePersistence } from '../../src/state/persistence.ts';
-import { tempName } from '../../src/state/state-dump.ts';
+import { tempName } from '../../src/fs/atomic-file.ts';
 import { newStore, addPeer } from '../helpers/store.ts';
 import { capture } from '../helpers/log-capture.ts';
 
