@@ -1,3 +1,6 @@
+// The HTTP tracker (src/http/): announces, scrapes, keep-alive and pipelining, routing, the
+// limits and each timeout against its own setting.
+
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
