@@ -47,7 +47,8 @@ test('an unsupported Node.js is refused with a clear message', { skip: !CI && OL
   const r = spawnSync(OLD_NODE.path, [BIN, '--help'], { encoding: 'utf8' });
   assert.equal(r.status, 1, `${OLD_NODE.path} (${OLD_NODE.version}) ran swarmd: ${r.stdout}${r.stderr}`);
   assert.match(r.stderr, new RegExp(`needs Node\\.js 24 or later; this is Node\\.js ${OLD_NODE.version.slice(1).replaceAll('.', '\\.')}`));
-  assert.match(r.stderr, /npm start, npx swarmd/);
+  assert.match(r.stderr, /Install Node\.js 24 .*"Running in production"/);
+  assert.match(r.stderr, /run it through npm \(npm start\)/);
 });
 
 test('starts, logs its sockets, answers, and stops cleanly on SIGTERM', async () => {
