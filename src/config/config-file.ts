@@ -237,6 +237,11 @@ function integer(
   };
 }
 
+/** A rate in requests a second, 0 (no limit) to 10,000,000. */
+function perSecond(key: string, long: string, help: string, get: (c: Config) => number, put: (c: Config, v: number) => void): Setting {
+  return { key, long, arg: 'N', help, show: (c) => String(get(c)), set: (b, v) => put(b.config, parseInteger(v, 0, 10_000_000)) };
+}
+
 /** A yes/no setting, also a flag: `--LONG` alone means yes, and `--no-LONG` no. */
 function boolean(key: string, long: string, help: string, get: (c: Config) => boolean, put: (c: Config, v: boolean) => void): Setting {
   return { key, long, arg: 'yes|no', flag: true, help, show: (c) => (get(c) ? 'yes' : 'no'), set: (b, v) => put(b.config, parseBoolean(v)) };
@@ -581,6 +586,52 @@ export const SETTINGS: readonly Setting[] = [
     help: 'how long a UDP connection ID is accepted (60 to 86400; BEP 15 says 120)',
     show: (c) => String(c.connectionIdLifetime),
     set: (b, v) => (b.config.connectionIdLifetime = parseSeconds(v, 60, 86400)),
+  },
+  perSecond('limits.udp_per_source', 'udp-per-source',
+    'UDP requests a second one source (IPv4 address, IPv6 /64) may send on average; over it, no answer (0 = no limit)',
+    (c) => c.limits.udpPerSource, (c, v) => (c.limits.udpPerSource = v)),
+  perSecond('limits.http_per_source', 'http-per-source',
+    'HTTP requests a second one source (IPv4 address, IPv6 /64) may send on average; over it, 429 (0 = no limit)',
+    (c) => c.limits.httpPerSource, (c, v) => (c.limits.httpPerSource = v)),
+  {
+    key: 'limits.burst',
+    long: 'limit-burst',
+    arg: 'N',
+    help: 'requests a source may send at once beyond limits.udp_per_source / limits.http_per_source (0 to 1000000)',
+    show: (c) => String(c.limits.burst),
+    set: (b, v) => (b.config.limits.burst = parseInteger(v, 0, 1_000_000)),
+  },
+  {
+    key: 'limits.bad_connection_ids',
+    long: 'bad-connection-ids',
+    arg: 'N',
+    help: 'UDP error packets a source gets for bad or expired connection IDs before those requests are ignored for limits.bad_connection_id_ban (0 = always answer)',
+    show: (c) => String(c.limits.badConnectionIds),
+    set: (b, v) => (b.config.limits.badConnectionIds = parseInteger(v, 0, 1_000_000)),
+  },
+  {
+    key: 'limits.bad_connection_id_ban',
+    long: 'bad-connection-id-ban',
+    arg: 'SECONDS',
+    help: 'how long a source that used up limits.bad_connection_ids has its bad requests ignored (1 to 86400)',
+    show: (c) => String(c.limits.badConnectionIdBan),
+    set: (b, v) => (b.config.limits.badConnectionIdBan = parseSeconds(v, 1, 86400)),
+  },
+  {
+    key: 'limits.overload_delay',
+    long: 'overload-delay',
+    arg: 'MS',
+    help: 'event-loop delay (p99, milliseconds) from which a worker counts as behind and stretches the announce interval (0 = never)',
+    show: (c) => String(c.limits.overloadDelay),
+    set: (b, v) => (b.config.limits.overloadDelay = parseInteger(v, 0, 60_000)),
+  },
+  {
+    key: 'limits.overload_max_factor',
+    long: 'overload-max-factor',
+    arg: 'N',
+    help: 'the most the announce interval is multiplied by while a worker is behind (1 to 16; 1 = never stretched)',
+    show: (c) => String(c.limits.overloadMaxFactor),
+    set: (b, v) => (b.config.limits.overloadMaxFactor = parseInteger(v, 1, 16)),
   },
   network('access.stats', 'access-stats', undefined, 'only these networks may read the stats pages (repeatable; none = everyone)',
     (c) => [c.statsNetworks]),
