@@ -226,6 +226,7 @@ function integer(
   max: number,
   get: (c: Config) => number,
   put: (c: Config, v: number) => void,
+  min = 1,
 ): Setting {
   return {
     key,
@@ -233,13 +234,8 @@ function integer(
     arg: 'N',
     help,
     show: (c) => String(get(c)),
-    set: (b, v) => put(b.config, parseInteger(v, 1, max)),
+    set: (b, v) => put(b.config, parseInteger(v, min, max)),
   };
-}
-
-/** A rate in requests a second, 0 (no limit) to 10,000,000. */
-function perSecond(key: string, long: string, help: string, get: (c: Config) => number, put: (c: Config, v: number) => void): Setting {
-  return { key, long, arg: 'N', help, show: (c) => String(get(c)), set: (b, v) => put(b.config, parseInteger(v, 0, 10_000_000)) };
 }
 
 /** A yes/no setting, also a flag: `--LONG` alone means yes, and `--no-LONG` no. */
@@ -587,52 +583,27 @@ export const SETTINGS: readonly Setting[] = [
     show: (c) => String(c.connectionIdLifetime),
     set: (b, v) => (b.config.connectionIdLifetime = parseSeconds(v, 60, 86400)),
   },
-  perSecond('limits.udp_per_source', 'udp-per-source',
-    'UDP requests a second one source (IPv4 address, IPv6 /64) may send on average; over it, no answer (0 = no limit)',
-    (c) => c.limits.udpPerSource, (c, v) => (c.limits.udpPerSource = v)),
-  perSecond('limits.http_per_source', 'http-per-source',
-    'HTTP requests a second one source (IPv4 address, IPv6 /64) may send on average; over it, 429 (0 = no limit)',
-    (c) => c.limits.httpPerSource, (c, v) => (c.limits.httpPerSource = v)),
-  {
-    key: 'limits.burst',
-    long: 'limit-burst',
-    arg: 'N',
-    help: 'requests a source may send at once beyond limits.udp_per_source / limits.http_per_source (0 to 1000000)',
-    show: (c) => String(c.limits.burst),
-    set: (b, v) => (b.config.limits.burst = parseInteger(v, 0, 1_000_000)),
-  },
-  {
-    key: 'limits.bad_connection_ids',
-    long: 'bad-connection-ids',
-    arg: 'N',
-    help: 'UDP error packets a source gets for bad or expired connection IDs before those requests are ignored for limits.bad_connection_id_ban (0 = always answer)',
-    show: (c) => String(c.limits.badConnectionIds),
-    set: (b, v) => (b.config.limits.badConnectionIds = parseInteger(v, 0, 1_000_000)),
-  },
-  {
-    key: 'limits.bad_connection_id_ban',
-    long: 'bad-connection-id-ban',
-    arg: 'SECONDS',
-    help: 'how long a source that used up limits.bad_connection_ids has its bad requests ignored (1 to 86400)',
-    show: (c) => String(c.limits.badConnectionIdBan),
-    set: (b, v) => (b.config.limits.badConnectionIdBan = parseSeconds(v, 1, 86400)),
-  },
-  {
-    key: 'limits.overload_delay',
-    long: 'overload-delay',
-    arg: 'MS',
-    help: 'event-loop delay (p99, milliseconds) from which a worker counts as behind and stretches the announce interval (0 = never)',
-    show: (c) => String(c.limits.overloadDelay),
-    set: (b, v) => (b.config.limits.overloadDelay = parseInteger(v, 0, 60_000)),
-  },
-  {
-    key: 'limits.overload_max_factor',
-    long: 'overload-max-factor',
-    arg: 'N',
-    help: 'the most the announce interval is multiplied by while a worker is behind (1 to 16; 1 = never stretched)',
-    show: (c) => String(c.limits.overloadMaxFactor),
-    set: (b, v) => (b.config.limits.overloadMaxFactor = parseInteger(v, 1, 16)),
-  },
+  integer('limits.udp_per_source', 'udp-per-source',
+    'UDP requests a second one source (IPv4 address, IPv6 /64) may send on average; over it, no answer (0 = no limit)', 10_000_000,
+    (c) => c.limits.udpPerSource, (c, v) => (c.limits.udpPerSource = v), 0),
+  integer('limits.http_per_source', 'http-per-source',
+    'HTTP requests a second one source (IPv4 address, IPv6 /64) may send on average; over it, 429 (0 = no limit)', 10_000_000,
+    (c) => c.limits.httpPerSource, (c, v) => (c.limits.httpPerSource = v), 0),
+  integer('limits.burst', 'limit-burst',
+    'requests a source may send at once beyond limits.udp_per_source / limits.http_per_source', 1_000_000,
+    (c) => c.limits.burst, (c, v) => (c.limits.burst = v), 0),
+  integer('limits.bad_connection_ids', 'bad-connection-ids',
+    'UDP error packets a source gets for bad or expired connection IDs before those requests are ignored for limits.bad_connection_id_ban (0 = always answer)', 1_000_000,
+    (c) => c.limits.badConnectionIds, (c, v) => (c.limits.badConnectionIds = v), 0),
+  seconds('limits.bad_connection_id_ban', 'bad-connection-id-ban',
+    'how long a source that used up limits.bad_connection_ids has its requests with bad IDs ignored',
+    (c) => c.limits.badConnectionIdBan, (c, v) => (c.limits.badConnectionIdBan = v)),
+  integer('limits.overload_delay', 'overload-delay',
+    'event-loop delay (p99, milliseconds) from which a worker counts as behind and stretches the announce interval (0 = never)', 60_000,
+    (c) => c.limits.overloadDelay, (c, v) => (c.limits.overloadDelay = v), 0),
+  integer('limits.overload_max_factor', 'overload-max-factor',
+    'the most the announce interval is multiplied by while a worker is behind (1 = never stretched)', 16,
+    (c) => c.limits.overloadMaxFactor, (c, v) => (c.limits.overloadMaxFactor = v)),
   network('access.stats', 'access-stats', undefined, 'only these networks may read the stats pages (repeatable; none = everyone)',
     (c) => [c.statsNetworks]),
   network('access.proxy', 'access-proxy', undefined, 'trusted reverse proxies: their X-Forwarded-For / Forwarded / X-Real-IP names the client (repeatable)',

@@ -156,7 +156,7 @@ test('the limits keys: budgets per source, bad connection IDs, overload', () => 
   });
   assert.deepEqual(errorsOf(['limits.udp_per_source -1', 'limits.bad_connection_id_ban 0', 'limits.overload_max_factor 17'].join('\n')), [
     'FILE:1: limits.udp_per_source: "-1" is not a whole number from 0 to 10000000 [line: "limits.udp_per_source -1"]',
-    'FILE:2: limits.bad_connection_id_ban: "0" is not a whole number of seconds from 1 to 86400 [line: "limits.bad_connection_id_ban 0"]',
+    'FILE:2: limits.bad_connection_id_ban: "0" is not a whole number of seconds from 1 to 2147483 [line: "limits.bad_connection_id_ban 0"]',
     'FILE:3: limits.overload_max_factor: "17" is not a whole number from 1 to 16 [line: "limits.overload_max_factor 17"]',
   ]);
 });
