@@ -236,6 +236,7 @@ function incomplete(len: number, maxHeadBytes: number): number {
  * needed, or a negative HEAD_* code. Never looks at more than maxHeadBytes bytes: a head that is not
  * complete within them is HEAD_TOO_LARGE.
  */
+// eslint-disable-next-line max-lines-per-function -- one pass over the bytes with its state in locals: the hot path, kept whole on purpose
 export function parseHttpHead(buf: Buffer, len: number, head: HttpHead, maxHeadBytes: number): number {
   head.reset();
   const end = len < maxHeadBytes ? len : maxHeadBytes;

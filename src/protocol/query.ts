@@ -578,6 +578,7 @@ function isDnsName(a: Uint8Array, s: number, e: number): boolean {
 }
 
 /** Parses an announce query into q (reset first). 0 = ok, else a QUERY_* error code. */
+// eslint-disable-next-line max-lines-per-function -- one pass over the parameters with its state in locals: the hot path, kept whole on purpose
 export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: AnnounceQuery): number {
   q.reset();
   let ipFromIpParam = false;
