@@ -63,7 +63,8 @@ export class SourceTable {
       this.cells = new Int32Array(from);
     } else {
       const rowCells = from.rowCells ?? 65536;
-      if (!(rowCells > 0 && rowCells <= MAX_ROW_CELLS && (rowCells & (rowCells - 1)) === 0)) throw new RangeError(`rowCells ${rowCells}: a power of two up to ${MAX_ROW_CELLS}`);
+      if (!(rowCells > 0 && rowCells <= MAX_ROW_CELLS && (rowCells & (rowCells - 1)) === 0))
+        throw new RangeError(`rowCells ${rowCells}: a power of two up to ${MAX_ROW_CELLS}`);
       if (!(from.rate > 0) || !(from.burst >= 0)) throw new RangeError(`rate ${from.rate}, burst ${from.burst}: rate > 0 and burst >= 0`);
       const interval = Math.max(1, Math.round(1e6 / from.rate));
       const depth = interval * (Math.floor(from.burst) + 1);

@@ -127,8 +127,7 @@ export const CLIENT_QUERIES: readonly ClientQuery[] = [
     // bittorrent-tracker lib/client/http-tracker.js (WebTorrent's HTTP announces): opts first, then compact,
     // info_hash, peer_id and port; no left when the client does not know it
     client: 'WebTorrent / bittorrent-tracker client, started without left',
-    build: (h, p, port) =>
-      `numwant=50&uploaded=0&downloaded=0&event=started&compact=1&info_hash=${escapeJs(h)}&peer_id=${escapeJs(p)}&port=${port}`,
+    build: (h, p, port) => `numwant=50&uploaded=0&downloaded=0&event=started&compact=1&info_hash=${escapeJs(h)}&peer_id=${escapeJs(p)}&port=${port}`,
     expect: { left: -1, event: 'started', numwant: 50, ...none },
   },
   {
@@ -145,15 +144,13 @@ export const CLIENT_QUERIES: readonly ClientQuery[] = [
     // whose ipv6 is None on a host without IPv6, so it sends the word
     client: 'newTrackon checker on a host without IPv6 (ipv6=None)',
     build: (h, p, port) =>
-      `info_hash=${escapePython(h)}&peer_id=${escapePython(p)}&port=${port}&uploaded=0&downloaded=0&left=0&compact=1` +
-      `&ipv6=None&ipv4=198.51.100.7`,
+      `info_hash=${escapePython(h)}&peer_id=${escapePython(p)}&port=${port}&uploaded=0&downloaded=0&left=0&compact=1` + `&ipv6=None&ipv4=198.51.100.7`,
     expect: { left: 0, event: 'none', numwant: -1, lenient: ['ip'] },
   },
   {
     client: 'newTrackon checker on a host with neither address known (ipv6=None&ipv4=None)',
     build: (h, p, port) =>
-      `info_hash=${escapePython(h)}&peer_id=${escapePython(p)}&port=${port}&uploaded=0&downloaded=0&left=0&compact=1` +
-      `&ipv6=None&ipv4=None`,
+      `info_hash=${escapePython(h)}&peer_id=${escapePython(p)}&port=${port}&uploaded=0&downloaded=0&left=0&compact=1` + `&ipv6=None&ipv4=None`,
     expect: { left: 0, event: 'none', numwant: -1, lenient: ['ip'] },
   },
   {

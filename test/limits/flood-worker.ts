@@ -4,7 +4,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { FloodControl, FLOOD_OK } from '../../src/limits/flood.ts';
 
-const { shared, count, nowMs, addr } = workerData as { shared: { table: SharedArrayBuffer; top: SharedArrayBuffer }; count: number; nowMs: number; addr: number[] };
+const { shared, count, nowMs, addr } = workerData as {
+  shared: { table: SharedArrayBuffer; top: SharedArrayBuffer };
+  count: number;
+  nowMs: number;
+  addr: number[];
+};
 const flood = new FloodControl(shared);
 const bytes = Uint8Array.from(addr);
 let ok = 0;

@@ -25,7 +25,10 @@ test('Space-Saving keeps every heavy hitter, with bounded error', () => {
     }
   }
   const list = top.list(3);
-  assert.deepEqual(list.map((e) => e.address[3]), [3, 2, 1]);
+  assert.deepEqual(
+    list.map((e) => e.address[3]),
+    [3, 2, 1],
+  );
   for (const e of list) {
     const real = truth.get(e.address[3])!;
     assert.ok(e.count >= real && e.count - e.error <= real, `${e.count} ${e.error} ${real}`);

@@ -18,7 +18,11 @@ import {
 import { CLIENT_QUERIES } from '../helpers/client-queries.ts';
 
 const EVENTS: Record<string, number> = {
-  none: EVENT_NONE, started: EVENT_STARTED, completed: EVENT_COMPLETED, stopped: EVENT_STOPPED, paused: EVENT_PAUSED,
+  none: EVENT_NONE,
+  started: EVENT_STARTED,
+  completed: EVENT_COMPLETED,
+  stopped: EVENT_STOPPED,
+  paused: EVENT_PAUSED,
 };
 
 function namesOf(bits: number): string[] {
@@ -47,11 +51,29 @@ test('every real client query is answered, with what it means', () => {
 
 test('the table covers what the issue names', () => {
   const all = CLIENT_QUERIES.map((c) => c.build(Buffer.alloc(20, 0x61), Buffer.alloc(20, 0x62), 1)).join('&');
-  for (const needle of ['event=paused', 'numwant=-1', '&key=', 'trackerid=', 'supportcrypto=', 'corrupt=', 'no_peer_id=', 'ipv4=',
-    'ipv6=None', 'ipv6=%5B', 'ip=example.com', 'uploaded=abc', 'left=-1', 'downloaded=x', '&left=&']) {
+  for (const needle of [
+    'event=paused',
+    'numwant=-1',
+    '&key=',
+    'trackerid=',
+    'supportcrypto=',
+    'corrupt=',
+    'no_peer_id=',
+    'ipv4=',
+    'ipv6=None',
+    'ipv6=%5B',
+    'ip=example.com',
+    'uploaded=abc',
+    'left=-1',
+    'downloaded=x',
+    '&left=&',
+  ]) {
     assert.ok(all.includes(needle), needle);
   }
   for (const who of ['qBittorrent', 'Deluge', 'Transmission', 'uTorrent', 'aria2', 'Vuze', 'WebTorrent', 'rtorrent', 'newTrackon']) {
-    assert.ok(CLIENT_QUERIES.some((c) => c.client.includes(who)), who);
+    assert.ok(
+      CLIENT_QUERIES.some((c) => c.client.includes(who)),
+      who,
+    );
   }
 });

@@ -88,7 +88,11 @@ test('junk that announces again outranks junk that did not; the oldest go first'
   const hash = new Uint8Array(20);
   const fill = (i: number) => {
     hash.fill(0);
-    hash[0] = (i * 2654435761) >>> 24; hash[1] = i & 255; hash[2] = (i >> 8) & 255; hash[3] = (i >> 16) & 255; hash[4] = 0x5a;
+    hash[0] = (i * 2654435761) >>> 24;
+    hash[1] = i & 255;
+    hash[2] = (i >> 8) & 255;
+    hash[3] = (i >> 16) & 255;
+    hash[4] = 0x5a;
     return hash;
   };
   // 1000 torrents announced twice by their peer at minute 0, then a flood from minute 1 on
