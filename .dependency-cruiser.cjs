@@ -4,7 +4,7 @@
 // a type is part of a module's interface too.
 const LAYERS = [
   // Helpers everything may use: atomic files and journals, small utilities, the logger.
-  { name: 'base', paths: ['^src/fs/', '^src/util/', '^src/(?!tracker[.]ts$|cli[.]ts$)[^/]+$'] },
+  { name: 'base', paths: ['^src/fs/', '^src/text/', '^src/util/', '^src/(?!tracker[.]ts$|cli[.]ts$)[^/]+$'] },
   // Pure codecs: bytes <-> typed requests and replies.
   { name: 'protocol', paths: ['^src/protocol/'] },
   // Client addresses and network lists, UDP byte movers, the configuration.

@@ -14,7 +14,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Batch, UdpBatchSocket } from '../src/io/udp-batch.ts';
-import { ADDR_SIZE, SLOT_SIZE, nativeUdpStatus, openUdpBatchSocket } from '../src/io/udp-batch.ts';
+import { ADDR_SIZE, SLOT_SIZE } from '../src/io/udp-batch.ts';
+import { nativeUdpStatus, openUdpBatchSocket } from '../src/io/udp-socket.ts';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,

@@ -8,7 +8,7 @@
 //
 // Closed loop: each socket (its own source port) does the connect handshake, then keeps
 // --window requests in flight; the answers of one wake-up are validated and replaced by new
-// requests in the same batch (src/io/udp-batch.ts: recvmmsg/sendmmsg through the native addon
+// requests in the same batch (src/io/udp-socket.ts: recvmmsg/sendmmsg through the native addon
 // when it is built, dgram otherwise), so the generator costs little per request.
 // Workload (workload.ts): the info hashes of /work/shared/bench/udpload.c, Zipf popularity, a
 // fixed set of --peers identities per torrent (identity k announces port 10000+k; the address is
@@ -26,7 +26,8 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Batch, UdpBatchSocket } from '../src/io/udp-batch.ts';
-import { ADDR_SIZE, SLOT_SIZE, openUdpBatchSocket } from '../src/io/udp-batch.ts';
+import { ADDR_SIZE, SLOT_SIZE } from '../src/io/udp-batch.ts';
+import { openUdpBatchSocket } from '../src/io/udp-socket.ts';
 import { PORT_BASE, Rng, Zipf, identity, isSeeder, leftOf, makeHashes, pickEvent, writePeerId } from './workload.ts';
 
 const { values: opt } = parseArgs({

@@ -24,8 +24,8 @@
  *    reads left only to tell seeders (left=0) from leechers; a client that sends left=-1 does not know what it
  *    has, and a leecher is what gets it peers.
  *  - event: started | completed | stopped | paused | empty (BEP 3: same as absent). `paused` (BEP 21: a
- *    partial seed) is a regular update, as in opentracker. Anything else (or a bad escape): EVENT_NONE and
- *    LENIENT_EVENT.
+ *    partial seed) is a regular update, as in opentracker. Anything else (or a bad escape): EVENT_NONE
+ *    (events.ts) and LENIENT_EVENT.
  *  - numwant: decimal (saturating at 2^31-1); `-digits` means the default (-1, as libtorrent sends it);
  *    empty or junk: -1 and LENIENT_NUMWANT.
  *  - compact: `[-]digits`; zero -> 0, any other value -> 1; empty or junk: -1 (absent) and LENIENT_COMPACT.
@@ -40,12 +40,9 @@
  *  - missing info_hash: QUERY_MISSING_INFO_HASH. Missing peer_id or port is left to the caller
  *    (hasPeerId = false, port = -1).
  */
+import { HEX_VALUE } from '../text/hex.ts';
 
-export const EVENT_NONE = 0;
-export const EVENT_COMPLETED = 1;
-export const EVENT_STARTED = 2;
-export const EVENT_STOPPED = 3;
-export const EVENT_PAUSED = 4;
+import { EVENT_NONE, EVENT_COMPLETED, EVENT_STARTED, EVENT_STOPPED, EVENT_PAUSED } from './events.ts';
 
 export const QUERY_OK = 0;
 export const QUERY_MISSING_INFO_HASH = 1;
@@ -173,14 +170,6 @@ const MINUS = 0x2d;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 
-/** byte -> hex digit value, or -1. */
-const HEX = new Int8Array(256).fill(-1);
-for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
-for (let i = 0; i < 6; i++) {
-  HEX[0x41 + i] = 10 + i;
-  HEX[0x61 + i] = 10 + i;
-}
-
 /** Scratch for decoded values (grows to the longest %-encoded value seen; values are bounded by the head). */
 let scratch = Buffer.allocUnsafe(256);
 const nameScratch = Buffer.allocUnsafe(16);
@@ -199,8 +188,8 @@ function pctDecode(src: Uint8Array, s: number, e: number, dst: Uint8Array, dstOf
     let c = src[s];
     if (c === PCT) {
       if (s + 2 >= e) return -1; // needs two more bytes
-      const h = HEX[src[s + 1]];
-      const l = HEX[src[s + 2]];
+      const h = HEX_VALUE[src[s + 1]];
+      const l = HEX_VALUE[src[s + 2]];
       if (h < 0 || l < 0) return -1;
       c = (h << 4) | l;
       s += 3;
@@ -275,7 +264,7 @@ function parseIPv6(a: Uint8Array, s: number, e: number, out: Uint8Array): boolea
       const gs = p;
       let v = 0;
       while (p < e && p - gs < 5) {
-        const h = HEX[a[p]];
+        const h = HEX_VALUE[a[p]];
         if (h < 0) break;
         v = (v << 4) | h;
         p++;
@@ -485,8 +474,8 @@ function scan20(buf: Uint8Array, p: number, end: number, out: Uint8Array, o: num
     if (c === AMP) break;
     if (c === PCT) {
       if (p + 2 >= end) return -1;
-      const h = HEX[buf[p + 1]];
-      const l = HEX[buf[p + 2]];
+      const h = HEX_VALUE[buf[p + 1]];
+      const l = HEX_VALUE[buf[p + 2]];
       if ((h | l) < 0) return -1;
       c = (h << 4) | l;
       p += 3;

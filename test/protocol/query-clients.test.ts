@@ -3,13 +3,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { EVENT_COMPLETED, EVENT_NONE, EVENT_PAUSED, EVENT_STARTED, EVENT_STOPPED } from '../../src/protocol/events.ts';
 import {
   AnnounceQuery,
-  EVENT_COMPLETED,
-  EVENT_NONE,
-  EVENT_PAUSED,
-  EVENT_STARTED,
-  EVENT_STOPPED,
   LENIENT_NAMES,
   QUERY_ERROR_NAMES,
   QUERY_OK,

@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { capture } from './log-capture.ts';
 import { Counts, TorrentRows } from '../../src/store/swarm-store.ts';
 import type { SwarmStore } from '../../src/store/swarm-store.ts';
-import { writeStateDump, loadStateDump, tempName, StateLine } from '../../src/state/state-dump.ts';
+import { writeStateDump, loadStateDump, StateLine } from '../../src/state/state-dump.ts';
+import { tempName } from '../../src/fs/atomic-file.ts';
 import { filledStore, newStore, bigStore, hex, addPeer } from '../scrape/store-fixture.ts';
 import { watchTimerGaps } from '../helpers/timer-gaps.ts';
 
@@ -311,8 +312,8 @@ test('a failure half-way through (disk error) keeps the old dump and removes the
   fs.writeFileSync(file, OPENTRACKER_DUMP);
   const { store: big } = bigStore(100_000);
   const failing = {
-    set now(v: number) {
-      big.now = v;
+    setClock(minute?: number) {
+      big.setClock(minute);
     },
     snapshotStripe(i: number, rows: TorrentRows) {
       if (i === 3000) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });

@@ -4,7 +4,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Announce, Counts, SwarmStore, createStoreShared, ANNOUNCE_OK, EVENT_COMPLETED } from '../../src/store/swarm-store.ts';
+import { Announce, Counts, SwarmStore, createStoreShared, ANNOUNCE_OK } from '../../src/store/swarm-store.ts';
+import { EVENT_COMPLETED } from '../../src/protocol/events.ts';
 
 const SETTINGS = { peerTimeoutMinutes: 45, torrentTimeoutMinutes: 24 * 60 };
 
@@ -44,13 +45,13 @@ test('junk from many sources fills a small store; real torrents stay and a new o
   assert.equal(announceFrom(store, a, twoPeers, 2), ANNOUNCE_OK);
   assert.equal(announceFrom(store, a, renewed, 3), ANNOUNCE_OK);
   assert.equal(announceFrom(store, a, completed, 4, 6881, EVENT_COMPLETED), ANNOUNCE_OK);
-  store.now = t0 + 30;
+  store.setClock(t0 + 30);
   assert.equal(announceFrom(store, a, renewed, 3), ANNOUNCE_OK);
   // the flood: random hashes, each once, each from its own source, over the next minutes
   const junk = new Uint8Array(20);
   let refused = 0;
   for (let i = 0; i < 600_000; i++) {
-    if (i % 100_000 === 0) store.now = t0 + 31 + i / 100_000;
+    if (i % 100_000 === 0) store.setClock(t0 + 31 + i / 100_000);
     for (let k = 0; k < 20; k += 4) junk.set([i & 255, (i >> 8) & 255, (i >> 16) & 255, (k * 37 + i) & 255], k);
     junk[0] = (i * 2654435761) >>> 24;
     if (announceFrom(store, a, junk, 100_000 + i) !== ANNOUNCE_OK) refused++;
@@ -100,7 +101,7 @@ test('junk that announces again outranks junk that did not; the oldest go first'
   for (let i = 0; i < 1000; i++) announceFrom(store, a, fill(i), i);
   const firstJunk = 1_000_000;
   for (let i = firstJunk; i < firstJunk + 400_000; i++) {
-    store.now = t0 + 1 + Math.floor((i - firstJunk) / 50_000);
+    store.setClock(t0 + 1 + Math.floor((i - firstJunk) / 50_000));
     assert.equal(announceFrom(store, a, fill(i), i & 0xffffff), ANNOUNCE_OK);
   }
   assert.ok(store.evictions().torrents > 0);
