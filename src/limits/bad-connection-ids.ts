@@ -13,6 +13,8 @@ import { SourceTable } from './source-table.ts';
 
 export const BAD_ID_ANSWER = 0;
 export const BAD_ID_IGNORE = 1;
+/** Ignored too: this request used up the source's answers and started its ban. */
+export const BAD_ID_BAN = 2;
 
 export type BadConnectionIdOptions = {
   /** Error packets answered to a source before its bad requests are ignored (>= 1). */
@@ -55,7 +57,7 @@ export class BadConnectionIds {
     return { table: this.table.buffer, bans: this.bans.buffer as SharedArrayBuffer };
   }
 
-  /** A request with a bad connection ID from a source: BAD_ID_ANSWER (send the error) or BAD_ID_IGNORE. */
+  /** A request with a bad connection ID from a source: BAD_ID_ANSWER (send the error), BAD_ID_IGNORE or BAD_ID_BAN. */
   check(family: number, addr: Uint8Array, off: number, nowMs: number): number {
     const h = this.table.hash(family, addr, off);
     const b0 = 2 + (h & (this.row - 1));
@@ -74,7 +76,7 @@ export class BadConnectionIds {
     Atomics.store(this.bans, b1, until);
     this.banCount++;
     this.ignoredCount++;
-    return BAD_ID_IGNORE;
+    return BAD_ID_BAN;
   }
 
   private banned(cell: number, now: number): boolean {

@@ -17,7 +17,8 @@ function delayMs(sampleNs: number): number {
   return Math.max(0, sampleNs / 1e6 - RESOLUTION_MS);
 }
 
-export function trackEventLoop(row: Float64Array): () => void {
+/** `onSample`, if given, gets the p99 delay (ms) after each refresh: the overload signal's input. */
+export function trackEventLoop(row: Float64Array, onSample?: (p99Ms: number) => void): () => void {
   const h = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   h.enable();
   let ticks = 0;
@@ -26,6 +27,7 @@ export function trackEventLoop(row: Float64Array): () => void {
     row[G.event_loop_p99_ms] = delayMs(h.percentile(99));
     row[G.event_loop_max_ms] = delayMs(h.max);
     row[G.heap_used_bytes] = getHeapStatistics().used_heap_size;
+    if (onSample !== undefined) onSample(row[G.event_loop_p99_ms]);
     if (++ticks % WINDOW_SECONDS === 0) h.reset();
   }, 1000);
   timer.unref();

@@ -176,6 +176,8 @@ export class Announce {
   renewAge = -1;
   /** This announce counted a completion. */
   completed = false;
+  /** Torrents this announce evicted to make room for itself (memory limit). */
+  evicted = 0;
 }
 
 /** Counts of one torrent, filled by `scrape()`. */
@@ -320,6 +322,7 @@ export class SwarmStore {
    * limit keeps it out, the least valuable torrents make room (makeRoom) and it is tried again.
    */
   announce(a: Announce): number {
+    a.evicted = 0;
     let status = this.announceOnce(a);
     if (status !== ANNOUNCE_FULL) return status;
     // room in the torrent's own table first, then memory for peer lists from everywhere, then again;
@@ -327,7 +330,9 @@ export class SwarmStore {
     const keep = this.evictKeep;
     for (let i = 0; i < 5; i++) keep[i] = a.hash[a.hashOffset + 4 * i] | (a.hash[a.hashOffset + 4 * i + 1] << 8) | (a.hash[a.hashOffset + 4 * i + 2] << 16) | (a.hash[a.hashOffset + 4 * i + 3] << 24);
     for (let round = 0; round < 3 && status === ANNOUNCE_FULL; round++) {
-      if ((round === 1 ? this.makeRoom() : this.makeRoomInStripe(a.hash, a.hashOffset)) === 0) continue;
+      const evicted = round === 1 ? this.makeRoom() : this.makeRoomInStripe(a.hash, a.hashOffset);
+      if (evicted === 0) continue;
+      if (evicted > 0) a.evicted += evicted;
       status = this.announceOnce(a);
     }
     keep.fill(0);
@@ -632,13 +637,13 @@ export class SwarmStore {
    * A torrent with two peers or more, or with a peer and a completion, is never evicted. One pass takes
    * about 1/32 of the torrents (at least 256): a histogram of the candidates' ages picks the cut, then
    * the ones past it go. Stripes are locked one at a time; one thread evicts at a time, and the others
-   * wait for it and try again. Returns the torrents evicted (or 1 after waiting for another thread).
+   * wait for it and try again. Returns the torrents evicted (-1 after waiting for another thread).
    */
   makeRoom(): number {
     const S = this.stripes;
     if (Atomics.compareExchange(S, G_EVICTING, 0, 1) !== 0) {
       Atomics.wait(S, G_EVICTING, 1, 2000);
-      return 1;
+      return -1;
     }
     try {
       const hist = this.evictionHistogram();

@@ -17,6 +17,7 @@ import { History, startHistorySampler } from '../../src/stats/history.ts';
 import { HttpTracker } from '../../src/http/http-tracker.ts';
 import { UdpTracker } from '../../src/server/udp-server.ts';
 import { TrackerPolicy, storeSettings } from '../../src/requests/policy.ts';
+import { Limits, createLimitsShared } from '../../src/limits/limits.ts';
 import { AccessList } from '../../src/access/access-list.ts';
 import { FullScrapeLimiter } from '../../src/scrape/limiter.ts';
 import { statsPathAnswer, metricsAnswer, statsJsonAnswer } from '../../src/stats/observability.ts';
@@ -43,16 +44,18 @@ export async function startHarness(opts: { historyIntervalMs?: number; workers?:
   const woodpeckersShared = Woodpeckers.create(config.workers + 1);
   const woodpeckers = new Woodpeckers(woodpeckersShared, 1);
   const history = History.create(opts.historyIntervalMs ?? 1000, 3600);
+  const limitsShared = createLimitsShared(config.limits);
   const src = {
     counters, store, woodpeckers, startedAt: Date.now(), version: 'test', trackerId: 7, history,
-    fullScrapeLimiter: FullScrapeLimiter.createShared(),
+    fullScrapeLimiter: FullScrapeLimiter.createShared(), limits: limitsShared,
   };
   counterRow(counters, 0)[G.workers_running] = config.workers;
   const stopSampler = startHistorySampler(history, { counters, store });
 
   const policy = new TrackerPolicy(config);
   const access = new AccessList(null); // open: every info hash
-  const ctx = { config, store, counters: row, policy, access, woodpeckers, requestLog: new RequestLog(null, 0, row), transparency: null, stats: src, changes: null };
+  const limits = new Limits(limitsShared, config.limits);
+  const ctx = { config, store, counters: row, policy, access, woodpeckers, limits, requestLog: new RequestLog(null, 0, row), transparency: null, stats: src, changes: null };
   const httpTracker = new HttpTracker(ctx);
   const tcpServer = await httpTracker.listen('127.0.0.1', 0);
   const udpTracker = new UdpTracker(ctx, new ConnectionIds(createConnectionIdKeys(), 120));
