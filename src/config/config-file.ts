@@ -549,6 +549,8 @@ export const SETTINGS: readonly Setting[] = [
     (c) => c.http.maxRequestBytes, (c, v) => (c.http.maxRequestBytes = v)),
   boolean('http.keepalive', 'http-keepalive', 'serve several requests per HTTP connection',
     (c) => c.http.keepAlive, (c, v) => (c.http.keepAlive = v)),
+  boolean('http.external_ip', 'external-ip', 'announce answers carry the address the tracker saw (BEP 24 external ip)',
+    (c) => c.externalIp, (c, v) => (c.externalIp = v)),
   integer('http.max_connections', 'http-max-connections', 'open HTTP connections per worker', MAX_INT,
     (c) => c.http.maxConnections, (c, v) => (c.http.maxConnections = v)),
   file('tls.cert', 'tls-cert', 'certificate chain (PEM) of the listen.tls listeners; reread on SIGHUP',

@@ -166,6 +166,8 @@ export type Config = {
   /** Most info hashes in one HTTP scrape. */
   maxScrapeHashes: number;
   ipFromQuery: boolean;
+  /** BEP 24: HTTP announce answers carry the address the tracker saw (`external ip`). */
+  externalIp: boolean;
   /** Percent of each peer list that is decoys (0 = off). */
   deniabilityPercent: number;
   /** Networks (`IP/BITS`) the decoy addresses come from. */
@@ -259,6 +261,7 @@ export function defaultConfig(): Config {
     udpNumwantMax6: 66,
     maxScrapeHashes: 64,
     ipFromQuery: false,
+    externalIp: false,
     deniabilityPercent: 0,
     deniabilityRanges: [],
     http: {

@@ -132,7 +132,7 @@ test('every key in SETTINGS is covered by a test line above or below', () => {
     'ws.interval', 'ws.idle_timeout', 'ws.ping_interval', 'ws.max_connections', 'ws.max_queue_size', 'ws.max_swarms',
     'notices.journal', 'transparency.path', 'admin.listen', 'admin.token', 'admin.networks', 'admin.max_body',
     'limits.udp_per_source', 'limits.http_per_source', 'limits.burst', 'limits.bad_connection_ids',
-    'limits.bad_connection_id_ban', 'limits.overload_delay', 'limits.overload_max_factor',
+    'limits.bad_connection_id_ban', 'limits.overload_delay', 'limits.overload_max_factor', 'http.external_ip',
   ]);
   assert.deepEqual(new Set(SETTINGS.map((s) => s.key)), tested);
 });
