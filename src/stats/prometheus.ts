@@ -12,6 +12,7 @@ import {
   REQUEST_CELLS, COUNTERS, sumCounters, requestCells, threadGauges, mainGauge, configuredWorkers, swarmFigures,
 } from './figures.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
+import { LIMITS_METRICS, limitsMetricsText } from './limits-report.ts';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -22,6 +23,8 @@ export interface MetricsSource {
   /** Unix time (ms) the tracker started. */
   startedAt: number;
   version: string;
+  /** The top sources over budget (src/limits/); absent: none listed. */
+  limits?: { top: SharedArrayBuffer };
 }
 
 type Type = 'counter' | 'gauge';
@@ -84,6 +87,7 @@ export const METRICS: readonly { name: string; type: Type; help: string; labels:
   { name: 'swarmd_cluster_parse_failures_total', type: 'counter', help: 'Cluster messages that failed to parse: dropped, never applied.', labels: '' },
   { name: 'swarmd_cluster_outages_total', type: 'counter', help: 'Times NATS became unreachable.', labels: '' },
   { name: 'swarmd_cluster_snapshots_total', type: 'counter', help: 'Snapshots of the swarms served to joining nodes and loaded from another node.', labels: 'role' },
+  ...LIMITS_METRICS,
 ];
 
 const HEAD = new Map(METRICS.map((m) => [m.name, `# HELP ${m.name} ${escapeHelp(m.help)}\n# TYPE ${m.name} ${m.type}\n`]));
@@ -216,5 +220,6 @@ export function metricsText(src: MetricsSource, now = Date.now()): string {
   one('swarmd_cluster_outages_total', c('cluster_outages'));
   family('swarmd_cluster_snapshots_total',
     `swarmd_cluster_snapshots_total{role="served"} ${c('cluster_snapshots_served')}\nswarmd_cluster_snapshots_total{role="loaded"} ${c('cluster_snapshots_loaded')}\n`);
+  out += limitsMetricsText((name) => HEAD.get(name)!, t, src.counters, src.limits?.top ?? null);
   return out;
 }
