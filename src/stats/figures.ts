@@ -114,7 +114,7 @@ interface ThreadGauges {
   wsOpenConnections: number;
 }
 
-function threadName(row: number): string {
+export function threadName(row: number): string {
   return row === 0 ? 'main' : `worker-${row - 1}`;
 }
 
