@@ -26,6 +26,8 @@ const K_INTERVAL = latin1('e8:intervali');
 const K_MIN_INTERVAL = latin1('e12:min intervali');
 const K_PEERS = latin1('e5:peers');
 const K_EXTERNAL_IP = latin1('e11:external ip');
+/** K_INCOMPLETE after a string value, which has no end marker to close. */
+const K_INCOMPLETE_AFTER_STRING = latin1('10:incompletei');
 const K_PEERS6 = latin1('6:peers6');
 const K_IP = latin1('d2:ip');
 const K_PORT = latin1('4:port');
@@ -119,10 +121,8 @@ export class AnnounceEndpoint implements Endpoint {
       this.client.resolve(req);
       const n = this.client.family === 4 ? 4 : 16;
       o = put(b, o, K_EXTERNAL_IP);
-      o = writeDecimal(b, o, n);
-      b[o++] = 0x3a; // :
-      for (let i = 0; i < n; i++) b[o++] = this.client.address[i];
-      o = writeBytes(b, o, K_INCOMPLETE, 1, K_INCOMPLETE.length - 1); // no 'e': the string has no end marker
+      o = writeBytes(b, o, this.client.address, 0, n);
+      o = put(b, o, K_INCOMPLETE_AFTER_STRING);
     } else o = put(b, o, K_INCOMPLETE);
     o = writeDecimal(b, o, a.leechers);
     o = put(b, o, K_INTERVAL);
