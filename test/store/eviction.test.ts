@@ -50,15 +50,18 @@ test('junk from many sources fills a small store; real torrents stay and a new o
   // the flood: random hashes, each once, each from its own source, over the next minutes
   const junk = new Uint8Array(20);
   let refused = 0;
+  let reported = 0; // what announces report evicting (the shared rules count it in store_evicted)
   for (let i = 0; i < 600_000; i++) {
     if (i % 100_000 === 0) store.setClock(t0 + 31 + i / 100_000);
     for (let k = 0; k < 20; k += 4) junk.set([i & 255, (i >> 8) & 255, (i >> 16) & 255, (k * 37 + i) & 255], k);
     junk[0] = (i * 2654435761) >>> 24;
     if (announceFrom(store, a, junk, 100_000 + i) !== ANNOUNCE_OK) refused++;
+    reported += a.evicted;
   }
   assert.equal(refused, 0);
   const ev = store.evictions();
   assert.ok(ev.torrents > 100_000, JSON.stringify(ev));
+  assert.equal(reported, ev.torrents);
   assert.ok(store.arena.stats().failedAllocations > 0, 'the store was full');
   // the real ones are all there
   assert.equal(peersOf(store, twoPeers), 2);
