@@ -31,13 +31,48 @@ type Type = 'counter' | 'gauge';
 
 /** The limits' metric families: appended to METRICS (src/stats/prometheus.ts). */
 export const LIMITS_METRICS: readonly { name: string; type: Type; help: string; labels: string }[] = [
-  { name: 'swarmd_flood_refused_total', type: 'counter', help: 'Requests from a source over its budget (limits.*_per_source): UDP ones get no answer, HTTP ones a 429.', labels: 'protocol' },
-  { name: 'swarmd_flood_top_source_refused', type: 'gauge', help: 'The sources refused most (an IPv4 address or an IPv6 /64) and their refusals, halved every minute.', labels: 'source' },
-  { name: 'swarmd_udp_bad_connection_ids_total', type: 'counter', help: 'UDP requests with a bad or expired connection ID: answered with an error packet, or ignored (the source used up limits.bad_connection_ids).', labels: 'outcome' },
-  { name: 'swarmd_udp_bad_connection_id_bans_total', type: 'counter', help: 'Sources whose bad connection IDs went unanswered for limits.bad_connection_id_ban.', labels: '' },
-  { name: 'swarmd_lenient_parameters_total', type: 'counter', help: 'Malformed announce parameters ignored or defaulted instead of refusing the announce, by parameter.', labels: 'parameter' },
-  { name: 'swarmd_store_evicted_total', type: 'counter', help: 'Torrents evicted to make room when the memory limit was reached (the least valuable first).', labels: '' },
-  { name: 'swarmd_overload_episodes_total', type: 'counter', help: 'Times a worker fell behind (limits.overload_delay) and stretched its announce interval.', labels: '' },
+  {
+    name: 'swarmd_flood_refused_total',
+    type: 'counter',
+    help: 'Requests from a source over its budget (limits.*_per_source): UDP ones get no answer, HTTP ones a 429.',
+    labels: 'protocol',
+  },
+  {
+    name: 'swarmd_flood_top_source_refused',
+    type: 'gauge',
+    help: 'The sources refused most (an IPv4 address or an IPv6 /64) and their refusals, halved every minute.',
+    labels: 'source',
+  },
+  {
+    name: 'swarmd_udp_bad_connection_ids_total',
+    type: 'counter',
+    help: 'UDP requests with a bad or expired connection ID: answered with an error packet, or ignored (the source used up limits.bad_connection_ids).',
+    labels: 'outcome',
+  },
+  {
+    name: 'swarmd_udp_bad_connection_id_bans_total',
+    type: 'counter',
+    help: 'Sources whose bad connection IDs went unanswered for limits.bad_connection_id_ban.',
+    labels: '',
+  },
+  {
+    name: 'swarmd_lenient_parameters_total',
+    type: 'counter',
+    help: 'Malformed announce parameters ignored or defaulted instead of refusing the announce, by parameter.',
+    labels: 'parameter',
+  },
+  {
+    name: 'swarmd_store_evicted_total',
+    type: 'counter',
+    help: 'Torrents evicted to make room when the memory limit was reached (the least valuable first).',
+    labels: '',
+  },
+  {
+    name: 'swarmd_overload_episodes_total',
+    type: 'counter',
+    help: 'Times a worker fell behind (limits.overload_delay) and stretched its announce interval.',
+    labels: '',
+  },
   { name: 'swarmd_overload_factor', type: 'gauge', help: 'What each worker multiplies the announce interval by now (1: not behind).', labels: 'thread' },
 ];
 

@@ -71,7 +71,12 @@ async function checkUdp(host: string, port: number): Promise<void> {
 
 async function checkHttp(host: string, port: number): Promise<Map<string, unknown>> {
   const hash = randomBytes(20);
-  const r = await get(host, port, `/announce?${NEWTRACKON.build(hash, Buffer.from('-qB4390-' + randomBytes(6).toString('hex')), 6881)}`, 'User-Agent: qBittorrent/4.3.9\r\nAccept-Encoding: gzip\r\n');
+  const r = await get(
+    host,
+    port,
+    `/announce?${NEWTRACKON.build(hash, Buffer.from('-qB4390-' + randomBytes(6).toString('hex')), 6881)}`,
+    'User-Agent: qBittorrent/4.3.9\r\nAccept-Encoding: gzip\r\n',
+  );
   assert.equal(r.status, 200);
   assert.equal(r.headers.get('location'), undefined);
   assert.ok(r.body.length > 0 && r.body.length < 1024 * 1024);

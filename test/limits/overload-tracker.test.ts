@@ -29,7 +29,9 @@ async function httpInterval(port: number, hash: Buffer): Promise<number> {
 
 test('a slow worker stretches its interval, says retry in, and recovers', { timeout: 90_000 }, async () => {
   const tracker = await startTestTracker({
-    workers: 1, interval: 1800, intervalVariation: 0,
+    workers: 1,
+    interval: 1800,
+    intervalVariation: 0,
     limits: { ...defaultConfig().limits, overloadDelay: 50, overloadMaxFactor: 4 },
   });
   const client = await UdpClient.open('127.0.0.1', tracker.udp4);
@@ -50,7 +52,8 @@ test('a slow worker stretches its interval, says retry in, and recovers', { time
     while (Date.now() < deadline) {
       const slowClient = await UdpClient.open('127.0.0.1', tracker.udp4);
       const id = await slowClient.connect();
-      for (let i = 0; i < 5; i++) slowClient.socket.send(announcePacket({ connectionId: id, transactionId: 10 + i, infoHash: slow, port: 7000 + i }), tracker.udp4, '127.0.0.1');
+      for (let i = 0; i < 5; i++)
+        slowClient.socket.send(announcePacket({ connectionId: id, transactionId: 10 + i, infoHash: slow, port: 7000 + i }), tracker.udp4, '127.0.0.1');
       await new Promise((r) => setTimeout(r, 300));
       slowClient.close();
       stretched = await udpInterval(client, calm);

@@ -56,7 +56,12 @@ describe('public tracker defences', () => {
     const flooder = await UdpClient.open('127.0.0.1', tracker.udp4, '127.0.0.11');
     const other = await UdpClient.open('127.0.0.1', tracker.udp4, '127.0.0.12');
     const before = tracker.counters().udp_flood_dropped;
-    const answered = await burst(flooder, Array.from({ length: 200 }, (_, i) => connectPacket(i + 1)), tracker.udp4, '127.0.0.1');
+    const answered = await burst(
+      flooder,
+      Array.from({ length: 200 }, (_, i) => connectPacket(i + 1)),
+      tracker.udp4,
+      '127.0.0.1',
+    );
     // burst 9: ten at once, and perhaps one more as the budget refills (2 a second)
     assert.ok(answered >= 10 && answered <= 12, String(answered));
     assert.ok(tracker.counters().udp_flood_dropped - before >= 188);
@@ -78,8 +83,14 @@ describe('public tracker defences', () => {
       statuses.push(r.status);
       if (r.status === 429) retryAfter = String(r.headers['retry-after']);
     }
-    assert.ok(statuses.slice(0, 10).every((s) => s === 200), statuses.join(' '));
-    assert.ok(statuses.slice(11).every((s) => s === 429), statuses.join(' '));
+    assert.ok(
+      statuses.slice(0, 10).every((s) => s === 200),
+      statuses.join(' '),
+    );
+    assert.ok(
+      statuses.slice(11).every((s) => s === 429),
+      statuses.join(' '),
+    );
     assert.equal(retryAfter, '1');
     assert.ok(tracker.counters().http_flood_refused >= 4);
     const other = await getFrom('127.0.0.22', tracker.tcp4, path);
@@ -108,7 +119,9 @@ describe('public tracker defences', () => {
     // a source that keeps sending bad IDs: three error packets, then silence
     const before = tracker.counters();
     const hostile = await UdpClient.open('127.0.0.1', tracker.udp4, '127.0.0.32');
-    const packets = Array.from({ length: 10 }, (_, i) => announcePacket({ connectionId: stale, transactionId: 100 + i, infoHash: infoHash('bad-id'), port: 6881 }));
+    const packets = Array.from({ length: 10 }, (_, i) =>
+      announcePacket({ connectionId: stale, transactionId: 100 + i, infoHash: infoHash('bad-id'), port: 6881 }),
+    );
     let replies = 0;
     for (const p of packets) if ((await hostile.request(p, 200)) !== null) replies++;
     assert.equal(replies, 3);

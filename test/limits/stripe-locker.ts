@@ -5,7 +5,13 @@
 import { workerData } from 'node:worker_threads';
 import { lock, unlock } from '../../src/store/lock.ts';
 
-const { stripes, word, holdMs, periodMs, stop } = workerData as { stripes: SharedArrayBuffer; word: number; holdMs: number; periodMs: number; stop: SharedArrayBuffer };
+const { stripes, word, holdMs, periodMs, stop } = workerData as {
+  stripes: SharedArrayBuffer;
+  word: number;
+  holdMs: number;
+  periodMs: number;
+  stop: SharedArrayBuffer;
+};
 const words = new Int32Array(stripes);
 const flag = new Int32Array(stop);
 while (Atomics.load(flag, 0) === 0) {
