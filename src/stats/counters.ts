@@ -143,6 +143,8 @@ export const GAUGE_NAMES = [
   'notices', // takedown notices filed
   'hashes_blocked', // info hashes blocked by takedown notices now
   'overload_factor', // each worker's: what its announce interval is multiplied by now (1: not behind)
+  'event_loop_delay_sum_ms', // each thread's: event-loop delay added up over every sample since it started
+  'event_loop_samples', // each thread's: samples taken since it started (the summary's _count)
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];
