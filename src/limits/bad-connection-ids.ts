@@ -71,7 +71,7 @@ export class BadConnectionIds {
       this.answeredCount++;
       return BAD_ID_ANSWER;
     }
-    const until = (now + this.banSeconds) | 0;
+    const until = (now + this.banSeconds) | 0 || 1; // never 0, which marks a cell never banned
     Atomics.store(this.bans, b0, until);
     Atomics.store(this.bans, b1, until);
     this.banCount++;
@@ -80,7 +80,8 @@ export class BadConnectionIds {
   }
 
   private banned(cell: number, now: number): boolean {
-    const left = (Atomics.load(this.bans, cell) - now) | 0;
-    return left > 0 && left <= this.banSeconds;
+    const until = Atomics.load(this.bans, cell);
+    const left = (until - now) | 0;
+    return until !== 0 && left > 0 && left <= this.banSeconds;
   }
 }

@@ -39,3 +39,10 @@ test('IPv6 sources are their /64; views share the bans', () => {
   assert.equal(view.banCount, 1);
   assert.throws(() => new BadConnectionIds({ answered: 0, banSeconds: 30 }), RangeError);
 });
+
+test('a source never seen before is answered whatever the clock reads', () => {
+  for (let k = 0; k < 2000; k++) {
+    const b = new BadConnectionIds({ answered: 10, banSeconds: 600, rowCells: 1 });
+    assert.equal(b.check(4, a, 0, T0 + k * 7_654_321.123), BAD_ID_ANSWER, String(k));
+  }
+});

@@ -69,6 +69,17 @@ test('a stale cell (over 35 minutes old, wrapped) reads as a full bucket', () =>
   for (const later of [36 * 60_000, 71.6 * 60_000, 3 * 3600_000 + 17]) assert.equal(t.take(4, a, 0, T0 + later), true, String(later));
 });
 
+test('an unused cell is a full bucket at any time (0 is not a time)', () => {
+  // slow budgets count in ms, fast ones in µs: either way a fresh source is within budget, whatever the clock
+  for (const rate of [1 / 60, 1, 100, 5000]) {
+    for (let k = 0; k < 2000; k++) {
+      const t = new SourceTable({ rate, burst: 0, rowCells: 1 });
+      const now = T0 + k * 1_234_567.891;
+      assert.equal(t.take(4, v4(10, 0, 0, 1), 0, now), true, `rate ${rate} at ${now}`);
+    }
+  }
+});
+
 test('the hash key differs between tables and is shared with views', () => {
   const a = new SourceTable({ rate: 1, burst: 0 });
   const b = new SourceTable({ rate: 1, burst: 0 });
@@ -81,7 +92,7 @@ test('bad options are refused', () => {
   assert.throws(() => new SourceTable({ rate: 0, burst: 1 }), RangeError);
   assert.throws(() => new SourceTable({ rate: 1, burst: -1 }), RangeError);
   assert.throws(() => new SourceTable({ rate: 1, burst: 1, rowCells: 1000 }), RangeError);
-  assert.throws(() => new SourceTable({ rate: 0.001, burst: 10 }), RangeError);
+  assert.throws(() => new SourceTable({ rate: 0.001, burst: 10_000 }), RangeError);
 });
 
 test('FloodControl counts and reports the sources over budget', () => {
