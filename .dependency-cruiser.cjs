@@ -10,7 +10,7 @@ const LAYERS = [
   // Client addresses and network lists, UDP byte movers, the configuration.
   { name: 'edge', paths: ['^src/net/', '^src/io/', '^src/config/'] },
   // The shared state: swarms, access lists, counters (stats' pages that read the store are higher).
-  { name: 'data', paths: ['^src/store/', '^src/access/', '^src/stats/(counters|event-loop|request-log|woodpeckers)[.]ts$'] },
+  { name: 'data', paths: ['^src/store/', '^src/access/', '^src/limits/', '^src/stats/(counters|event-loop|request-log|woodpeckers)[.]ts$'] },
   // What runs beside the answers: full scrapes, the cluster, notices, state dumps, stats pages.
   { name: 'services', paths: ['^src/scrape/', '^src/cluster/', '^src/notices/', '^src/state/', '^src/stats/'] },
   // The tracker's rules, once for every transport.

@@ -24,6 +24,8 @@ import type { Cluster } from './cluster/cluster.ts';
 import { syncNotices } from './cluster/notice-sync.ts';
 import { isAccessChanges } from './access/access-manager.ts';
 import { createWsSwarms, WsSwarms } from './store/ws-swarms.ts';
+import { createLimitsShared } from './limits/limits.ts';
+import { TopSources } from './limits/top-sources.ts';
 import { readTlsCredentials } from './server/tls-credentials.ts';
 import type { TlsCredentials } from './server/messages.ts';
 import { NoticeRegistry } from './notices/registry.ts';
@@ -87,6 +89,8 @@ class Tracker implements RunningTracker {
   /** The notices generation each worker uses, and who waits for one to be used by all. */
   private readonly noticesApplied = new WeakMap<Worker, number>();
   private noticeWaiters: { generation: number; resolve: () => void }[] = [];
+  /** store_evicted when evictions were last logged. */
+  private evictedLogged = 0;
 
   constructor(config: Config, log: Logger) {
     this.config = config;
@@ -98,6 +102,7 @@ class Tracker implements RunningTracker {
       woodpeckers: Woodpeckers.create(config.workers + 1),
       fullScrapeLimiter: FullScrapeLimiter.createShared(),
       wsSwarms: createWsSwarms(config.ws.maxSwarms, config.workers),
+      limits: createLimitsShared(config.limits),
       history: History.create(config.historyInterval * 1000),
       startedAt: Date.now(),
       trackerId: randomInt(2 ** 31),
@@ -138,6 +143,7 @@ class Tracker implements RunningTracker {
     const stripesPerTick = Math.ceil((STRIPES * CLEAN_TICK_MS) / (this.config.cleanInterval * 1000));
     this.timers.push(setInterval(() => this.clean(stripesPerTick), CLEAN_TICK_MS));
     this.timers.push(setInterval(() => rotateConnectionIdKey(this.shared.connectionIdKeys), this.config.connectionIdLifetime * 1000));
+    this.timers.push(setInterval(() => this.everyMinute(), 60_000));
     for (const t of this.timers) t.unref();
     this.stopTracking = trackEventLoop(counterRow(this.shared.counters, 0));
     this.stopHistory = startHistorySampler(this.shared.history, { counters: this.shared.counters, store: this.store });
@@ -268,6 +274,19 @@ class Tracker implements RunningTracker {
   }
 
   /** Cleans the next few stripes, so that a whole pass takes the clean interval. */
+  /**
+   * Once a minute: the top-sources table forgets half of what it counted (it shows who floods now), and
+   * evictions from a full store, if any, are logged (not each one: a flood of junk evicts thousands).
+   */
+  private everyMinute(): void {
+    new TopSources(this.shared.limits.top).decay();
+    const evicted = readCounters(this.shared.counters).store_evicted;
+    if (evicted > this.evictedLogged) {
+      this.log.warn({ evicted: evicted - this.evictedLogged, total: evicted }, 'memory limit reached: evicted the least valuable torrents to make room');
+      this.evictedLogged = evicted;
+    }
+  }
+
   private clean(stripes: number): void {
     this.store.setClock();
     for (let i = 0; i < stripes; i++) {

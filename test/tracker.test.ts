@@ -10,7 +10,7 @@ import { UdpClient, announcePacket, parseAnnounceReply } from './helpers/udp-cli
 import { WsTestClient, bin20 } from './helpers/ws-client.ts';
 import { waitUntil } from './helpers/process.ts';
 import { addPeer } from './helpers/store.ts';
-import { currentMinute } from '../src/store/swarm-store.ts';
+import { currentMinute, Announce, ANNOUNCE_FULL } from '../src/store/swarm-store.ts';
 import { defaultConfig, MIN_MEMORY_LIMIT } from '../src/config/config.ts';
 import { decode } from '../src/protocol/bencode.ts';
 
@@ -84,12 +84,22 @@ test('tracker.clean_interval: a cleaning pass drops expired peers and dead torre
 test('a full store answers "tracker full, try later" over HTTP and UDP, a full WebSocket table over WebSocket, and counts them', { timeout: 60_000 }, async () => {
   const tracker = await startTestTracker({ memoryLimit: MIN_MEMORY_LIMIT, ws: { ...defaultConfig().ws, maxSwarms: 1 } });
   try {
-    // Fill the shared store with torrents of random hashes (as a state dump's load would) until
-    // it refuses one: that torrent's stripe can't grow any more.
+    // Fill the shared store with torrents of random hashes, two peers each, until it refuses one:
+    // a torrent with two peers is never evicted to make room (test/store/eviction.test.ts has the
+    // junk a full store does evict), so nothing can make room for that torrent.
     const fresh = Buffer.alloc(20);
+    const a = new Announce();
     let torrents = 0;
-    while (tracker.store.restoreTorrent(randomFillSync(fresh), 0, 1, tracker.store.now)) torrents++;
+    for (let full = false; !full; torrents++) {
+      a.hash = randomFillSync(fresh);
+      for (let peer = 1; peer <= 2 && !full; peer++) {
+        a.address.set([10, 0, 0, peer]);
+        a.port = 6881;
+        full = tracker.store.announce(a) === ANNOUNCE_FULL;
+      }
+    }
     assert.ok(torrents > 1000, `${torrents} torrents in ${MIN_MEMORY_LIMIT} bytes`);
+    assert.equal(tracker.store.evictions().torrents, 0);
     const http = await get('127.0.0.1', tracker.tcp4, `/announce?info_hash=${percentEncode(fresh)}&port=6881&left=1`);
     assert.equal(http.status, 200);
     assert.equal(Buffer.from((decode(http.body) as Map<string, Uint8Array>).get('failure reason')!).toString(), 'tracker full, try later');

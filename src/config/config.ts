@@ -107,6 +107,24 @@ export type AdminConfig = {
   maxBodyBytes: number;
 };
 
+/** A public tracker's defences (README: "Running a public tracker"). */
+export type LimitsConfig = {
+  /** UDP requests a second one source (IPv4 address, IPv6 /64) may send on average; 0 = no limit. */
+  udpPerSource: number;
+  /** The same for HTTP requests. */
+  httpPerSource: number;
+  /** Requests a source may send at once beyond its rate. */
+  burst: number;
+  /** Error packets a source gets for bad connection IDs before its bad requests are ignored; 0 = always answer. */
+  badConnectionIds: number;
+  /** Seconds those are then ignored. */
+  badConnectionIdBan: number;
+  /** Event-loop delay (ms, p99) from which a worker counts as behind; 0 = never. */
+  overloadDelay: number;
+  /** The most the announce interval is stretched by while a worker is behind. */
+  overloadMaxFactor: number;
+};
+
 export type Config = {
   listeners: Listener[];
   workers: number;
@@ -151,6 +169,8 @@ export type Config = {
   /** Most info hashes in one HTTP scrape. */
   maxScrapeHashes: number;
   ipFromQuery: boolean;
+  /** BEP 24: HTTP announce answers carry the address the tracker saw (`external ip`). */
+  externalIp: boolean;
   /** Percent of each peer list that is decoys (0 = off). */
   deniabilityPercent: number;
   /** Networks (`IP/BITS`) the decoy addresses come from. */
@@ -160,6 +180,7 @@ export type Config = {
   tls: TlsConfig;
   /** Seconds a UDP connection ID stays valid. */
   connectionIdLifetime: number;
+  limits: LimitsConfig;
   /** Bytes the swarm store arena may grow to. */
   memoryLimit: number;
   /** State dump written every stateInterval seconds and loaded at start (tracker.state_file). */
@@ -244,6 +265,7 @@ export function defaultConfig(): Config {
     udpNumwantMax6: 66,
     maxScrapeHashes: 64,
     ipFromQuery: false,
+    externalIp: false,
     deniabilityPercent: 0,
     deniabilityRanges: [],
     http: {
@@ -267,6 +289,15 @@ export function defaultConfig(): Config {
     },
     tls: { cert: null, key: null },
     connectionIdLifetime: 120,
+    limits: {
+      udpPerSource: 0,
+      httpPerSource: 0,
+      burst: 100,
+      badConnectionIds: 10,
+      badConnectionIdBan: 600,
+      overloadDelay: 250,
+      overloadMaxFactor: 4,
+    },
     memoryLimit: defaultMemoryLimit(),
     stateFile: null,
     loadState: null,

@@ -5,6 +5,7 @@
 
 import type net from 'node:net';
 import { AnnounceQuery, parseAnnounceQuery, QUERY_ERROR_MESSAGES } from '../protocol/query.ts';
+import { C } from '../stats/counters.ts';
 import { writeInt, writeBytes, writeDecimal } from '../protocol/bencode.ts';
 import type { Announce, SwarmStore } from '../store/swarm-store.ts';
 import { addressText } from '../net/address.ts';
@@ -24,6 +25,9 @@ export const K_INCOMPLETE = latin1('e10:incompletei');
 const K_INTERVAL = latin1('e8:intervali');
 const K_MIN_INTERVAL = latin1('e12:min intervali');
 const K_PEERS = latin1('e5:peers');
+const K_EXTERNAL_IP = latin1('e11:external ip');
+/** K_INCOMPLETE after a string value, which has no end marker to close. */
+const K_INCOMPLETE_AFTER_STRING = latin1('10:incompletei');
 const K_PEERS6 = latin1('6:peers6');
 const K_IP = latin1('d2:ip');
 const K_PORT = latin1('4:port');
@@ -36,8 +40,13 @@ export class AnnounceEndpoint implements Endpoint {
   private readonly client: ClientAddress;
   /** Where the store writes the answer's compact peers: IPv4 first, IPv6 after numwantMax of them. */
   private readonly peers: Buffer;
+  private readonly counters: Float64Array;
+  /** BEP 24: the client's address in the answer (http.external_ip). */
+  private readonly externalIp: boolean;
 
   constructor(ctx: TrackerContext) {
+    this.counters = ctx.counters;
+    this.externalIp = ctx.config.externalIp;
     this.store = ctx.store;
     this.policy = ctx.policy;
     this.rules = new AnnounceRules(ctx);
@@ -60,6 +69,7 @@ export class AnnounceEndpoint implements Endpoint {
       rules.invalid(PROTO_HTTP, 0);
       return out.failure(QUERY_ERROR_MESSAGES[err], req);
     }
+    if (q.lenient !== 0) this.countLenient(q.lenient);
     const a = rules.announce;
     a.hash = q.infoHash;
     a.hashOffset = 0;
@@ -82,7 +92,7 @@ export class AnnounceEndpoint implements Endpoint {
     this.store.setClock();
     const status = rules.answer(PROTO_HTTP, q.left);
     if (status !== ANSWERED) return this.refuse(status, req, out);
-    return out.ok(this.writeAnswer(out.buf, out.bodyStart(), a, q.compact !== 0), req);
+    return out.ok(this.writeAnswer(out.buf, out.bodyStart(), a, q.compact !== 0, req), req);
   }
 
   takeOver(_req: HttpRequest, socket: net.Socket): number {
@@ -91,17 +101,29 @@ export class AnnounceEndpoint implements Endpoint {
   }
 
   private refuse(code: number, req: HttpRequest, out: HttpAnswer): number {
-    return out.failure(this.rules.refusalText(code), req);
+    return out.failure(this.rules.refusalText(code), req, this.policy.retryInMinutes(PROTO_HTTP));
+  }
+
+  /** One http_lenient_* count per parameter the parser ignored or defaulted (in LENIENT_NAMES' order, checked in stats/limits-report.ts). */
+  private countLenient(bits: number): void {
+    for (let i = 0; bits !== 0; i++, bits >>>= 1) if ((bits & 1) !== 0) this.counters[C.http_lenient_peer_id + i]++;
   }
 
   /** The bencoded answer from `a`'s outputs at b[o...]; returns its end. */
-  private writeAnswer(b: Buffer, o: number, a: Announce, compact: boolean): number {
+  private writeAnswer(b: Buffer, o: number, a: Announce, compact: boolean, req: HttpRequest): number {
     const interval = this.policy.interval(PROTO_HTTP);
     o = put(b, o, K_COMPLETE);
     o = writeDecimal(b, o, a.seeders);
     o = put(b, o, K_DOWNLOADED);
     o = writeDecimal(b, o, a.downloaded);
-    o = put(b, o, K_INCOMPLETE);
+    if (this.externalIp) {
+      // the connection's address (the forwarded one behind a trusted proxy), between downloaded and incomplete
+      this.client.resolve(req);
+      const n = this.client.family === 4 ? 4 : 16;
+      o = put(b, o, K_EXTERNAL_IP);
+      o = writeBytes(b, o, this.client.address, 0, n);
+      o = put(b, o, K_INCOMPLETE_AFTER_STRING);
+    } else o = put(b, o, K_INCOMPLETE);
     o = writeDecimal(b, o, a.leechers);
     o = put(b, o, K_INTERVAL);
     o = writeDecimal(b, o, interval);

@@ -74,6 +74,7 @@ const CLOSE_TAIL = latin1('\r\nConnection: close\r\n\r\n');
 const KEEP_TAIL = latin1('\r\n\r\n');
 const KEEP_TAIL_10 = latin1('\r\nConnection: keep-alive\r\n\r\n');
 const K_FAILURE = latin1('d14:failure reason');
+const K_RETRY_IN = latin1('8:retry ini');
 /** Room left in front of a body for its 200 head (the longest is under 100 bytes). */
 const HEAD_ROOM = 128;
 
@@ -111,14 +112,22 @@ export class HttpAnswer {
     return req.keepAlive ? ANSWER_KEEP : ANSWER_CLOSE;
   }
 
-  /** A BEP 3 failure: status 200 with a bencoded reason (counted in http_invalid). */
-  failure(reason: string, req: HttpRequest): number {
+  /**
+   * A BEP 3 failure: status 200 with a bencoded reason (counted in http_invalid); with `retryInMinutes`,
+   * BEP 31's `retry in` too (a tracker that is behind tells clients when to come back).
+   */
+  failure(reason: string, req: HttpRequest, retryInMinutes = 0): number {
     this.counters[C.http_invalid]++;
     const b = this.buf;
     let o = put(b, this.bodyStart(), K_FAILURE);
     o = writeDecimal(b, o, reason.length);
     b[o++] = 0x3a; // :
     o += b.write(reason, o, 'latin1');
+    if (retryInMinutes > 0) {
+      o = put(b, o, K_RETRY_IN);
+      o = writeDecimal(b, o, retryInMinutes);
+      b[o++] = 0x65; // e
+    }
     b[o++] = 0x65; // e
     return this.ok(o, req);
   }

@@ -19,6 +19,9 @@ import { AnnounceEndpoint } from './announce.ts';
 import { ScrapeEndpoint } from './scrape.ts';
 import { PagesEndpoint } from './pages.ts';
 import { upgradeRequest } from './upgrade.ts';
+import { ClientAddress } from './client-address.ts';
+import { FLOOD_OK } from '../limits/flood.ts';
+import type { FloodControl } from '../limits/flood.ts';
 import type { Upgrader } from './upgrade.ts';
 
 /** Not routed yet, or nowhere: 404. */
@@ -33,6 +36,10 @@ export class HttpRouter implements Responder {
   private readonly upgrader: Upgrader | null;
   /** The endpoint that last asked for the socket (takeOver() follows respond() at once). */
   private taker: Endpoint | null = null;
+  /** limits.http_per_source (null: no limit), by client (behind a trusted proxy, the forwarded one). */
+  private readonly flood: FloodControl | null;
+  private readonly client: ClientAddress;
+  private readonly retryAfter: { headers: string };
 
   constructor(ctx: TrackerContext, upgrader: Upgrader | null) {
     this.ctx = ctx;
@@ -42,6 +49,9 @@ export class HttpRouter implements Responder {
     this.announce = new AnnounceEndpoint(ctx);
     this.scrape = new ScrapeEndpoint(ctx);
     this.pages = new PagesEndpoint(ctx);
+    this.flood = ctx.limits.http;
+    this.client = new ClientAddress(ctx.config.proxyNetworks);
+    this.retryAfter = { headers: `Retry-After: ${this.flood?.retryAfterSeconds() ?? 1}\r\n` };
   }
 
   /** The largest body an endpoint writes into the answer buffer. */
@@ -51,6 +61,14 @@ export class HttpRouter implements Responder {
 
   respond(req: HttpRequest, out: HttpAnswer): number {
     const head = req.head;
+    if (this.flood !== null) {
+      // before anything is parsed: over budget, 429 and the connection closed
+      this.client.resolve(req);
+      if (this.flood.take(this.client.family, this.client.address, 0, Date.now()) !== FLOOD_OK) {
+        this.counters[C.http_flood_refused]++;
+        return out.error(429, 'Too Many Requests', false, this.retryAfter);
+      }
+    }
     if (head.upgradeWebSocket && this.upgrader !== null) return ANSWER_UPGRADE;
     if (head.method !== METHOD_GET) return this.fail(out, 405, 'Method Not Allowed', C.http_method);
     if (head.contentLength > 0) return this.fail(out, 400, 'Bad Request', C.http_malformed); // a GET with a body

@@ -3,21 +3,40 @@
  * the space before `HTTP/`). Parsers fill a caller-owned, reused object and return 0 or an error code
  * (QUERY_ERROR_MESSAGES[code] is the human "failure reason"). No allocation, no exceptions, no regex.
  *
+ * A public tracker is announced to by every client ever written, so an announce is refused only for what
+ * makes it unanswerable: no or a malformed info_hash, two different info_hashes, a malformed port. Every
+ * other parameter that is malformed is ignored or defaulted the way opentracker does, and the fact is kept
+ * in q.lenient (LENIENT_* bits) for the transport to count: the operator sees which sloppiness occurs.
+ *
  * Rules (opentracker's, without its bugs):
  *  - parameters are split on `&`, a name ends at the first `=`; names and values are %-decoded (either hex
- *    case); `+` stays `+`. A bad escape is an error only in a parameter we use; unknown parameters (and names
- *    with a bad escape) are skipped without looking at their values. Names match exactly (case-sensitive).
- *  - info_hash, peer_id: exactly 20 bytes after decoding. A second info_hash in an announce is an error; a
- *    second peer_id replaces the first. Other repeated parameters: the last one wins.
- *  - port: decimal 1..65535 (0, negative, overflow, junk: error).
- *  - uploaded, downloaded, left: decimal, saturating at 2^63 (no 32-bit wrap); negative, empty or junk: error.
- *  - event: started | completed | stopped | paused | empty; anything else is EVENT_NONE (events.ts).
- *  - numwant: decimal (saturating at 2^31-1); `-digits` means absent (-1); empty or junk: error.
- *  - compact: `[-]digits`; zero -> 0, any other value -> 1; empty or junk: error.
+ *    case); `+` stays `+`. Unknown parameters (`key`, `trackerid`, `supportcrypto`, `corrupt`, `redundant`,
+ *    ..., and names with a bad escape) are skipped without looking at their values. Names match exactly
+ *    (case-sensitive).
+ *  - info_hash: exactly 20 bytes after decoding, else an error. The same info_hash twice is fine
+ *    (LENIENT_REPEATED); two different ones are an error (which torrent is meant?).
+ *  - peer_id: 20 bytes, else ignored (hasPeerId = false, LENIENT_PEER_ID); peers are told apart by address
+ *    and port, as in opentracker.
+ *  - port: decimal 1..65535 (0, negative, overflow, junk: error: there is no usable port).
+ *  - uploaded, downloaded: decimal, saturating at 2^63 (no 32-bit wrap); negative, empty or junk: 0 and
+ *    LENIENT_UPLOADED / LENIENT_DOWNLOADED (opentracker ignores both).
+ *  - left: the same, but negative, empty or junk means -1 (absent: a leecher) and LENIENT_LEFT. opentracker
+ *    reads left only to tell seeders (left=0) from leechers; a client that sends left=-1 does not know what it
+ *    has, and a leecher is what gets it peers.
+ *  - event: started | completed | stopped | paused | empty (BEP 3: same as absent). `paused` (BEP 21: a
+ *    partial seed) is a regular update, as in opentracker. Anything else (or a bad escape): EVENT_NONE
+ *    (events.ts) and LENIENT_EVENT.
+ *  - numwant: decimal (saturating at 2^31-1); `-digits` means the default (-1, as libtorrent sends it);
+ *    empty or junk: -1 and LENIENT_NUMWANT.
+ *  - compact: `[-]digits`; zero -> 0, any other value -> 1; empty or junk: -1 (absent) and LENIENT_COMPACT.
  *  - no_peer_id: present (with any value or none) -> true.
  *  - ip, ipv4, ipv6: an IPv4 or IPv6 address, or a BEP 7 endpoint (`a.b.c.d:port`, `[v6]`, `[v6]:port`),
  *    into ip/ipFamily (and ipPort). IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes family 4. An address given by
- *    `ip=` takes precedence over ipv4=/ipv6=; between those, the last one wins. Invalid: error.
+ *    `ip=` takes precedence over ipv4=/ipv6=; between those, the last one wins. A DNS name (BEP 3 allows one
+ *    in `ip=`; a tracker would have to resolve it) is ignored with LENIENT_IP_NAME; anything else that is not
+ *    an address (`ipv6=None`, empty, junk) is ignored with LENIENT_IP. An ignored value never overwrites an
+ *    address read before.
+ *  - a parameter we use given twice: the last one wins (LENIENT_REPEATED), as in opentracker.
  *  - missing info_hash: QUERY_MISSING_INFO_HASH. Missing peer_id or port is left to the caller
  *    (hasPeerId = false, port = -1).
  */
@@ -29,15 +48,7 @@ export const QUERY_OK = 0;
 export const QUERY_MISSING_INFO_HASH = 1;
 export const QUERY_INVALID_INFO_HASH = 2;
 export const QUERY_DUPLICATE_INFO_HASH = 3;
-export const QUERY_INVALID_PEER_ID = 4;
-export const QUERY_INVALID_PORT = 5;
-export const QUERY_INVALID_UPLOADED = 6;
-export const QUERY_INVALID_DOWNLOADED = 7;
-export const QUERY_INVALID_LEFT = 8;
-export const QUERY_INVALID_EVENT = 9;
-export const QUERY_INVALID_NUMWANT = 10;
-export const QUERY_INVALID_COMPACT = 11;
-export const QUERY_INVALID_IP = 12;
+export const QUERY_INVALID_PORT = 4;
 
 /** code -> failure reason. Index 1 is opentracker's exact text for a missing info_hash. */
 export const QUERY_ERROR_MESSAGES: readonly string[] = Object.freeze([
@@ -45,15 +56,7 @@ export const QUERY_ERROR_MESSAGES: readonly string[] = Object.freeze([
   "Your client forgot to send your torrent's info_hash. Please upgrade your client.",
   'invalid info_hash: must be 20 bytes',
   'invalid info_hash: only one info_hash per announce',
-  'invalid peer_id: must be 20 bytes',
   'invalid port: must be a number from 1 to 65535',
-  'invalid uploaded: must be a non-negative number',
-  'invalid downloaded: must be a non-negative number',
-  'invalid left: must be a non-negative number',
-  'invalid event: bad %-escape',
-  'invalid numwant: must be a number',
-  'invalid compact: must be 0 or 1',
-  'invalid ip: must be an IPv4 or IPv6 address',
 ]);
 
 /** Short names of the codes, for metrics labels. */
@@ -62,15 +65,33 @@ export const QUERY_ERROR_NAMES: readonly string[] = Object.freeze([
   'missing_info_hash',
   'invalid_info_hash',
   'duplicate_info_hash',
-  'invalid_peer_id',
   'invalid_port',
-  'invalid_uploaded',
-  'invalid_downloaded',
-  'invalid_left',
-  'invalid_event',
-  'invalid_numwant',
-  'invalid_compact',
-  'invalid_ip',
+]);
+
+/** Bits of AnnounceQuery.lenient: what was ignored or defaulted in an announce that was still answered. */
+export const LENIENT_PEER_ID = 1 << 0;
+export const LENIENT_UPLOADED = 1 << 1;
+export const LENIENT_DOWNLOADED = 1 << 2;
+export const LENIENT_LEFT = 1 << 3;
+export const LENIENT_EVENT = 1 << 4;
+export const LENIENT_NUMWANT = 1 << 5;
+export const LENIENT_COMPACT = 1 << 6;
+export const LENIENT_IP = 1 << 7;
+export const LENIENT_IP_NAME = 1 << 8;
+export const LENIENT_REPEATED = 1 << 9;
+
+/** Bit i of AnnounceQuery.lenient -> its short name, for counter and metrics labels. */
+export const LENIENT_NAMES: readonly string[] = Object.freeze([
+  'peer_id',
+  'uploaded',
+  'downloaded',
+  'left',
+  'event',
+  'numwant',
+  'compact',
+  'ip',
+  'ip_name',
+  'repeated',
 ]);
 
 export class AnnounceQuery {
@@ -95,6 +116,8 @@ export class AnnounceQuery {
   ip = Buffer.alloc(16);
   /** Port of a BEP 7 endpoint (`ipv4=a.b.c.d:port`, `ipv6=[..]:port`), else -1. */
   ipPort = -1;
+  /** LENIENT_* bits: the parameters that were ignored or defaulted (0: a clean announce). */
+  lenient = 0;
 
   reset(): void {
     this.hasInfoHash = false;
@@ -109,6 +132,7 @@ export class AnnounceQuery {
     this.noPeerId = false;
     this.ipFamily = 0;
     this.ipPort = -1;
+    this.lenient = 0;
   }
 }
 
@@ -151,6 +175,8 @@ let scratch = Buffer.allocUnsafe(256);
 const nameScratch = Buffer.allocUnsafe(16);
 const hashScratch = Buffer.allocUnsafe(20);
 const ip6Scratch = Buffer.allocUnsafe(16);
+/** An address from ip=/ipv4=/ipv6= before it is known to be valid. */
+const ipScratch = Buffer.allocUnsafe(16);
 
 /**
  * %-decodes src[s, e) into dst at dstOff, writing at most max bytes. Returns the decoded length, -1 for a bad
@@ -495,32 +521,95 @@ function readName(buf: Uint8Array, p: number, end: number): number {
   return ne === ns ? P_UNKNOWN : namePct ? paramIdEscaped(buf, ns, ne) : paramId(buf, ns, ne);
 }
 
+/** What ignoring parameter `id` sets in q.lenient (0 for parameters that are never malformed). */
+function lenientBit(id: number): number {
+  switch (id) {
+    case P_PEER_ID:
+      return LENIENT_PEER_ID;
+    case P_UPLOADED:
+      return LENIENT_UPLOADED;
+    case P_DOWNLOADED:
+      return LENIENT_DOWNLOADED;
+    case P_LEFT:
+      return LENIENT_LEFT;
+    case P_EVENT:
+      return LENIENT_EVENT;
+    case P_NUMWANT:
+      return LENIENT_NUMWANT;
+    case P_COMPACT:
+      return LENIENT_COMPACT;
+    case P_IP:
+    case P_IPV4:
+    case P_IPV6:
+      return LENIENT_IP;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * a[s, e) looks like a DNS name (BEP 3 allows one in `ip=`): letters, digits, '-' and '.', at least one dot,
+ * and a letter in the last label (so `1.2.3.400` is a bad address, not a name).
+ */
+function isDnsName(a: Uint8Array, s: number, e: number): boolean {
+  if (e - s > 253 || s >= e) return false;
+  let dots = 0;
+  let letterInLabel = false;
+  for (let i = s; i < e; i++) {
+    const c = a[i] | 0x20; // lower case for letters
+    if (c >= 0x61 && c <= 0x7a) letterInLabel = true;
+    else if (a[i] === DOT) {
+      dots++;
+      letterInLabel = false;
+    } else if (!((a[i] >= 0x30 && a[i] <= 0x39) || a[i] === MINUS)) return false;
+  }
+  return dots > 0 && letterInLabel;
+}
+
 /** Parses an announce query into q (reset first). 0 = ok, else a QUERY_* error code. */
 // eslint-disable-next-line max-lines-per-function -- one pass over the parameters with its state in locals: the hot path, kept whole on purpose
 export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: AnnounceQuery): number {
   q.reset();
   let ipFromIpParam = false;
+  let seen = 0; // bit (1 << P_*) for each parameter read so far
   let p = start;
   while (p < end) {
     const id = readName(buf, p, end);
     p = valueStart;
+    if (id !== P_UNKNOWN) {
+      if ((seen & (1 << id)) !== 0) q.lenient |= LENIENT_REPEATED;
+      seen |= 1 << id;
+    }
     switch (id) {
       case P_UNKNOWN:
         p = skipValue(buf, p, end) + 1;
         continue;
       case P_INFO_HASH:
-        if (q.hasInfoHash) return QUERY_DUPLICATE_INFO_HASH;
+        if (q.hasInfoHash) {
+          // the same hash twice is sloppy; two different ones are a question we can't answer
+          p = scan20(buf, p, end, hashScratch, 0);
+          if (p < 0) return QUERY_INVALID_INFO_HASH;
+          if (!hashScratch.equals(q.infoHash)) return QUERY_DUPLICATE_INFO_HASH;
+          p++;
+          continue;
+        }
         p = scan20(buf, p, end, q.infoHash, 0);
         if (p < 0) return QUERY_INVALID_INFO_HASH;
         q.hasInfoHash = true;
         p++;
         continue;
-      case P_PEER_ID:
-        p = scan20(buf, p, end, q.peerId, 0);
-        if (p < 0) return QUERY_INVALID_PEER_ID;
+      case P_PEER_ID: {
+        const after = scan20(buf, p, end, q.peerId, 0);
+        if (after < 0) {
+          q.hasPeerId = false;
+          q.lenient |= LENIENT_PEER_ID;
+          p = skipValue(buf, p, end) + 1;
+          continue;
+        }
         q.hasPeerId = true;
-        p++;
+        p = after + 1;
         continue;
+      }
       case P_NO_PEER_ID:
         q.noPeerId = true;
         p = skipValue(buf, p, end) + 1;
@@ -574,7 +663,12 @@ export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: A
     let e = ve;
     if (valuePct) {
       const n = decodeToScratch(buf, vs, ve);
-      if (n < 0) return badValue(id);
+      if (n < 0) {
+        // a bad escape: no usable port is an error, anything else is ignored
+        if (id === P_PORT) return QUERY_INVALID_PORT;
+        q.lenient |= lenientBit(id);
+        continue;
+      }
       a = scratch;
       s = 0;
       e = n;
@@ -588,54 +682,48 @@ export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: A
       }
       case P_UPLOADED: {
         const v = parseUnsigned(a, s, e);
-        if (v < 0) return QUERY_INVALID_UPLOADED;
-        q.uploaded = v;
+        q.uploaded = v < 0 ? 0 : v;
+        if (v < 0) q.lenient |= LENIENT_UPLOADED;
         break;
       }
       case P_DOWNLOADED: {
         const v = parseUnsigned(a, s, e);
-        if (v < 0) return QUERY_INVALID_DOWNLOADED;
-        q.downloaded = v;
+        q.downloaded = v < 0 ? 0 : v;
+        if (v < 0) q.lenient |= LENIENT_DOWNLOADED;
         break;
       }
       case P_LEFT: {
         const v = parseUnsigned(a, s, e);
-        if (v < 0) return QUERY_INVALID_LEFT;
-        q.left = v;
+        q.left = v; // -1 (absent: a leecher) for negative, empty or junk
+        if (v < 0) q.lenient |= LENIENT_LEFT;
         break;
       }
       case P_EVENT:
         q.event = eventOf(a, s, e);
+        if (q.event === EVENT_NONE && e > s) q.lenient |= LENIENT_EVENT;
         break;
       case P_NUMWANT: {
-        if (s < e && a[s] === MINUS) {
-          if (parseUnsigned(a, s + 1, e) < 0) return QUERY_INVALID_NUMWANT;
-          q.numwant = -1;
-        } else {
-          const v = parseUnsigned(a, s, e);
-          if (v < 0) return QUERY_INVALID_NUMWANT;
-          q.numwant = v > 0x7fffffff ? 0x7fffffff : v;
-        }
+        const negative = s < e && a[s] === MINUS;
+        const v = parseUnsigned(a, negative ? s + 1 : s, e);
+        q.numwant = v < 0 || negative ? -1 : v > 0x7fffffff ? 0x7fffffff : v;
+        if (v < 0) q.lenient |= LENIENT_NUMWANT;
         break;
       }
       case P_COMPACT: {
         const v = parseUnsigned(a, s < e && a[s] === MINUS ? s + 1 : s, e);
-        if (v < 0) return QUERY_INVALID_COMPACT;
-        q.compact = v === 0 ? 0 : 1;
+        q.compact = v < 0 ? -1 : v === 0 ? 0 : 1;
+        if (v < 0) q.lenient |= LENIENT_COMPACT;
         break;
       }
       default: {
-        // P_IP, P_IPV4, P_IPV6
-        if (id !== P_IP && ipFromIpParam) {
-          // ip= wins; still validate
-          if (parseIpValue(a, s, e, ip6Scratch) === 0) return QUERY_INVALID_IP;
+        // P_IP, P_IPV4, P_IPV6: parsed aside, so that an ignored value never spoils an address read before
+        const family = parseIpValue(a, s, e, ipScratch);
+        if (family === 0) {
+          q.lenient |= id === P_IP && isDnsName(a, s, e) ? LENIENT_IP_NAME : LENIENT_IP;
           break;
         }
-        const family = parseIpValue(a, s, e, q.ip);
-        if (family === 0) {
-          q.ipFamily = 0;
-          return QUERY_INVALID_IP;
-        }
+        if (id !== P_IP && ipFromIpParam) break; // ip= wins
+        for (let i = family === 4 ? 3 : 15; i >= 0; i--) q.ip[i] = ipScratch[i];
         q.ipFamily = family;
         q.ipPort = parsedIpPort;
         if (id === P_IP) ipFromIpParam = true;
@@ -643,27 +731,6 @@ export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: A
     }
   }
   return q.hasInfoHash ? QUERY_OK : QUERY_MISSING_INFO_HASH;
-}
-
-function badValue(id: number): number {
-  switch (id) {
-    case P_PORT:
-      return QUERY_INVALID_PORT;
-    case P_UPLOADED:
-      return QUERY_INVALID_UPLOADED;
-    case P_DOWNLOADED:
-      return QUERY_INVALID_DOWNLOADED;
-    case P_LEFT:
-      return QUERY_INVALID_LEFT;
-    case P_EVENT:
-      return QUERY_INVALID_EVENT;
-    case P_NUMWANT:
-      return QUERY_INVALID_NUMWANT;
-    case P_COMPACT:
-      return QUERY_INVALID_COMPACT;
-    default:
-      return QUERY_INVALID_IP;
-  }
 }
 
 /**

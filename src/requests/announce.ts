@@ -62,7 +62,9 @@ export class AnnounceRules {
     a.seeder = left === 0;
     a.synced = false;
     a.want = policy.want(proto, a.want, a.family);
-    if (this.store.announce(a) !== ANNOUNCE_OK) {
+    const stored = this.store.announce(a);
+    if (a.evicted > 0) counters[C.store_evicted] += a.evicted;
+    if (stored !== ANNOUNCE_OK) {
       counters[C.store_full]++;
       if (P.storeFull >= 0) counters[P.storeFull]++;
       return REFUSED_FULL;

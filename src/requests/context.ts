@@ -11,6 +11,7 @@ import type { ObservabilitySource } from '../stats/observability.ts';
 import type { TrackerPolicy } from './policy.ts';
 import type { ChangeLog } from '../cluster/change-log.ts';
 import type { TransparencyPages } from '../notices/transparency.ts';
+import type { Limits } from '../limits/limits.ts';
 
 export interface TrackerContext {
   readonly config: Config;
@@ -21,6 +22,8 @@ export interface TrackerContext {
   readonly access: AccessList;
   readonly woodpeckers: Woodpeckers;
   readonly requestLog: RequestLog;
+  /** Per-source budgets, bad-connection-ID bans, this worker's overload signal. */
+  readonly limits: Limits;
   /** Where announces record their changes for the cluster; null without one. */
   readonly changes: ChangeLog | null;
   /** The public list of takedown notices (null: notices or the page are off); the worker swaps it. */

@@ -7,6 +7,7 @@ import type { Config } from '../config/config.ts';
 import type { StoreSettings } from '../store/swarm-store.ts';
 import { Deniability } from './deniability.ts';
 import { PROTO_UDP, PROTO_HTTP, PROTO_WS } from './protocols.ts';
+import type { OverloadSignal } from '../limits/overload.ts';
 
 /** One protocol's limits: peers given when the client asks for none in particular, and at most. */
 type Limits = { readonly default4: number; readonly default6: number; readonly max4: number; readonly max6: number; readonly interval: number; readonly variation: number };
@@ -19,8 +20,11 @@ export class TrackerPolicy {
   readonly woodpeckerMinutes: number;
   /** Indexed by PROTO_*. */
   private readonly limits: readonly Limits[];
+  /** While the worker is behind, intervals are stretched by its factor (null: never). */
+  private readonly overload: OverloadSignal | null;
 
-  constructor(config: Config) {
+  constructor(config: Config, overload: OverloadSignal | null = null) {
+    this.overload = overload;
     this.numwantMax = config.numwantMax;
     this.ipFromQuery = config.ipFromQuery;
     this.deniability = new Deniability(config.deniabilityPercent, config.deniabilityRanges);
@@ -35,10 +39,19 @@ export class TrackerPolicy {
     this.limits = limits;
   }
 
-  /** The announce interval, jittered per answer so that clients don't come back in lockstep. */
+  /**
+   * The announce interval, jittered per answer so that clients don't come back in lockstep, and
+   * stretched while the worker is behind (limits.overload_delay).
+   */
   interval(proto: number): number {
     const l = this.limits[proto];
-    return l.variation === 0 ? l.interval : l.interval + Math.floor(Math.random() * l.variation);
+    const interval = l.variation === 0 ? l.interval : l.interval + Math.floor(Math.random() * l.variation);
+    return this.overload === null ? interval : this.overload.stretch(interval);
+  }
+
+  /** BEP 31's `retry in` for a failure, in minutes: the stretched interval while behind, else 0 (none). */
+  retryInMinutes(proto: number): number {
+    return this.overload === null || !this.overload.behind ? 0 : Math.ceil(this.interval(proto) / 60);
   }
 
   /** Peers (WebSocket: offers) to give a client that asked for `requested` (-1: didn't say). */

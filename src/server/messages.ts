@@ -5,6 +5,7 @@ import type { StoreShared } from '../store/swarm-store.ts';
 import type { AccessState, BlockState } from '../access/access-list.ts';
 import type { WsSwarmsShared } from '../store/ws-swarms.ts';
 import type { TransparencyPages } from '../notices/transparency.ts';
+import type { LimitsShared } from '../limits/limits.ts';
 
 export type SharedState = {
   store: StoreShared;
@@ -17,6 +18,8 @@ export type SharedState = {
   fullScrapeLimiter: SharedArrayBuffer;
   /** WebSocket peers per swarm and worker (src/store/ws-swarms.ts). */
   wsSwarms: WsSwarmsShared;
+  /** Per-source budgets, bad-connection-ID bans and the top sources over budget (src/limits/). */
+  limits: LimitsShared;
   /** Unix time (ms) the tracker started. */
   startedAt: number;
   /** A random number naming this run, as opentracker's tracker id. */

@@ -1,6 +1,11 @@
 // The UDP tracker (BEP 15): answers one batch of datagrams at a time, writing replies straight into
 // the outgoing batch. Framing only: connection IDs, parsing, and the reply packets; what an
 // announce or a scrape does is src/requests/'s. Nothing is allocated per datagram.
+//
+// Before a datagram is parsed, its source's budget (limits.udp_per_source) is checked: over it, no
+// answer at all, so a flood costs no egress and a spoofed one reflects nothing. A source that keeps
+// sending bad connection IDs gets its first error packets (a client reusing an expired ID reconnects)
+// and then silence for a while (limits.bad_connection_ids).
 
 import { SLOT_SIZE, ADDR_SIZE } from '../io/udp-batch.ts';
 import type { Batch } from '../io/udp-batch.ts';
@@ -18,6 +23,10 @@ import { AnnounceRules } from '../requests/announce.ts';
 import { ScrapeRules } from '../requests/scrape.ts';
 import { PROTO_UDP } from '../requests/protocols.ts';
 import { ANSWERED, REFUSAL_BYTES, REFUSED_BAD_CONNECTION_ID } from '../requests/refusals.ts';
+import { FLOOD_OK } from '../limits/flood.ts';
+import type { FloodControl } from '../limits/flood.ts';
+import { BAD_ID_ANSWER, BAD_ID_BAN } from '../limits/bad-connection-ids.ts';
+import type { BadConnectionIds } from '../limits/bad-connection-ids.ts';
 
 export class UdpTracker {
   private readonly store: SwarmStore;
@@ -29,6 +38,13 @@ export class UdpTracker {
   private readonly scrapes: ScrapeRules;
   /** Room for an address taken from the request (BEP 15's IP field) rather than the socket. */
   private readonly requestAddress = Buffer.alloc(4);
+  private readonly flood: FloodControl | null;
+  private readonly badIds: BadConnectionIds | null;
+  /** The batch's wall-clock time (ms). */
+  private nowMs = 0;
+  /** Batches received, and those that came back full (the socket had more waiting): the overload signal's. */
+  batches = 0;
+  fullBatches = 0;
 
   constructor(ctx: TrackerContext, ids: ConnectionIds) {
     this.store = ctx.store;
@@ -37,6 +53,8 @@ export class UdpTracker {
     this.policy = ctx.policy;
     this.announces = new AnnounceRules(ctx);
     this.scrapes = new ScrapeRules(ctx);
+    this.flood = ctx.limits.udp;
+    this.badIds = ctx.limits.badIds;
   }
 
   /** The batch handler given to the socket layer. */
@@ -44,6 +62,10 @@ export class UdpTracker {
     const counters = this.counters;
     const nowMs = Date.now();
     const nowSeconds = Math.floor(nowMs / 1000);
+    const flood = this.flood;
+    this.nowMs = nowMs;
+    this.batches++;
+    if (rx.count === rx.capacity && rx.capacity > 1) this.fullBatches++;
     this.store.setClock(currentMinute(nowMs));
     let out = 0;
     let bytesIn = 0;
@@ -54,6 +76,10 @@ export class UdpTracker {
       bytesIn += len;
       if (len > SLOT_SIZE) {
         counters[C.udp_oversized]++;
+        continue;
+      }
+      if (flood !== null && flood.take(rx.addrs[i * ADDR_SIZE], rx.addrs, i * ADDR_SIZE + 4, nowMs) !== FLOOD_OK) {
+        counters[C.udp_flood_dropped]++;
         continue;
       }
       const written = this.answer(rx.data, i * SLOT_SIZE, len, rx.addrs, i * ADDR_SIZE, tx.data, out * SLOT_SIZE, nowSeconds);
@@ -86,7 +112,16 @@ export class UdpTracker {
       return end + 8 - outOff;
     }
     if (!this.ids.check(data, off, addrs, addrOff + 4, ipLen, nowSeconds)) {
-      // The error packet is shorter than any announce or scrape, so it can't amplify a spoofed request.
+      // The error packet is shorter than any announce or scrape, so it can't amplify a spoofed request;
+      // still, a source that keeps earning it is ignored for a while.
+      if (this.badIds !== null) {
+        const verdict = this.badIds.check(family, addrs, addrOff + 4, this.nowMs);
+        if (verdict !== BAD_ID_ANSWER) {
+          counters[C.udp_bad_connection_id_ignored]++;
+          if (verdict === BAD_ID_BAN) counters[C.udp_bad_connection_id_bans]++;
+          return 0;
+        }
+      }
       counters[C.udp_bad_connection_id]++;
       if (req.action === ACTION_SCRAPE) counters[C.udp_scrape_bad_connection_id]++;
       return writeErrorReply(out, outOff, req.transactionId, REFUSAL_BYTES[REFUSED_BAD_CONNECTION_ID]) - outOff;

@@ -7,7 +7,7 @@ import { SwarmStore } from '../store/swarm-store.ts';
 import { ConnectionIds } from '../protocol/connection-id.ts';
 import { openUdpBatchSocket } from '../io/udp-socket.ts';
 import type { UdpBatchSocket } from '../io/udp-batch.ts';
-import { counterRow, C } from '../stats/counters.ts';
+import { counterRow, C, G } from '../stats/counters.ts';
 import { trackEventLoop } from '../stats/event-loop.ts';
 import { Woodpeckers } from '../stats/woodpeckers.ts';
 import { UdpTracker } from './udp-server.ts';
@@ -20,6 +20,7 @@ import { RequestLog } from '../stats/request-log.ts';
 import { createLogger } from '../log.ts';
 import type { TrackerContext } from '../requests/context.ts';
 import { ChangeLog } from '../cluster/change-log.ts';
+import { Limits } from '../limits/limits.ts';
 
 /** workerData is `any` to TypeScript: this declaration is where the contract of messages.ts applies. */
 const data: WorkerData = workerData;
@@ -28,13 +29,14 @@ const port = parentPort!;
 
 const store = new SwarmStore(shared.store, storeSettings(config));
 const counters = counterRow(shared.counters, row);
-const policy = new TrackerPolicy(config);
 const woodpeckers = new Woodpeckers(shared.woodpeckers, row);
 const accessList = new AccessList(access, notices?.blocks ?? null);
 // Request lines (when sampled) go straight to standard output, like the main thread's log.
 const requestLog = new RequestLog(config.logRequests > 0 ? createLogger(config.logLevel) : null, config.logRequests, counters);
+const limits = new Limits(shared.limits, config.limits);
+const policy = new TrackerPolicy(config, limits.overload);
 const ctx: TrackerContext = {
-  config, store, counters, policy, woodpeckers, requestLog,
+  config, store, counters, policy, woodpeckers, requestLog, limits,
   access: accessList,
   changes: changes === null ? null : new ChangeLog(changes, counters),
   transparency: notices?.pages ?? null,
@@ -43,7 +45,15 @@ const ctx: TrackerContext = {
 const udp = new UdpTracker(ctx, new ConnectionIds(shared.connectionIdKeys, config.connectionIdLifetime));
 const ws = config.ws.enabled ? new WsSignalling(ctx, shared.wsSwarms, row - 1, shared.trackerId) : null;
 const http = new HttpTracker(ctx, ws);
-const stopTracking = trackEventLoop(counters);
+// Once a second, with the event-loop gauges: is this worker behind? (the overload signal)
+const stopTracking = trackEventLoop(counters, (p99Ms) => {
+  const share = udp.batches === 0 ? 0 : udp.fullBatches / udp.batches;
+  udp.batches = udp.fullBatches = 0;
+  const caughtUp = !limits.overload.behind;
+  limits.overload.observe(p99Ms, share);
+  if (caughtUp && limits.overload.behind) counters[C.overload_episodes]++;
+  counters[G.overload_factor] = limits.overload.factor;
+});
 const decay = setInterval(() => woodpeckers.decay(), config.cleanInterval * 1000);
 decay.unref();
 const udpSockets: UdpBatchSocket[] = [];

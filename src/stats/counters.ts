@@ -13,6 +13,8 @@ export const COUNTER_NAMES = [
   'peers_stopped',
   'woodpeckers', // re-announces far sooner than the interval asks
   'store_full', // announces that could not be stored (memory limit)
+  'store_evicted', // torrents evicted to make room when the memory limit was reached
+  'overload_episodes', // times a worker fell behind (limits.overload_delay) and stretched its interval
   'notice_torrents_removed', // torrents dropped from the store because a notice blocked them
   // UDP (BEP 15).
   'udp_received', // datagrams
@@ -24,6 +26,9 @@ export const COUNTER_NAMES = [
   'udp_oversized', // dropped: larger than a receive slot
   'udp_connect',
   'udp_bad_connection_id', // answered with an error packet
+  'udp_bad_connection_id_ignored', // not answered: the source used up limits.bad_connection_ids
+  'udp_bad_connection_id_bans', // sources whose bad connection IDs went unanswered from then on
+  'udp_flood_dropped', // not answered: the source was over limits.udp_per_source
   'udp_scrape_bad_connection_id', // the scrapes among udp_bad_connection_id
   'udp_announce',
   'udp_invalid', // well-formed but refused (port 0, ...): answered with an error packet
@@ -40,6 +45,7 @@ export const COUNTER_NAMES = [
   'http_bytes_in', // bytes read from HTTP connections
   'http_bytes_out', // bytes written to HTTP connections (answers, errors, full scrapes)
   'http_requests',
+  'http_flood_refused', // 429: the source was over limits.http_per_source
   'http_malformed', // 400: unparseable request
   'http_too_large', // 413/431: request over the size limit
   'http_method', // 405
@@ -47,6 +53,17 @@ export const COUNTER_NAMES = [
   'http_redirect', // 302
   'http_invalid', // announce or scrape refused with a failure reason (bad parameter)
   'http_announce',
+  // Announces answered although a parameter was malformed: ignored or defaulted (LENIENT_NAMES, in order).
+  'http_lenient_peer_id',
+  'http_lenient_uploaded',
+  'http_lenient_downloaded',
+  'http_lenient_left',
+  'http_lenient_event',
+  'http_lenient_numwant',
+  'http_lenient_compact',
+  'http_lenient_ip', // ip=/ipv4=/ipv6= not an address (ipv6=None, empty, junk)
+  'http_lenient_ip_name', // ip= a DNS name (BEP 3 allows one; never resolved)
+  'http_lenient_repeated', // a parameter given twice (the last one wins)
   'http_announce_invalid', // announces refused with a failure reason (a subset of http_invalid)
   'http_announce_denied', // announces refused by the access list
   'http_announce_blocked', // announces refused: the info hash is blocked by a takedown notice
@@ -125,6 +142,7 @@ export const GAUGE_NAMES = [
   'ws_open_connections', // each worker's, like http_open_connections
   'notices', // takedown notices filed
   'hashes_blocked', // info hashes blocked by takedown notices now
+  'overload_factor', // each worker's: what its announce interval is multiplied by now (1: not behind)
   'event_loop_delay_sum_ms', // each thread's: event-loop delay added up over every sample since it started
   'event_loop_samples', // each thread's: samples taken since it started (the summary's _count)
 ] as const;

@@ -25,8 +25,9 @@ function windowSumMs(h: { mean: number; count: number }): number {
 /**
  * The quantiles cover the last ten seconds; the sum and count (a Prometheus summary's) cover
  * the thread's life: the windows already reset are carried in `pastSum` and `pastCount`.
+ * `onSample`, if given, gets the p99 delay (ms) after each refresh: the overload signal's input.
  */
-export function trackEventLoop(row: Float64Array): () => void {
+export function trackEventLoop(row: Float64Array, onSample?: (p99Ms: number) => void): () => void {
   const h = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   h.enable();
   let ticks = 0;
@@ -39,6 +40,7 @@ export function trackEventLoop(row: Float64Array): () => void {
     row[G.event_loop_delay_sum_ms] = pastSum + windowSumMs(h);
     row[G.event_loop_samples] = pastCount + h.count;
     row[G.heap_used_bytes] = getHeapStatistics().used_heap_size;
+    if (onSample !== undefined) onSample(row[G.event_loop_p99_ms]);
     if (++ticks % WINDOW_SECONDS === 0) {
       pastSum += windowSumMs(h);
       pastCount += h.count;

@@ -117,7 +117,7 @@ export interface ThreadGauges {
   wsOpenConnections: number;
 }
 
-function threadName(row: number): string {
+export function threadName(row: number): string {
   return row === 0 ? 'main' : `worker-${row - 1}`;
 }
 

@@ -8,6 +8,7 @@ import type { SwarmStore } from '../store/swarm-store.ts';
 import { TorrentRows, STRIPES } from '../store/swarm-store.ts';
 import { snapshotCounters } from './counters.ts';
 import type { CounterSnapshot } from './counters.ts';
+import { floodersReport } from './limits-report.ts';
 import type { Woodpeckers } from './woodpeckers.ts';
 
 export interface StatsSource {
@@ -18,6 +19,8 @@ export interface StatsSource {
   version: string;
   trackerId: number;
   woodpeckers: Woodpeckers;
+  /** The top sources over budget (src/limits/), for mode=flooders. */
+  limits: { top: SharedArrayBuffer };
 }
 
 interface StatsAnswer {
@@ -31,7 +34,7 @@ export const STREAMED_MODES = new Set(['tpbs', 'statedump']);
 
 const MODES = [
   'peer', 'torr', 'conn', 'scrp', 'udp4', 'tcp4', 'busy', 'fscr', 'completed', 'syncs', 'herr', 'renew',
-  'version', 'top10', 'top100', 'everything', 's24s', 'woodpeckers', 'numwants', 'fulllog', 'tpbs', 'statedump',
+  'version', 'top10', 'top100', 'everything', 's24s', 'woodpeckers', 'flooders', 'numwants', 'fulllog', 'tpbs', 'statedump',
 ] as const;
 
 const text = (body: string, status = 200): StatsAnswer => ({ status, body, contentType: 'text/plain' });
@@ -92,6 +95,8 @@ export async function opentrackerStats(mode: string, src: StatsSource): Promise<
       return text(await busyNetworks(src.store));
     case 'woodpeckers':
       return text(src.woodpeckers.report());
+    case 'flooders':
+      return text(floodersReport(src.limits.top));
     case 'everything':
       return { status: 200, body: everything(src, c, seconds), contentType: 'text/xml' };
     case 'fulllog':

@@ -14,6 +14,7 @@ import {
 import type { ThreadGauges } from './figures.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
 import { processFigures } from './process-metrics.ts';
+import { LIMITS_METRICS, limitsMetricsText } from './limits-report.ts';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -24,6 +25,8 @@ export interface MetricsSource {
   /** Unix time (ms) the tracker started. */
   startedAt: number;
   version: string;
+  /** The top sources over budget (src/limits/); absent: none listed. */
+  limits?: { top: SharedArrayBuffer };
 }
 
 type Type = 'counter' | 'gauge' | 'summary';
@@ -91,6 +94,7 @@ export const METRICS: readonly { name: string; type: Type; help: string; labels:
   { name: 'swarmd_cluster_parse_failures_total', type: 'counter', help: 'Cluster messages that failed to parse: dropped, never applied.', labels: '' },
   { name: 'swarmd_cluster_outages_total', type: 'counter', help: 'Times NATS became unreachable.', labels: '' },
   { name: 'swarmd_cluster_snapshots_total', type: 'counter', help: 'Snapshots of the swarms served to joining nodes and loaded from another node.', labels: 'role' },
+  ...LIMITS_METRICS,
 ];
 
 const HEAD = new Map(METRICS.map((m) => [m.name, `# HELP ${m.name} ${escapeHelp(m.help)}\n# TYPE ${m.name} ${m.type}\n`]));
@@ -280,5 +284,6 @@ export function metricsText(src: MetricsSource, now = Date.now()): string {
   threadSection(x, threads);
   serviceSection(x, threads, now);
   clusterSection(x);
+  x.text += limitsMetricsText((name) => HEAD.get(name)!, x.t, src.counters, src.limits?.top ?? null);
   return x.text;
 }

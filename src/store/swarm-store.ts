@@ -27,6 +27,9 @@ export const STRIPES = 1 << STRIPE_BITS;
 // Per-store header words, then one 16-word (64-byte, one cache line) block per stripe.
 const G_K0 = 0;
 const G_K1 = 1;
+const G_EVICTING = 2; // 1 while a thread makes room (one at a time; the others wait for it)
+const G_EVICTED = 3; // torrents evicted to make room, since start
+const G_EVICT_PASSES = 4; // passes that made room
 const HEADER_WORDS = 16;
 const STRIPE_WORDS = 16;
 const S_LOCK = 0;
@@ -57,6 +60,8 @@ const T_META6 = 10;
 const T_SEEDERS = 11;
 const COUNT_MASK = 0xffffff;
 const MINUTES16 = 0xffff;
+/** In T_META6 (whose top bits are free): a peer of this torrent has announced again (renewed). */
+const RENEWED = 1 << 29;
 
 const peerCount = (W: Uint32Array, meta: number): number => W[meta] & COUNT_MASK;
 const setPeerCount = (W: Uint32Array, meta: number, n: number): void => {
@@ -86,6 +91,10 @@ const DELETED = 2;
 /** Where a hash's stripe block starts: its top 12 bits pick the stripe. */
 const stripeOf = (hash: Uint8Array, offset: number): number =>
   HEADER_WORDS + ((hash[offset] << 4) | (hash[offset + 1] >> 4)) * STRIPE_WORDS;
+
+/** Eviction ranks (see makeRoom) and the ages (minutes) its histogram tells apart. */
+const EVICT_RANKS = 3;
+const EVICT_AGES = 4096;
 
 /** The smallest table: a 128-word block, 10 slots. */
 const MIN_TABLE_CLASS = 7;
@@ -167,6 +176,8 @@ export class Announce {
   renewAge = -1;
   /** This announce counted a completion. */
   completed = false;
+  /** Torrents this announce evicted to make room for itself (memory limit). */
+  evicted = 0;
 }
 
 /** Counts of one torrent, filled by `scrape()`. */
@@ -277,6 +288,10 @@ export class SwarmStore {
   private readonly key = new Uint32Array(5); // the peer being looked up: address words, then port
   private readonly hashWords = new Uint32Array(5);
   private readonly peerAddress = new Uint8Array(16); // visitStripe's peer addresses
+  private evictHist: Uint32Array | null = null; // makeRoom's histogram, made when first needed
+  private evictScratch = new Uint32Array(0); // purgeTombstones' copy of a table
+  private evictKeys = new Float64Array(0); // makeRoomInStripe's candidates
+  private readonly evictKeep = new Uint32Array(5); // the hash words of the torrent that needs the room
 
   constructor(shared: StoreShared, settings: StoreSettings) {
     this.shared = shared;
@@ -302,8 +317,29 @@ export class SwarmStore {
     this.minute = minute;
   }
 
-  /** Adds, renews or removes the announcing peer and samples peers for the reply. */
+  /**
+   * Adds, renews or removes the announcing peer and samples peers for the reply. When the memory
+   * limit keeps it out, the least valuable torrents make room (makeRoom) and it is tried again.
+   */
   announce(a: Announce): number {
+    a.evicted = 0;
+    let status = this.announceOnce(a);
+    if (status !== ANNOUNCE_FULL) return status;
+    // room in the torrent's own table first, then memory for peer lists from everywhere, then again;
+    // never by evicting the torrent being announced
+    const keep = this.evictKeep;
+    for (let i = 0; i < 5; i++) keep[i] = a.hash[a.hashOffset + 4 * i] | (a.hash[a.hashOffset + 4 * i + 1] << 8) | (a.hash[a.hashOffset + 4 * i + 2] << 16) | (a.hash[a.hashOffset + 4 * i + 3] << 24);
+    for (let round = 0; round < 3 && status === ANNOUNCE_FULL; round++) {
+      const evicted = round === 1 ? this.makeRoom() : this.makeRoomInStripe(a.hash, a.hashOffset);
+      if (evicted === 0) continue;
+      if (evicted > 0) a.evicted += evicted;
+      status = this.announceOnce(a);
+    }
+    keep.fill(0);
+    return status;
+  }
+
+  private announceOnce(a: Announce): number {
     const hash = a.hash;
     const ho = a.hashOffset;
     const stripe = stripeOf(hash, ho);
@@ -579,14 +615,200 @@ export class SwarmStore {
       this.arena.refresh();
       const t = this.findTorrent(stripe, hash, offset);
       if (t < 0) return false;
-      const W = this.arena.words;
-      S[stripe + S_PEERS4] -= peerCount(W, t + T_META4);
-      S[stripe + S_PEERS6] -= peerCount(W, t + T_META6);
-      S[stripe + S_SEEDERS] -= W[t + T_SEEDERS];
-      this.deleteTorrent(stripe, t);
+      this.dropTorrent(stripe, t);
       return true;
     } finally {
       unlock(S, stripe + S_LOCK);
+    }
+  }
+
+  /** Torrents evicted to make room and the passes that did it, since start (all threads). */
+  evictions(): { torrents: number; passes: number } {
+    return { torrents: Atomics.load(this.stripes, G_EVICTED) >>> 0, passes: Atomics.load(this.stripes, G_EVICT_PASSES) >>> 0 };
+  }
+
+  /**
+   * Makes room when the memory limit is reached, so that junk info hashes (sent from many addresses to
+   * fill the store) cannot lock real torrents out until their peers expire. Evicts the least valuable
+   * torrents first, oldest last announce first within each rank:
+   *   0. one peer or none, no completion, never announced again (what a stream of junk hashes makes),
+   *   1. no peer (kept only for the completions they count),
+   *   2. one peer or none, no completion, announced again.
+   * A torrent with two peers or more, or with a peer and a completion, is never evicted. One pass takes
+   * about 1/32 of the torrents (at least 256): a histogram of the candidates' ages picks the cut, then
+   * the ones past it go. Stripes are locked one at a time; one thread evicts at a time, and the others
+   * wait for it and try again. Returns the torrents evicted (-1 after waiting for another thread).
+   */
+  makeRoom(): number {
+    const S = this.stripes;
+    if (Atomics.compareExchange(S, G_EVICTING, 0, 1) !== 0) {
+      Atomics.wait(S, G_EVICTING, 1, 2000);
+      return -1;
+    }
+    try {
+      const hist = this.evictionHistogram();
+      let live = 0;
+      for (let i = 0; i < STRIPES; i++) live += S[HEADER_WORDS + i * STRIPE_WORDS + S_LIVE];
+      const target = Math.max(256, Math.ceil(live / 32));
+      // the cut: every candidate of a lower rank, and of the cut's rank those at least `cutAge` old
+      let taken = 0;
+      let cutRank = EVICT_RANKS - 1; // fewer candidates than the target: all of them
+      let cutAge = 0;
+      search: for (let rank = 0; rank < EVICT_RANKS; rank++) {
+        for (let age = EVICT_AGES - 1; age >= 0; age--) {
+          taken += hist[rank * EVICT_AGES + age];
+          if (taken >= target) {
+            cutRank = rank;
+            cutAge = age;
+            break search;
+          }
+        }
+      }
+      const evicted = this.evictPast(cutRank, cutAge, target);
+      if (evicted > 0) {
+        Atomics.add(S, G_EVICTED, evicted);
+        Atomics.add(S, G_EVICT_PASSES, 1);
+      }
+      return evicted;
+    } finally {
+      Atomics.store(S, G_EVICTING, 0);
+      Atomics.notify(S, G_EVICTING);
+    }
+  }
+
+  /**
+   * Makes room in the table of the stripe a hash falls in: evicts its least valuable eighth (by the
+   * ranks of makeRoom, oldest first) and rebuilds the table in place. Blocks are never merged, so once
+   * the limit is reached a table can no longer grow; what a new torrent needs then is a free slot in
+   * its own table. Returns the torrents evicted.
+   */
+  makeRoomInStripe(hash: Uint8Array, offset: number): number {
+    const stripe = stripeOf(hash, offset);
+    const S = this.stripes;
+    lock(S, stripe + S_LOCK);
+    try {
+      this.arena.refresh();
+      const table = S[stripe + S_TABLE] >>> 0;
+      if (table === 0) return 0;
+      const cap = S[stripe + S_CAP];
+      if (this.evictKeys.length < cap) this.evictKeys = new Float64Array(cap * 2);
+      const keys = this.evictKeys;
+      let n = 0;
+      for (let i = 0; i < cap; i++) {
+        const t = table + i * TORRENT_WORDS;
+        if (state(this.arena.words, t) !== LIVE) continue;
+        this.expirePeers(stripe, t);
+        const rank = this.evictRank(t);
+        if (rank === EVICT_RANKS) continue;
+        const age = Math.min(EVICT_AGES - 1, activeAge(this.arena.words, t, this.now));
+        keys[n++] = (rank * EVICT_AGES + (EVICT_AGES - 1 - age)) * ROW_SPAN + i;
+      }
+      const victims = keys.subarray(0, n).sort();
+      const most = Math.min(n, Math.max(1, Math.ceil(S[stripe + S_LIVE] / 8)));
+      for (let k = 0; k < most; k++) this.dropTorrent(stripe, table + (victims[k] % ROW_SPAN) * TORRENT_WORDS);
+      if (S[stripe + S_TOMB] > 0) this.purgeTombstones(stripe);
+      if (most > 0) Atomics.add(S, G_EVICTED, most);
+      return most;
+    } finally {
+      unlock(S, stripe + S_LOCK);
+    }
+  }
+
+  /** The eviction rank of a live record (EVICT_RANKS: never evicted). */
+  private evictRank(t: number): number {
+    const W = this.arena.words;
+    const k = this.evictKeep;
+    if (W[t] === k[0] && W[t + 1] === k[1] && W[t + 2] === k[2] && W[t + 3] === k[3] && W[t + 4] === k[4]) return EVICT_RANKS;
+    const peers = peerCount(W, t + T_META4) + peerCount(W, t + T_META6);
+    const downloaded = W[t + T_DOWNLOADED];
+    if (peers === 0 && downloaded !== 0) return 1;
+    if (peers > 1 || downloaded !== 0) return EVICT_RANKS;
+    return (W[t + T_META6] & RENEWED) === 0 ? 0 : 2;
+  }
+
+  /**
+   * Rebuilds a stripe's table in its own block, without the deleted slots, through a scratch copy:
+   * with the memory limit reached there may be no block for resizeTable, and tombstones count toward
+   * the load that makes an insert grow the table.
+   */
+  private purgeTombstones(stripe: number): void {
+    const S = this.stripes;
+    const table = S[stripe + S_TABLE] >>> 0;
+    const cap = S[stripe + S_CAP];
+    const live = S[stripe + S_LIVE];
+    if (this.evictScratch.length < live * TORRENT_WORDS) this.evictScratch = new Uint32Array(live * TORRENT_WORDS * 2);
+    const scratch = this.evictScratch;
+    const W = this.arena.words;
+    let n = 0;
+    for (let i = 0; i < cap; i++) {
+      const t = table + i * TORRENT_WORDS;
+      if (state(W, t) !== LIVE) continue;
+      scratch.set(W.subarray(t, t + TORRENT_WORDS), n * TORRENT_WORDS);
+      n++;
+    }
+    W.fill(0, table, table + cap * TORRENT_WORDS);
+    S[stripe + S_TOMB] = 0;
+    const bytes = new Uint8Array(scratch.buffer, scratch.byteOffset, n * TORRENT_WORDS * 4);
+    for (let k = 0; k < n; k++) {
+      const to = this.probeFree(stripe, bytes, k * TORRENT_WORDS * 4);
+      W.set(scratch.subarray(k * TORRENT_WORDS, (k + 1) * TORRENT_WORDS), to);
+    }
+  }
+
+  /** Candidates counted by rank and age (minutes since the last announce, capped). */
+  private evictionHistogram(): Uint32Array {
+    const hist = (this.evictHist ??= new Uint32Array(EVICT_RANKS * EVICT_AGES));
+    hist.fill(0);
+    this.forEachLive((_stripe, t) => {
+      const rank = this.evictRank(t);
+      if (rank < EVICT_RANKS) hist[rank * EVICT_AGES + Math.min(EVICT_AGES - 1, activeAge(this.arena.words, t, this.now))]++;
+      return false;
+    });
+    return hist;
+  }
+
+  /** Evicts up to `most` candidates of a rank below `cutRank`, or of that rank at least `cutAge` old. */
+  private evictPast(cutRank: number, cutAge: number, most: number): number {
+    let evicted = 0;
+    this.forEachLive((stripe, t) => {
+      if (evicted >= most) return false;
+      const rank = this.evictRank(t);
+      if (rank === EVICT_RANKS || rank > cutRank || (rank === cutRank && Math.min(EVICT_AGES - 1, activeAge(this.arena.words, t, this.now)) < cutAge)) return false;
+      this.dropTorrent(stripe, t);
+      evicted++;
+      return true;
+    });
+    return evicted;
+  }
+
+  /**
+   * Calls `visit(stripe, record)` for every live torrent, one stripe lock at a time, after expiring its
+   * peers; a stripe where `visit` returned true for some record is compacted before its lock is let go.
+   */
+  private forEachLive(visit: (stripe: number, t: number) => boolean): void {
+    const S = this.stripes;
+    for (let index = 0; index < STRIPES; index++) {
+      const stripe = HEADER_WORDS + index * STRIPE_WORDS;
+      lock(S, stripe + S_LOCK);
+      try {
+        this.arena.refresh();
+        const table = S[stripe + S_TABLE] >>> 0;
+        if (table === 0) continue;
+        const cap = S[stripe + S_CAP];
+        let changed = false;
+        for (let i = 0; i < cap; i++) {
+          const t = table + i * TORRENT_WORDS;
+          if (state(this.arena.words, t) !== LIVE) continue;
+          this.expirePeers(stripe, t);
+          if (visit(stripe, t)) changed = true;
+        }
+        if (changed) {
+          this.compactTable(stripe);
+          if (S[stripe + S_TOMB] > 0) this.purgeTombstones(stripe);
+        }
+      } finally {
+        unlock(S, stripe + S_LOCK);
+      }
     }
   }
 
@@ -672,6 +894,16 @@ export class SwarmStore {
       if (state(W, t) !== LIVE) return t;
       i = i + 1 === cap ? 0 : i + 1;
     }
+  }
+
+  /** Deletes a torrent with its peers, taking them off the stripe's counts. */
+  private dropTorrent(stripe: number, t: number): void {
+    const S = this.stripes;
+    const W = this.arena.words;
+    S[stripe + S_PEERS4] -= peerCount(W, t + T_META4);
+    S[stripe + S_PEERS6] -= peerCount(W, t + T_META6);
+    S[stripe + S_SEEDERS] -= W[t + T_SEEDERS];
+    this.deleteTorrent(stripe, t);
   }
 
   private deleteTorrent(stripe: number, t: number): void {
@@ -789,6 +1021,7 @@ export class SwarmStore {
     let flags = a.seeder ? PEER_SEEDER : 0;
     if (a.synced) flags |= PEER_SYNCED;
     if (idx >= 0) {
+      if (!a.synced) W[t + T_META6] |= RENEWED;
       const m = list + idx * stride + stride - 1;
       const old = W[m];
       const oldFlags = (old >>> 13) & 7;

@@ -133,8 +133,34 @@ test('every key in SETTINGS is covered by a test line above or below', () => {
     'listen.tls', 'tls.cert', 'tls.key', 'ws.enabled', 'ws.max_message_size', 'ws.max_offers', 'ws.numwant_max',
     'ws.interval', 'ws.idle_timeout', 'ws.ping_interval', 'ws.max_connections', 'ws.max_queue_size', 'ws.max_swarms',
     'notices.journal', 'transparency.path', 'admin.listen', 'admin.token', 'admin.networks', 'admin.max_body',
+    'limits.udp_per_source', 'limits.http_per_source', 'limits.burst', 'limits.bad_connection_ids',
+    'limits.bad_connection_id_ban', 'limits.overload_delay', 'limits.overload_max_factor', 'http.external_ip',
   ]);
   assert.deepEqual(new Set(SETTINGS.map((s) => s.key)), tested);
+});
+
+test('the limits keys: budgets per source, bad connection IDs, overload', () => {
+  const { config } = load([
+    'limits.udp_per_source 50',
+    'limits.http_per_source 0',
+    'limits.burst 0',
+    'limits.bad_connection_ids 3',
+    'limits.bad_connection_id_ban 120',
+    'limits.overload_delay 0',
+    'limits.overload_max_factor 2',
+  ].join('\n'));
+  assert.deepEqual(config.limits, {
+    udpPerSource: 50, httpPerSource: 0, burst: 0, badConnectionIds: 3, badConnectionIdBan: 120, overloadDelay: 0, overloadMaxFactor: 2,
+  });
+  // off or generous by default
+  assert.deepEqual(defaultConfig().limits, {
+    udpPerSource: 0, httpPerSource: 0, burst: 100, badConnectionIds: 10, badConnectionIdBan: 600, overloadDelay: 250, overloadMaxFactor: 4,
+  });
+  assert.deepEqual(errorsOf(['limits.udp_per_source -1', 'limits.bad_connection_id_ban 0', 'limits.overload_max_factor 17'].join('\n')), [
+    'FILE:1: limits.udp_per_source: "-1" is not a whole number from 0 to 10000000 [line: "limits.udp_per_source -1"]',
+    'FILE:2: limits.bad_connection_id_ban: "0" is not a whole number of seconds from 1 to 2147483 [line: "limits.bad_connection_id_ban 0"]',
+    'FILE:3: limits.overload_max_factor: "17" is not a whole number from 1 to 16 [line: "limits.overload_max_factor 17"]',
+  ]);
 });
 
 test('the cluster keys: servers repeatable or comma-separated, credentials, subject prefix, node name', () => {

@@ -65,7 +65,9 @@ export interface FuzzResult {
  * Every datagram swarmd received ends in exactly one of these counters: nothing is dropped
  * uncounted. (Connects, announces and scrapes include the hostile ones that parse.)
  */
-export const UDP_OUTCOMES = ['udp_oversized', 'udp_malformed', 'udp_connect', 'udp_bad_connection_id', 'udp_announce', 'udp_scrape'] as const;
+export const UDP_OUTCOMES = [
+  'udp_oversized', 'udp_malformed', 'udp_connect', 'udp_bad_connection_id', 'udp_bad_connection_id_ignored', 'udp_flood_dropped', 'udp_announce', 'udp_scrape',
+] as const;
 
 /** Throws `datagrams` datagrams and `requests` HTTP requests, checking a valid announce every `checkEvery`. */
 export async function fuzzTracker(opts: { udpPort: number; tcpPort: number; datagrams: number; requests: number; seed: number; checkEvery?: number }): Promise<FuzzResult> {

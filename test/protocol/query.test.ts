@@ -8,16 +8,18 @@ import {
   QUERY_DUPLICATE_INFO_HASH,
   QUERY_ERROR_MESSAGES,
   QUERY_ERROR_NAMES,
-  QUERY_INVALID_COMPACT,
-  QUERY_INVALID_DOWNLOADED,
-  QUERY_INVALID_EVENT,
   QUERY_INVALID_INFO_HASH,
-  QUERY_INVALID_IP,
-  QUERY_INVALID_LEFT,
-  QUERY_INVALID_NUMWANT,
-  QUERY_INVALID_PEER_ID,
   QUERY_INVALID_PORT,
-  QUERY_INVALID_UPLOADED,
+  LENIENT_COMPACT,
+  LENIENT_DOWNLOADED,
+  LENIENT_EVENT,
+  LENIENT_IP,
+  LENIENT_IP_NAME,
+  LENIENT_LEFT,
+  LENIENT_NUMWANT,
+  LENIENT_PEER_ID,
+  LENIENT_REPEATED,
+  LENIENT_UPLOADED,
   QUERY_MISSING_INFO_HASH,
   QUERY_OK,
   ScrapeQuery,
@@ -76,7 +78,11 @@ test('info_hash rules', () => {
   assert.equal(announce('info_hash=' + pct(HASH).slice(0, -2) + '%zz'), QUERY_INVALID_INFO_HASH);
   assert.equal(announce('info_hash'), QUERY_INVALID_INFO_HASH);
   assert.equal(announce('info_hash='), QUERY_INVALID_INFO_HASH);
-  assert.equal(announce(withHash('info_hash=' + pct(HASH))), QUERY_DUPLICATE_INFO_HASH);
+  assert.equal(announce(withHash('info_hash=' + pct(Buffer.alloc(20)))), QUERY_DUPLICATE_INFO_HASH);
+  // the same hash twice is answered
+  assert.equal(announce(withHash('info_hash=' + pct(HASH))), QUERY_OK);
+  assert.equal(q.lenient, LENIENT_REPEATED);
+  assert.equal(announce(withHash('info_hash=' + pct(HASH).slice(3))), QUERY_INVALID_INFO_HASH);
   // raw (unescaped) 20 bytes, upper-case hex escapes, '+' kept
   assert.equal(announce('info_hash=abcdefghij+lmnopqrst'), QUERY_OK);
   assert.equal(q.infoHash.toString('latin1'), 'abcdefghij+lmnopqrst');
@@ -90,10 +96,15 @@ test('info_hash rules', () => {
 });
 
 test('peer_id rules', () => {
-  assert.equal(announce(withHash('peer_id=short')), QUERY_INVALID_PEER_ID);
+  // a malformed peer_id is ignored (peers are told apart by address and port)
+  assert.equal(announce(withHash('peer_id=short&port=7')), QUERY_OK);
+  assert.equal(q.hasPeerId, false);
+  assert.equal(q.lenient, LENIENT_PEER_ID);
+  assert.equal(q.port, 7);
   assert.equal(announce(withHash('peer_id=' + pct(HASH))), QUERY_OK);
   assert.ok(q.peerId.equals(HASH));
-  assert.equal(announce(withHash('peer_id=%4')), QUERY_INVALID_PEER_ID);
+  assert.equal(announce(withHash('peer_id=%4')), QUERY_OK);
+  assert.equal(q.lenient, LENIENT_PEER_ID);
 });
 
 test('port', () => {
@@ -123,10 +134,17 @@ test('uploaded, downloaded, left: 64-bit, saturating, no wrap', () => {
   assert.equal(announce(withHash('uploaded=123&downloaded=456')), QUERY_OK);
   assert.equal(q.uploaded, 123);
   assert.equal(q.downloaded, 456);
-  for (const v of ['-1', '', 'x', '1.5', '%2D1']) {
-    assert.equal(announce(withHash('left=' + v)), QUERY_INVALID_LEFT, v);
-    assert.equal(announce(withHash('uploaded=' + v)), QUERY_INVALID_UPLOADED, v);
-    assert.equal(announce(withHash('downloaded=' + v)), QUERY_INVALID_DOWNLOADED, v);
+  // negative, empty or junk: left is absent (a leecher), uploaded/downloaded are 0; each is flagged
+  for (const v of ['-1', '', 'x', '1.5', '%2D1', '%zz', 'abc']) {
+    assert.equal(announce(withHash('left=' + v)), QUERY_OK, v);
+    assert.equal(q.left, -1, v);
+    assert.equal(q.lenient, LENIENT_LEFT, v);
+    assert.equal(announce(withHash('uploaded=' + v)), QUERY_OK, v);
+    assert.equal(q.uploaded, 0, v);
+    assert.equal(q.lenient, LENIENT_UPLOADED, v);
+    assert.equal(announce(withHash('downloaded=' + v)), QUERY_OK, v);
+    assert.equal(q.downloaded, 0, v);
+    assert.equal(q.lenient, LENIENT_DOWNLOADED, v);
   }
 });
 
@@ -139,8 +157,12 @@ test('event', () => {
   for (const [v, want] of cases) {
     assert.equal(announce(withHash('event=' + v)), QUERY_OK, v);
     assert.equal(q.event, want, v);
+    // an unknown value is flagged; an empty one means "no event" (BEP 3)
+    assert.equal(q.lenient, want === EVENT_NONE && v !== '' ? LENIENT_EVENT : 0, v);
   }
-  assert.equal(announce(withHash('event=%GG')), QUERY_INVALID_EVENT);
+  assert.equal(announce(withHash('event=%GG')), QUERY_OK);
+  assert.equal(q.event, EVENT_NONE);
+  assert.equal(q.lenient, LENIENT_EVENT);
 });
 
 test('numwant, compact, no_peer_id', () => {
@@ -148,12 +170,20 @@ test('numwant, compact, no_peer_id', () => {
     assert.equal(announce(withHash('numwant=' + v)), QUERY_OK, v);
     assert.equal(q.numwant, want, v);
   }
-  for (const v of ['abc', '', '-', '-x', '1e3']) assert.equal(announce(withHash('numwant=' + v)), QUERY_INVALID_NUMWANT, v);
+  for (const v of ['abc', '', '-', '-x', '1e3', '%zz']) {
+    assert.equal(announce(withHash('numwant=' + v)), QUERY_OK, v);
+    assert.equal(q.numwant, -1, v);
+    assert.equal(q.lenient, LENIENT_NUMWANT, v);
+  }
   for (const [v, want] of [['1', 1], ['0', 0], ['00', 0], ['2', 1], ['-1', 1], ['-0', 0]] as const) {
     assert.equal(announce(withHash('compact=' + v)), QUERY_OK, v);
     assert.equal(q.compact, want, v);
   }
-  for (const v of ['', 'yes', '1x', '-']) assert.equal(announce(withHash('compact=' + v)), QUERY_INVALID_COMPACT, v);
+  for (const v of ['', 'yes', '1x', '-']) {
+    assert.equal(announce(withHash('compact=' + v)), QUERY_OK, v);
+    assert.equal(q.compact, -1, v);
+    assert.equal(q.lenient, LENIENT_COMPACT, v);
+  }
   for (const v of ['no_peer_id', 'no_peer_id=', 'no_peer_id=0', 'no_peer_id=%zz']) {
     assert.equal(announce(withHash(v)), QUERY_OK, v);
     assert.equal(q.noPeerId, true);
@@ -163,6 +193,7 @@ test('numwant, compact, no_peer_id', () => {
 test('unknown params are skipped unparsed; empty segments are fine; last value wins', () => {
   assert.equal(announce(withHash('key=%zz&x="&&&=&foo&trackerid=%&port=1&port=2')), QUERY_OK);
   assert.equal(q.port, 2);
+  assert.equal(q.lenient, LENIENT_REPEATED);
   assert.equal(announce('&&' + withHash('&&')), QUERY_OK);
   // a name with a bad escape is an unknown name
   assert.equal(announce(withHash('po%zzrt=abc')), QUERY_OK);
@@ -196,9 +227,26 @@ test('ip, ipv4, ipv6', () => {
     'ip=', 'ip=1.2.3', 'ip=1.2.3.4.5', 'ip=01.2.3.4', 'ip=256.1.1.1', 'ip=1.2.3.4:0', 'ip=1.2.3.4:65536', 'ip=1.2.3.4:',
     'ip=:::', 'ip=1:::2', 'ip=1::2::3', 'ip=12345::', 'ip=1:2:3:4:5:6:7:8:9', 'ip=1:2:3:4:5:6:7', 'ip=::1:', 'ip=:1::',
     'ip=[::1', 'ip=[::1]x', 'ip=[::1]:', 'ip=fe80::1%25eth0', 'ip=::1.2.3', 'ip=1:2:3:4:5:6:7:1.2.3.4', 'ip=g::',
-    'ip=localhost', 'ip=%zz', 'ipv6=1.2.3.4x',
+    'ip=localhost', 'ip=%zz', 'ipv6=1.2.3.4x', 'ipv6=None', 'ipv4=', 'ip=1.2.3.400',
   ];
-  for (const v of bad) assert.equal(announce(withHash(v)), QUERY_INVALID_IP, v);
+  // not an address: ignored and flagged, never refused
+  for (const v of bad) {
+    assert.equal(announce(withHash(v)), QUERY_OK, v);
+    assert.equal(q.ipFamily, 0, v);
+    assert.equal(q.lenient, LENIENT_IP, v);
+  }
+  // a DNS name (BEP 3 allows one) is flagged apart
+  for (const v of ['ip=example.com', 'ip=tracker-1.example.org', 'ip=EXAMPLE.COM']) {
+    assert.equal(announce(withHash(v)), QUERY_OK, v);
+    assert.equal(q.ipFamily, 0, v);
+    assert.equal(q.lenient, LENIENT_IP_NAME, v);
+  }
+  // an ignored value leaves an address read before as it was
+  assert.equal(announce(withHash('ipv4=10.1.2.3:6881&ipv4=10.9.9&ipv6=None')), QUERY_OK);
+  assert.equal(q.ipFamily, 4);
+  assert.equal(q.ip.subarray(0, 4).toString('hex'), '0a010203');
+  assert.equal(q.ipPort, 6881);
+  assert.equal(q.lenient, LENIENT_IP | LENIENT_REPEATED);
   // ip= wins over ipv4=/ipv6= in any order; ipv4/ipv6: last wins
   assert.equal(announce(withHash('ip=1.1.1.1&ipv6=::2')), QUERY_OK);
   assert.equal(q.ip.subarray(0, 4).toString('hex'), '01010101');
@@ -207,13 +255,15 @@ test('ip, ipv4, ipv6', () => {
   assert.equal(q.ipFamily, 4);
   assert.equal(announce(withHash('ipv4=1.1.1.1&ipv6=::2')), QUERY_OK);
   assert.equal(q.ipFamily, 6);
-  assert.equal(announce(withHash('ip=1.1.1.1&ipv6=zz')), QUERY_INVALID_IP);
+  assert.equal(announce(withHash('ip=1.1.1.1&ipv6=zz')), QUERY_OK);
+  assert.equal(q.ipFamily, 4);
+  assert.equal(q.lenient, LENIENT_IP);
 });
 
 function ipOf(text: string): string | null {
   const s = 'ip=' + text;
-  const r = announce(withHash(s));
-  if (r !== QUERY_OK) return null;
+  assert.equal(announce(withHash(s)), QUERY_OK, s);
+  if (q.ipFamily === 0) return null; // not an address: ignored
   return q.ipFamily + ':' + q.ip.subarray(0, q.ipFamily === 4 ? 4 : 16).toString('hex');
 }
 
@@ -288,7 +338,7 @@ test('scrape', () => {
 });
 
 test('error tables are complete', () => {
-  for (let c = 0; c <= QUERY_INVALID_IP; c++) {
+  for (let c = 0; c <= QUERY_INVALID_PORT; c++) {
     assert.equal(typeof QUERY_ERROR_MESSAGES[c], 'string');
     assert.equal(typeof QUERY_ERROR_NAMES[c], 'string');
   }

@@ -12,6 +12,7 @@ import { Woodpeckers } from '../../src/stats/woodpeckers.ts';
 import { RequestLog } from '../../src/stats/request-log.ts';
 import { EVENT_STARTED, EVENT_STOPPED } from '../../src/protocol/events.ts';
 import { TrackerPolicy, storeSettings } from '../../src/requests/policy.ts';
+import { Limits, createLimitsShared } from '../../src/limits/limits.ts';
 import { AnnounceRules } from '../../src/requests/announce.ts';
 import { ScrapeRules } from '../../src/requests/scrape.ts';
 import { PROTO_UDP, PROTO_HTTP, PROTO_WS, PROTOCOL_COUNTERS } from '../../src/requests/protocols.ts';
@@ -40,7 +41,7 @@ function setup() {
   const woodpeckers = new Woodpeckers(Woodpeckers.create(1), 0);
   const ctx = {
     config, store, counters, policy: new TrackerPolicy(config), access, woodpeckers, requestLog: new RequestLog(null, 0, counters),
-    changes: null, transparency: null, stats: null as never,
+    changes: null, transparency: null, stats: null as never, limits: new Limits(createLimitsShared(config.limits), config.limits),
   };
   return { ctx, counters, store, rules: new AnnounceRules(ctx), scrapes: new ScrapeRules(ctx) };
 }

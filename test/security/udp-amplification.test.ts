@@ -5,13 +5,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { startTestTracker } from '../helpers/tracker.ts';
+import { defaultConfig } from '../../src/config/config.ts';
 import type { TestTracker } from '../helpers/tracker.ts';
 import { UdpClient } from '../helpers/udp-client.ts';
 import { hostileDatagram, rng } from '../fuzz/hostile-input.ts';
 
 let tracker: TestTracker;
 before(async () => {
-  tracker = await startTestTracker({ workers: 2 });
+  // Every bad connection ID answered (limits.bad_connection_ids 0), so that many replies are checked;
+  // by default a source gets only the first few (test/limits/public-tracker.test.ts).
+  tracker = await startTestTracker({ workers: 2, limits: { ...defaultConfig().limits, badConnectionIds: 0 } });
 });
 after(() => tracker.close());
 
