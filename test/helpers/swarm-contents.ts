@@ -3,7 +3,7 @@
 // must find every torrent and peer back as it was.
 
 import { createHash } from 'node:crypto';
-import { Announce, SwarmStore, createStoreShared, ANNOUNCE_OK, EVENT_COMPLETED, EVENT_NONE, STRIPES } from '../../src/store/swarm-store.ts';
+import { Announce, SwarmStore, createStoreShared, ANNOUNCE_OK, EVENT_COMPLETED, EVENT_NONE, EVENT_STOPPED, STRIPES } from '../../src/store/swarm-store.ts';
 
 export const SETTINGS = { peerTimeoutMinutes: 45, torrentTimeoutMinutes: 24 * 60 };
 
@@ -29,12 +29,16 @@ export interface PeerSpec {
   seeder?: boolean;
   completed?: boolean;
   synced?: boolean;
+  stopped?: boolean;
 }
 
 const scratch = new Announce();
 
-/** Announces one peer as it would come in (a synced one as the cluster applies it). */
-export function announcePeer(store: SwarmStore, hash: Uint8Array, p: PeerSpec): void {
+/**
+ * Announces one peer as it would come in (a synced one as the cluster applies it); returns the
+ * announce, valid until the next call.
+ */
+export function announcePeer(store: SwarmStore, hash: Uint8Array, p: PeerSpec): Announce {
   const a = scratch;
   a.hash = hash;
   a.hashOffset = 0;
@@ -50,10 +54,11 @@ export function announcePeer(store: SwarmStore, hash: Uint8Array, p: PeerSpec): 
   a.port = p.port ?? 6881;
   a.seeder = p.seeder ?? false;
   a.synced = p.synced ?? false;
-  a.event = p.completed ? EVENT_COMPLETED : EVENT_NONE;
+  a.event = p.stopped ? EVENT_STOPPED : p.completed ? EVENT_COMPLETED : EVENT_NONE;
   a.want = 0;
   a.out = new Uint8Array(0);
   if (store.announce(a) !== ANNOUNCE_OK) throw new Error('store full');
+  return a;
 }
 
 /**
