@@ -482,7 +482,7 @@ export class PeerStateReader {
     const len = family === 4 ? 4 : 16;
     const written = this.result.writtenMinute;
     for (let i = 0; i < n; i++, q += len + 4) {
-      b.addresses.set(v.subarray(q, q + len), i * len);
+      for (let k = 0; k < len; k++) b.addresses[i * len + k] = v[q + k];
       b.ports[i] = v[q + len] | (v[q + len + 1] << 8);
       const meta = v[q + len + 2] | (v[q + len + 3] << 8);
       b.flags[i] = meta >>> 13;
@@ -500,6 +500,8 @@ export interface PeerStateLoad extends PeerStateRead {
   /** The file was good and loaded (the memory limit may still have stopped it: `full`). */
   ok: boolean;
   ms: number;
+  /** Of `ms`, the first pass (reading and checking the whole file before loading anything). */
+  checkMs: number;
   /** Why nothing was loaded: the file is damaged, cut short, of another version, unreadable. */
   error?: string;
 }
@@ -511,9 +513,10 @@ export interface PeerStateLoad extends PeerStateRead {
 export async function loadPeerState(store: SwarmStore, file: string, options: PeerStateReadOptions = {}): Promise<PeerStateLoad> {
   const started = performance.now();
   const empty = new PeerStateReader(null).result;
-  const result: PeerStateLoad = { ...empty, file, found: true, ok: false, ms: 0 };
+  const result: PeerStateLoad = { ...empty, file, found: true, ok: false, ms: 0, checkMs: 0 };
   try {
     await readFileInto(file, new PeerStateReader(null));
+    result.checkMs = performance.now() - started;
     const reader = new PeerStateReader(store, options);
     await readFileInto(file, reader);
     Object.assign(result, reader.result);
