@@ -21,9 +21,10 @@
 
 import type net from 'node:net';
 import { once } from 'node:events';
-import { Announce, ANNOUNCE_OK, EVENT_COMPLETED, EVENT_NONE, EVENT_STOPPED } from '../store/swarm-store.ts';
+import { ANNOUNCE_OK } from '../store/swarm-store.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
-import { BatchWriter, BATCH_LIVE, PEER_RECORD_BYTES6, REC_COMPLETED, REC_STOPPED, readBatch } from '../cluster/codec.ts';
+import { BatchWriter, BATCH_LIVE, PEER_RECORD_BYTES6, readBatch } from '../cluster/codec.ts';
+import { RecordAnnouncer } from '../cluster/applier.ts';
 import type { Control, RecordSink } from '../cluster/codec.ts';
 import type { ChangeVisitor } from '../cluster/change-log.ts';
 import { writePeerState, PeerStateReader, PEER_STATE_VERSION, MAX_BLOCK } from './peer-state.ts';
@@ -196,27 +197,16 @@ async function sendAll(socket: net.Socket, source: HandoverSource): Promise<Hand
 
 /** Applies change records as the announces they were (local peers, not synced ones). */
 class ChangeApplier implements RecordSink {
-  private readonly store: SwarmStore;
-  private readonly a = new Announce();
+  private readonly announcer: RecordAnnouncer;
   applied = 0;
   full = 0;
 
   constructor(store: SwarmStore) {
-    this.store = store;
-    this.a.want = 0;
+    this.announcer = new RecordAnnouncer(store, false);
   }
 
   peer(tag: number, hash: Uint8Array, hashOffset: number, family: number, address: Uint8Array, addressOffset: number, port: number, seeder: boolean): void {
-    const a = this.a;
-    a.hash = hash;
-    a.hashOffset = hashOffset;
-    a.family = family;
-    a.address = address;
-    a.addressOffset = addressOffset;
-    a.port = port;
-    a.seeder = seeder;
-    a.event = tag === REC_STOPPED ? EVENT_STOPPED : tag === REC_COMPLETED ? EVENT_COMPLETED : EVENT_NONE;
-    if (this.store.announce(a) !== ANNOUNCE_OK) this.full++;
+    if (this.announcer.peer(tag, hash, hashOffset, family, address, addressOffset, port, seeder) !== ANNOUNCE_OK) this.full++;
     this.applied++;
   }
 
