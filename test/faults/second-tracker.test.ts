@@ -1,0 +1,34 @@
+// A second swarmd on an address and port in use is refused with an error naming the first,
+// instead of binding beside it (SO_REUSEPORT) and splitting every swarm between two stores.
+
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { Child } from '../clients/client.ts';
+import { startChildTracker } from './child-tracker.ts';
+import type { ChildTracker } from './child-tracker.ts';
+
+const SWARMD = fileURLToPath(new URL('../../bin/swarmd.js', import.meta.url));
+const running: ChildTracker[] = [];
+after(() => {
+  for (const t of running) t.child.kill();
+});
+
+test('a second swarmd on the same port refuses to start and names the first', { timeout: 60_000 }, async () => {
+  const first = await startChildTracker(['--log-level', 'info']);
+  running.push(first);
+  const second = new Child(process.execPath, [SWARMD, '--listen-udp', `127.0.0.1:${first.port}`, '--workers', '1', '--memory-limit', '64M']);
+  assert.equal(await second.exited, 111, second.output());
+  const fatal = second.output().split('\n').find((l) => l.includes('could not start'));
+  assert.ok(fatal, second.output());
+  assert.match(
+    JSON.parse(fatal).err,
+    new RegExp(`^udp 127\\.0\\.0\\.1:${first.port} is in use by swarmd pid ${first.child.process.pid} \\(version \\d+\\.\\d+\\.\\d+, started \\d{4}-\\d\\d-\\d\\dT`),
+  );
+  // The first one goes on, alone on its port; once it has stopped, the port is free again.
+  assert.ok(first.child.running);
+  assert.equal(await first.child.stop('SIGTERM'), 0);
+  const third = await startChildTracker(['--log-level', 'info'], first.port);
+  running.push(third);
+  assert.equal(await third.child.stop('SIGTERM'), 0);
+});
