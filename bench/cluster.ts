@@ -7,6 +7,7 @@
 import type { Proc } from './lib.ts';
 import { freePort, sleep, start, stop } from './lib.ts';
 import type { LoadResult } from './report.ts';
+import { SYNC_OFF, SYNC_ON } from './report.ts';
 
 /** What the row needs from run.ts (passed in, so this module stays out of run.ts's state). */
 export interface ClusterRowDeps<S extends { label: string; port: number; proc: Proc }> {
@@ -22,9 +23,6 @@ export interface ClusterRowDeps<S extends { label: string; port: number; proc: P
   record: (r: LoadResult) => void;
   log: (msg: string) => void;
 }
-
-export const SYNC_ON = 'swarmd, cluster sync on';
-export const SYNC_OFF = 'swarmd, cluster sync off';
 
 /** Bytes this node published to the cluster and UDP announces it answered so far, from its /metrics. */
 async function syncFigures(port: number): Promise<{ bytes: number; announces: number }> {

@@ -96,7 +96,13 @@ export async function stop(p: Proc, signal: NodeJS.Signals = 'SIGTERM', graceMs 
 }
 
 // Runs a child to its end (bounded by timeoutMs), returning its stdout lines.
-export async function runToEnd(name: string, cmd: string, args: string[], timeoutMs: number, opts: SpawnOptions = {}): Promise<{ code: number | null; lines: string[]; stderr: string[] }> {
+export async function runToEnd(
+  name: string,
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+  opts: SpawnOptions = {},
+): Promise<{ code: number | null; lines: string[]; stderr: string[] }> {
   const p = start(name, cmd, args, opts);
   const timer = setTimeout(() => {
     process.stderr.write(`bench: ${name} ran over ${Math.round(timeoutMs / 1000)} s; stopping it\n`);
@@ -180,14 +186,14 @@ export function childrenTicks(): number {
 // Per-thread CPU ticks of a process: name -> ticks (threads of the same name are summed).
 export function threadTicks(pid: number): Map<string, number> {
   const out = new Map<string, number>();
-  let tids: string[] = [];
+  let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
     return out;
   }
   for (const tid of tids) {
-    let name = '?';
+    let name: string;
     try {
       name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
     } catch {
@@ -218,6 +224,14 @@ export function memoryKiB(pid: number): { rss: number; hwm: number } {
 
 // ---------------------------------------------------------------- loopback
 // A port free for both TCP and UDP on 127.0.0.1.
+/**
+ * The listen switches of swarmd and opentracker: TCP and UDP on `port` of 127.0.0.1 only (-i comes
+ * first: opentracker binds the -p and -P that follow it to that address).
+ */
+export function loopbackListen(port: number): string[] {
+  return ['-i', '127.0.0.1', '-p', String(port), '-P', String(port)];
+}
+
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = await new Promise<number>((resolve, reject) => {
@@ -319,7 +333,7 @@ export function assertLoopbackOnly(pid: number, name: string): string[] {
     ['tcp6', true],
     ['udp6', true],
   ] as const) {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(`/proc/${pid}/net/${file}`, 'utf8');
     } catch {

@@ -1,7 +1,6 @@
 // Renders the bench's results (bench/out/results.json) as bench/report.md, and judges the
 // targets of issue 3 against them.
 
-import { SYNC_OFF, SYNC_ON } from './cluster.ts';
 import type { WsRowResult } from './websocket.ts';
 import { renderWebsocket } from './websocket.ts';
 
@@ -44,6 +43,9 @@ export interface MetricsRequestCost {
 }
 export const METRICS_PLAIN = 'swarmd, plain';
 export const METRICS_POLLED = 'swarmd, metrics polled';
+/** Cluster-sync row: the two swarmd runs' labels (bench/cluster.ts). */
+export const SYNC_ON = 'swarmd, cluster sync on';
+export const SYNC_OFF = 'swarmd, cluster sync off';
 
 /** How a fresh tracker was filled by UDP announces, and the check of its peer counts after. */
 export interface FillFigures {
@@ -298,6 +300,12 @@ export interface Target {
 }
 
 export function judge(r: Results): Target[] {
+  const single = [workersTarget(r), rssTarget(r), metricsCostTarget(r), clusterSyncTarget(r), scrapeLoadTarget(r), scaleTarget(r)];
+  return [...loadTargets(r), ...single.filter((t) => t !== undefined)];
+}
+
+/** The load rows' targets: swarmd's CPU per answer against opentracker's and bittorrent-tracker's. */
+function loadTargets(r: Results): Target[] {
   const targets: Target[] = [];
   const rowAgg = (row: string) => aggregate(r.load.filter((x) => x.row === row));
   const closeOt = rowAgg('http-close').find((a) => a.tracker === OT);
@@ -329,78 +337,94 @@ export function judge(r: Results): Target[] {
       });
     }
   }
+  return targets;
+}
+
+function workersTarget(r: Results): Target | undefined {
   const w = aggregate(r.workers);
   const w1 = w.find((a) => a.tracker === 'swarmd 1 worker');
   const w2 = w.find((a) => a.tracker === 'swarmd 2 workers');
-  if (w1 && w2) {
-    const ratio = w2.us / w1.us;
-    targets.push({
-      what: 'swarmd 2 workers vs 1 worker, CPU/answer (UDP announce, unpinned)',
-      row: 'workers',
-      measured: `${f(w2.us)} / ${f(w1.us)} µs = ${f(ratio)}×`,
-      limit: `≤ ${LIMIT_WORKERS}×`,
-      ok: ratio <= LIMIT_WORKERS && validity(w2) && validity(w1),
-    });
-  }
+  if (!w1 || !w2) return undefined;
+  const ratio = w2.us / w1.us;
+  return {
+    what: 'swarmd 2 workers vs 1 worker, CPU/answer (UDP announce, unpinned)',
+    row: 'workers',
+    measured: `${f(w2.us)} / ${f(w1.us)} µs = ${f(ratio)}×`,
+    limit: `≤ ${LIMIT_WORKERS}×`,
+    ok: ratio <= LIMIT_WORKERS && validity(w2) && validity(w1),
+  };
+}
+
+function rssTarget(r: Results): Target | undefined {
   const rs = r.rss.find((x) => x.tracker === SW);
   const ro = r.rss.find((x) => x.tracker === OT);
-  if (rs && ro) {
-    const ratio = rs.bytesPerPeer / ro.bytesPerPeer;
-    targets.push({
-      what: `RSS per peer, ${int(rs.torrents)} torrents × ${rs.peersPerTorrent} peers, vs opentracker`,
-      row: 'rss',
-      measured: `${f(rs.bytesPerPeer, 0)} / ${f(ro.bytesPerPeer, 0)} B = ${f(ratio)}×`,
-      limit: `≤ ${LIMIT_RSS}×`,
-      ok: ratio <= LIMIT_RSS && rs.verifyMismatches === 0,
-    });
-  }
+  if (!rs || !ro) return undefined;
+  const ratio = rs.bytesPerPeer / ro.bytesPerPeer;
+  return {
+    what: `RSS per peer, ${int(rs.torrents)} torrents × ${rs.peersPerTorrent} peers, vs opentracker`,
+    row: 'rss',
+    measured: `${f(rs.bytesPerPeer, 0)} / ${f(ro.bytesPerPeer, 0)} B = ${f(ratio)}×`,
+    limit: `≤ ${LIMIT_RSS}×`,
+    ok: ratio <= LIMIT_RSS && rs.verifyMismatches === 0,
+  };
+}
+
+function metricsCostTarget(r: Results): Target | undefined {
   const mc = metricsCost(r);
-  if (mc) {
-    targets.push({
-      what: `swarmd UDP announce CPU/answer with /metrics every ${f(mc.metricsS, 0)} s + /stats.json every ${f(mc.jsonS, 0)} s vs without (issue 5)`,
-      row: 'metrics-cost',
-      measured: `${f(mc.pollUsPerS, 0)} µs of CPU per second of ${f(mc.plainUsPerS / 1000, 0)} ms = **${f(mc.directPct, 2)}%**; alternating slices ${signed(mc.slicesPct.mean)}% (95% CI ${signed(mc.slicesPct.lo)} to ${signed(mc.slicesPct.hi)}%, ${mc.slicesPct.n} pairs)`,
-      limit: `< ${LIMIT_METRICS_PCT}%`,
-      ok: mc.directPct < LIMIT_METRICS_PCT && mc.slicesPct.lo < LIMIT_METRICS_PCT && mc.valid,
-    });
-  }
+  if (!mc) return undefined;
+  return {
+    what: `swarmd UDP announce CPU/answer with /metrics every ${f(mc.metricsS, 0)} s + /stats.json every ${f(mc.jsonS, 0)} s vs without (issue 5)`,
+    row: 'metrics-cost',
+    measured: `${f(mc.pollUsPerS, 0)} µs of CPU per second of ${f(mc.plainUsPerS / 1000, 0)} ms = **${f(mc.directPct, 2)}%**; alternating slices ${signed(mc.slicesPct.mean)}% (95% CI ${signed(mc.slicesPct.lo)} to ${signed(mc.slicesPct.hi)}%, ${mc.slicesPct.n} pairs)`,
+    limit: `< ${LIMIT_METRICS_PCT}%`,
+    ok: mc.directPct < LIMIT_METRICS_PCT && mc.slicesPct.lo < LIMIT_METRICS_PCT && mc.valid,
+  };
+}
+
+function clusterSyncTarget(r: Results): Target | undefined {
   const cs = aggregate(r.clusterSync ?? []);
   const sOff = cs.find((a) => a.tracker === SYNC_OFF);
   const sOn = cs.find((a) => a.tracker === SYNC_ON);
-  if (sOff && sOn) {
-    const bytes = median((r.clusterSync ?? []).filter((x) => x.tracker === SYNC_ON).map((x) => x.syncBytesPerAnswer ?? NaN));
-    targets.push({
-      what: `swarmd UDP announce CPU/answer with cluster sync on (NATS, a second node applying) vs off; ${f(bytes, 1)} sync bytes per announce (issue 7)`,
-      row: 'cluster-sync',
-      measured: `${f(sOn.us)} / ${f(sOff.us)} µs = ${f(sOn.us / sOff.us)}×`,
-      limit: `≤ ${LIMIT_CLUSTER_SYNC}×`,
-      ok: sOn.us / sOff.us <= LIMIT_CLUSTER_SYNC && validity(sOn) && validity(sOff),
-    });
-  }
+  if (!sOff || !sOn) return undefined;
+  const bytes = median((r.clusterSync ?? []).filter((x) => x.tracker === SYNC_ON).map((x) => x.syncBytesPerAnswer ?? NaN));
+  return {
+    what: `swarmd UDP announce CPU/answer with cluster sync on (NATS, a second node applying) vs off; ${f(bytes, 1)} sync bytes per announce (issue 7)`,
+    row: 'cluster-sync',
+    measured: `${f(sOn.us)} / ${f(sOff.us)} µs = ${f(sOn.us / sOff.us)}×`,
+    limit: `≤ ${LIMIT_CLUSTER_SYNC}×`,
+    ok: sOn.us / sOff.us <= LIMIT_CLUSTER_SYNC && validity(sOn) && validity(sOff),
+  };
+}
+
+function scrapeLoadTarget(r: Results): Target | undefined {
   const sl = (r.scrapeLoad ?? []).filter((x) => x.tracker === SW && x.withScrapes);
-  if (sl.length) {
-    const p99 = median(sl.map((x) => x.latP99Us));
-    const timeouts = sl.reduce((a, x) => a + x.timeouts + x.errors, 0);
-    const scrapes = sl.reduce((a, x) => a + x.scrapesInPhase, 0);
-    targets.push({
-      what: 'swarmd UDP announce p99 latency while full scrapes run back to back (issue 4; limit set by the bench)',
-      row: 'scrape-load',
-      measured: `${int(p99)} µs, ${timeouts} errors+timeouts, ${scrapes} full scrapes`,
-      limit: `≤ ${int(LIMIT_SCRAPE_P99_US)} µs, no timeouts`,
-      ok: p99 <= LIMIT_SCRAPE_P99_US && timeouts === 0 && scrapes > 0,
-    });
-  }
+  if (!sl.length) return undefined;
+  const p99 = median(sl.map((x) => x.latP99Us));
+  const timeouts = sl.reduce((a, x) => a + x.timeouts + x.errors, 0);
+  const scrapes = sl.reduce((a, x) => a + x.scrapesInPhase, 0);
+  return {
+    what: 'swarmd UDP announce p99 latency while full scrapes run back to back (issue 4; limit set by the bench)',
+    row: 'scrape-load',
+    measured: `${int(p99)} µs, ${timeouts} errors+timeouts, ${scrapes} full scrapes`,
+    limit: `≤ ${int(LIMIT_SCRAPE_P99_US)} µs, no timeouts`,
+    ok: p99 <= LIMIT_SCRAPE_P99_US && timeouts === 0 && scrapes > 0,
+  };
+}
+
+function scaleTarget(r: Results): Target | undefined {
   const sc = (r.scale ?? [])[0];
-  if (sc) {
-    targets.push({
-      what: `swarmd p99 event-loop delay at ${f((sc.torrents * sc.peersPerTorrent) / 1e6, 0)}M peers / ${f(sc.torrents / 1e6, 1)}M torrents, steady announce load, worst thread and reading (issue 3, Scale)`,
-      row: 'scale',
-      measured: `${f(sc.worstP99Ms)} ms (median ${f(sc.medianP99Ms)} ms, ${sc.readings} readings)`,
-      limit: `< ${LIMIT_LOOP_P99_MS} ms`,
-      ok: sc.readings > 0 && sc.worstP99Ms < LIMIT_LOOP_P99_MS && sc.verifyMismatches === 0 && sc.errors === 0,
-    });
-  }
-  return targets;
+  if (!sc) return undefined;
+  return {
+    what: `swarmd p99 event-loop delay at ${f((sc.torrents * sc.peersPerTorrent) / 1e6, 0)}M peers / ${f(sc.torrents / 1e6, 1)}M torrents, steady announce load, worst thread and reading (issue 3, Scale)`,
+    row: 'scale',
+    measured: `${f(sc.worstP99Ms)} ms (median ${f(sc.medianP99Ms)} ms, ${sc.readings} readings)`,
+    limit: `< ${LIMIT_LOOP_P99_MS} ms`,
+    ok: scaleOk(sc),
+  };
+}
+
+function scaleOk(sc: ScaleResult): boolean {
+  return sc.readings > 0 && sc.worstP99Ms < LIMIT_LOOP_P99_MS && sc.verifyMismatches === 0 && sc.errors === 0;
 }
 
 function signed(x: number, digits = 1): string {
@@ -463,7 +487,11 @@ function validity(a: Agg): boolean {
 
 function loadTable(aggs: Agg[], row: string, refUs: number | undefined, refLabel: string, limitOt: number | null, btUs: number | undefined): string[] {
   const lines: string[] = [];
-  lines.push('| tracker | answers/s | server CPU µs/answer (median; runs) | server CPU (user share) | load generator CPU | others on the machine | errors / timeouts | ratio vs ' + refLabel + ' | target | pass/fail |');
+  lines.push(
+    '| tracker | answers/s | server CPU µs/answer (median; runs) | server CPU (user share) | load generator CPU | others on the machine | errors / timeouts | ratio vs ' +
+      refLabel +
+      ' | target | pass/fail |',
+  );
   lines.push('|---|---:|---|---:|---:|---:|---|---:|---|---|');
   for (const a of aggs) {
     const ratio = refUs ? a.us / refUs : NaN;
@@ -513,27 +541,66 @@ function collapseNotes(notes: string[]): string[] {
 }
 
 export function renderReport(r: Results): { markdown: string; summary: string; missedRows: string[] } {
-  const m = r.meta;
-  const L: string[] = [];
   const targets = judge(r);
   const missedRows = [...new Set(targets.filter((t) => t.ok === false).map((t) => t.row))];
+  const L = [
+    ...headerSection(r),
+    ...targetsSection(r, targets),
+    ...loadRowsSection(r),
+    ...workersSection(r),
+    ...rssSection(r),
+    ...metricsCostSection(r),
+    ...clusterSyncSection(r),
+    ...scrapeLoadSection(r),
+    ...(r.scale ?? []).flatMap((sc) => scaleSection(r, sc)),
+    ...crossCheckSection(r),
+    ...profilesSection(r),
+    ...renderWebsocket(r.websocket ?? []),
+    ...notesSection(r),
+    '',
+  ];
+  const summary = targets.map((t) => `${t.ok === null ? 'n/a ' : t.ok ? 'pass' : 'FAIL'}  ${t.what}: ${t.measured} (limit ${t.limit})`).join('\n');
+  return { markdown: L.join('\n'), summary, missedRows };
+}
+
+/** The title, the machine and software, the method. */
+function headerSection(r: Results): string[] {
+  const m = r.meta;
+  const L: string[] = [];
   L.push('# swarmd benchmark report');
   L.push('');
-  L.push(`Generated by \`npm run bench\` (bench/run.ts${m.config.quick ? ' --quick' : ''}${!m.config.quick && m.config.reps !== 3 ? ` --reps ${m.config.reps}` : ''}) on ${m.date.slice(0, 19).replace('T', ' ')} UTC in ${Math.round(m.elapsedS / 60)} min. Raw figures: \`bench/out/results.json\` (not committed).`);
+  L.push(
+    `Generated by \`npm run bench\` (bench/run.ts${m.config.quick ? ' --quick' : ''}${!m.config.quick && m.config.reps !== 3 ? ` --reps ${m.config.reps}` : ''}) on ${m.date.slice(0, 19).replace('T', ' ')} UTC in ${Math.round(m.elapsedS / 60)} min. Raw figures: \`bench/out/results.json\` (not committed).`,
+  );
   if (m.config.quick) L.push('\n**Quick run**: short phases, one repetition, smaller RSS fill — indicative only.');
   L.push('');
   L.push('## Machine and software');
   L.push('');
   L.push(`- ${m.machine.nproc} cores (${m.machine.cpuModel}), ${m.machine.memGiB} GiB, Linux ${m.machine.kernel}, Node.js ${m.machine.node}`);
-  L.push(`- load average at start ${m.loadavgStart.join(' / ')}, at end ${m.loadavgEnd.join(' / ')} (the machine is shared: the "others" column says how much else ran during each timed phase, in % of one core)`);
-  L.push(`- swarmd ${m.versions.swarmdCommit} (every row runs a copy of the working tree taken when the bench started); **UDP I/O path: ${m.swarmdUdpIo || '?'}** (from swarmd's "swarmd listening" log line)`);
-  L.push(`- Debian opentracker ${m.versions.opentracker} (whitelist build, IPv4 only; the torrent pool is its whitelist), npm bittorrent-tracker ${m.versions.bittorrentTracker}, Debian wrk ${m.versions.wrk}`);
+  L.push(
+    `- load average at start ${m.loadavgStart.join(' / ')}, at end ${m.loadavgEnd.join(' / ')} (the machine is shared: the "others" column says how much else ran during each timed phase, in % of one core)`,
+  );
+  L.push(
+    `- swarmd ${m.versions.swarmdCommit} (every row runs a copy of the working tree taken when the bench started); **UDP I/O path: ${m.swarmdUdpIo || '?'}** (from swarmd's "swarmd listening" log line)`,
+  );
+  L.push(
+    `- Debian opentracker ${m.versions.opentracker} (whitelist build, IPv4 only; the torrent pool is its whitelist), npm bittorrent-tracker ${m.versions.bittorrentTracker}, Debian wrk ${m.versions.wrk}`,
+  );
   const gen = r.load.find((x) => x.generator.startsWith('udp-load'))?.generator ?? 'udp-load';
-  L.push(`- Load: UDP rows use swarmd's own generator \`bench/udp-load.ts\` (${gen.replace('udp-load (', '').replace(')', '')} I/O, closed loop, ${m.config.udpSockets} sockets × ${m.config.udpWindow} requests in flight); HTTP rows use Debian's wrk (\`-t1 -c${m.config.wrkConnections}\`, \`bench/http-announce.lua\`), which is fine for HTTP — the project's own generator is the UDP one.`);
+  L.push(
+    `- Load: UDP rows use swarmd's own generator \`bench/udp-load.ts\` (${gen.replace('udp-load (', '').replace(')', '')} I/O, closed loop, ${m.config.udpSockets} sockets × ${m.config.udpWindow} requests in flight); HTTP rows use Debian's wrk (\`-t1 -c${m.config.wrkConnections}\`, \`bench/http-announce.lua\`), which is fine for HTTP — the project's own generator is the UDP one.`,
+  );
   L.push('');
   L.push('## Method');
   L.push('');
-  L.push(`Server pinned to core 0 (\`taskset -c 0\`), load generator to core 1. Before the load rows every tracker is prefilled with ${int(m.config.torrents)} torrents × ${m.config.peers} peers (UDP announces, every answer checked, then a sample of 2,000 torrents is scraped to check the peer counts). Requests pick torrents with Zipf(1) popularity and one of the ${m.config.peers} fixed peer identities of the torrent (port 10000+k), numwant 50, events 10% started / 5% completed / rest none, so the swarms stay the same size. Each row: ${m.config.warmupS} s warm-up, then ${m.config.durationS} s timed, ${m.config.reps} repetition(s), trackers alternating. **Server CPU µs/answer** = the server's utime+stime (all threads, /proc/PID/stat, ${m.config.clkTck} ticks/s) over the timed phase ÷ valid answers received in it; the median over the repetitions is in bold, every run in brackets. CPU percentages are of one core; the server's "user share" is utime ÷ (utime + stime): the rest is kernel time (system calls and, on loopback, delivering the datagrams and segments it sends). "errors" counts invalid answers and error replies (UDP) or non-200 / failure bodies / connect and write errors (HTTP); "timeouts" are requests not answered within 1 s (UDP) or 2 s (wrk). The machine is shared with other work: a run during which other processes took more than 30% of a core was repeated (at most 3 tries) and the least disturbed try kept; the "others" column shows what remained. A load generator at ≥ 95% of its core while the server is below 90% is flagged "pegged": then the generator, not the server, limited answers/s (CPU per answer stays valid).`);
+  L.push(
+    `Server pinned to core 0 (\`taskset -c 0\`), load generator to core 1. Before the load rows every tracker is prefilled with ${int(m.config.torrents)} torrents × ${m.config.peers} peers (UDP announces, every answer checked, then a sample of 2,000 torrents is scraped to check the peer counts). Requests pick torrents with Zipf(1) popularity and one of the ${m.config.peers} fixed peer identities of the torrent (port 10000+k), numwant 50, events 10% started / 5% completed / rest none, so the swarms stay the same size. Each row: ${m.config.warmupS} s warm-up, then ${m.config.durationS} s timed, ${m.config.reps} repetition(s), trackers alternating. **Server CPU µs/answer** = the server's utime+stime (all threads, /proc/PID/stat, ${m.config.clkTck} ticks/s) over the timed phase ÷ valid answers received in it; the median over the repetitions is in bold, every run in brackets. CPU percentages are of one core; the server's "user share" is utime ÷ (utime + stime): the rest is kernel time (system calls and, on loopback, delivering the datagrams and segments it sends). "errors" counts invalid answers and error replies (UDP) or non-200 / failure bodies / connect and write errors (HTTP); "timeouts" are requests not answered within 1 s (UDP) or 2 s (wrk). The machine is shared with other work: a run during which other processes took more than 30% of a core was repeated (at most 3 tries) and the least disturbed try kept; the "others" column shows what remained. A load generator at ≥ 95% of its core while the server is below 90% is flagged "pegged": then the generator, not the server, limited answers/s (CPU per answer stays valid).`,
+  );
+  return L;
+}
+
+function targetsSection(r: Results, targets: Target[]): string[] {
+  const L: string[] = [];
   L.push('');
   L.push('## Targets (issues 3, 4, 5 and 7)');
   L.push('');
@@ -548,181 +615,277 @@ export function renderReport(r: Results): { markdown: string; summary: string; m
     L.push('Not measured in this run: 30M peers / 5M torrents with p99 event-loop delay (issue 3, "Scale": the `scale` row).');
     L.push('');
   }
-  L.push('## Load rows');
+  return L;
+}
+
+function loadRowsSection(r: Results): string[] {
   const closeOt = aggregate(r.load.filter((x) => x.row === 'http-close')).find((a) => a.tracker === OT);
-  for (const row of LOAD_ROWS) {
-    const aggs = aggregate(r.load.filter((x) => x.row === row));
-    if (aggs.length === 0) continue;
+  return ['## Load rows', ...LOAD_ROWS.flatMap((row) => loadRowSection(r, row, closeOt))];
+}
+
+function loadRowSection(r: Results, row: LoadRow, closeOt: Agg | undefined): string[] {
+  const aggs = aggregate(r.load.filter((x) => x.row === row));
+  if (aggs.length === 0) return [];
+  const L: string[] = [];
+  L.push('');
+  L.push(`### ${TITLES[row]}`);
+  L.push('');
+  const ot = row === 'http-keepalive' ? closeOt : aggs.find((a) => a.tracker === OT);
+  const bt = aggs.find((a) => a.tracker === BT);
+  L.push(...loadTable(aggs, row, ot?.us, row === 'http-keepalive' ? "opentracker's close figure" : 'opentracker', LIMIT_VS_OT[row], bt?.us));
+  const extra = loadRowNotes(r, row, aggs, ot);
+  if (extra.length) {
     L.push('');
-    L.push(`### ${TITLES[row]}`);
-    L.push('');
-    const ot = row === 'http-keepalive' ? closeOt : aggs.find((a) => a.tracker === OT);
-    const bt = aggs.find((a) => a.tracker === BT);
-    L.push(...loadTable(aggs, row, ot?.us, row === 'http-keepalive' ? "opentracker's close figure" : 'opentracker', LIMIT_VS_OT[row], bt?.us));
-    const extra: string[] = [];
-    for (const a of aggs) {
-      if (a.firstError) extra.push(`${a.tracker}: first error: \`${a.firstError.replace(/`/g, "'")}\``);
-      if (row.startsWith('udp') && Number.isFinite(a.avgPeers)) extra.push(`${a.tracker}: ${f(a.avgPeers, 1)} peers per announce answer, p99 latency ${int(a.latP99Us)} µs`);
-    }
-    const rowRuns = r.load.filter((x) => x.row === row);
-    const repeated = rowRuns.filter((x) => (x.tries ?? 1) > 1);
-    if (repeated.length) {
-      extra.push(`${repeated.length} of ${rowRuns.length} runs were repeated because other processes took more than 30% of a core (${repeated.map((x) => `${x.tracker} run ${x.rep + 1}: ${x.tries} tries`).join(', ')}).`);
-    }
-    if (row.startsWith('http') && aggs.some((a) => a.readErrors > 0)) {
-      extra.push('read errors: wrk saw the connection closed after an answer it took as keep-alive (opentracker answers HTTP/1.1 without `Connection: close` and then closes; it never keeps connections alive); the request wrk had already written on it is lost, not counted as an answer.');
-    }
-    const swA = aggs.find((a) => a.tracker === SW);
-    const otA = aggs.find((a) => a.tracker === OT);
-    if (row === 'udp-announce' && swA && otA && Number.isFinite(swA.avgPeers) && otA.avgPeers - swA.avgPeers > 0.5) {
-      extra.push(`peer lists differ: with ${m.config.peers} peers per torrent swarmd returns ${f(swA.avgPeers, 1)} peers per answer and opentracker ${f(otA.avgPeers, 1)}: swarmd leaves the announcing peer out of its answer, opentracker includes it (shared/reference/opentracker.md, section 14: "the client itself is included"). swarmd's answers are 6 bytes shorter.`);
-    }
-    if (row === 'http-keepalive' && ot) extra.push(`ratio column: against opentracker's \`Connection: close\` figure (${f(ot.us)} µs), as issue 3 sets the target.`);
-    if (extra.length) {
-      L.push('');
-      for (const e of extra) L.push(`- ${e}`);
-    }
+    for (const e of extra) L.push(`- ${e}`);
   }
+  return L;
+}
+
+/** What the table of a load row does not say: errors, peers per answer, repeated runs. */
+function loadRowNotes(r: Results, row: LoadRow, aggs: Agg[], ot: Agg | undefined): string[] {
+  const m = r.meta;
+  const extra: string[] = [];
+  for (const a of aggs) {
+    if (a.firstError) extra.push(`${a.tracker}: first error: \`${a.firstError.replace(/`/g, "'")}\``);
+    if (row.startsWith('udp') && Number.isFinite(a.avgPeers))
+      extra.push(`${a.tracker}: ${f(a.avgPeers, 1)} peers per announce answer, p99 latency ${int(a.latP99Us)} µs`);
+  }
+  const rowRuns = r.load.filter((x) => x.row === row);
+  const repeated = rowRuns.filter((x) => (x.tries ?? 1) > 1);
+  if (repeated.length) {
+    extra.push(
+      `${repeated.length} of ${rowRuns.length} runs were repeated because other processes took more than 30% of a core (${repeated.map((x) => `${x.tracker} run ${x.rep + 1}: ${x.tries} tries`).join(', ')}).`,
+    );
+  }
+  if (row.startsWith('http') && aggs.some((a) => a.readErrors > 0)) {
+    extra.push(
+      'read errors: wrk saw the connection closed after an answer it took as keep-alive (opentracker answers HTTP/1.1 without `Connection: close` and then closes; it never keeps connections alive); the request wrk had already written on it is lost, not counted as an answer.',
+    );
+  }
+  const swA = aggs.find((a) => a.tracker === SW);
+  const otA = aggs.find((a) => a.tracker === OT);
+  if (row === 'udp-announce' && swA && otA && Number.isFinite(swA.avgPeers) && otA.avgPeers - swA.avgPeers > 0.5) {
+    extra.push(
+      `peer lists differ: with ${m.config.peers} peers per torrent swarmd returns ${f(swA.avgPeers, 1)} peers per answer and opentracker ${f(otA.avgPeers, 1)}: swarmd leaves the announcing peer out of its answer, opentracker includes it (shared/reference/opentracker.md, section 14: "the client itself is included"). swarmd's answers are 6 bytes shorter.`,
+    );
+  }
+  if (row === 'http-keepalive' && ot)
+    extra.push(`ratio column: against opentracker's \`Connection: close\` figure (${f(ot.us)} µs), as issue 3 sets the target.`);
+  return extra;
+}
+
+function workersSection(r: Results): string[] {
   const w = aggregate(r.workers);
-  if (w.length) {
+  const L: string[] = [];
+  if (!w.length) return L;
+  L.push('');
+  L.push('### swarmd, 1 worker vs 2 workers (UDP announce)');
+  L.push('');
+  L.push(
+    "Pinning: a 2-worker swarmd needs both cores, so in this row **nothing is pinned**: the server (`taskset -c 0,1`) and the load generator (`taskset -c 0,1`) share the two cores, for 1 and 2 workers alike, so the two figures compare like with like (they are not comparable with the pinned rows above: the generator's work competes with the server's on the same cores, and caches are shared). The generator uses 8 sockets × 16 requests in flight so SO_REUSEPORT spreads the source ports over the workers.",
+  );
+  L.push('');
+  const w1 = w.find((a) => a.tracker === 'swarmd 1 worker');
+  L.push(...loadTable(w, 'workers', w1?.us, '1 worker', null, undefined));
+  const splits = r.threadSplit.filter((s) => s.rep === 0);
+  if (splits.length) {
     L.push('');
-    L.push('### swarmd, 1 worker vs 2 workers (UDP announce)');
+    L.push('CPU by thread over the whole generator run (warm-up included), first repetition:');
     L.push('');
-    L.push('Pinning: a 2-worker swarmd needs both cores, so in this row **nothing is pinned**: the server (`taskset -c 0,1`) and the load generator (`taskset -c 0,1`) share the two cores, for 1 and 2 workers alike, so the two figures compare like with like (they are not comparable with the pinned rows above: the generator\'s work competes with the server\'s on the same cores, and caches are shared). The generator uses 8 sockets × 16 requests in flight so SO_REUSEPORT spreads the source ports over the workers.');
-    L.push('');
-    const w1 = w.find((a) => a.tracker === 'swarmd 1 worker');
-    L.push(...loadTable(w, 'workers', w1?.us, '1 worker', null, undefined));
-    const splits = r.threadSplit.filter((s) => s.rep === 0);
-    if (splits.length) {
-      L.push('');
-      L.push('CPU by thread over the whole generator run (warm-up included), first repetition:');
-      L.push('');
-      for (const s of splits) {
-        const total = s.threads.reduce((a, t) => a + t.ticks, 0);
-        L.push(`- ${s.tracker}: ${s.threads.map((t) => `${t.name} ${f((t.ticks / total) * 100, 0)}%`).join(', ')}`);
-      }
+    for (const s of splits) {
+      const total = s.threads.reduce((a, t) => a + t.ticks, 0);
+      L.push(`- ${s.tracker}: ${s.threads.map((t) => `${t.name} ${f((t.ticks / total) * 100, 0)}%`).join(', ')}`);
     }
   }
-  if (r.rss.length) {
-    L.push('');
-    L.push('## Memory: RSS per peer');
-    L.push('');
-    L.push('Each tracker is started fresh, filled by UDP announces (distinct port identities), then after 3 s VmRSS is read from /proc/PID/status. "per peer" = total RSS ÷ peers; "added per peer" = (RSS − RSS right after start) ÷ peers. opentracker\'s start RSS includes its whitelist (the whole pool).');
-    L.push('');
-    L.push('| tracker | torrents × peers | RSS at start | RSS filled (peak) | B/peer | added B/peer | ratio vs opentracker | target | pass/fail | fill: answers/s, µs/answer, errors/timeouts | peer counts checked |');
-    L.push('|---|---|---:|---:|---:|---:|---:|---|---|---|---|');
-    const ro = r.rss.find((x) => x.tracker === OT);
-    for (const x of r.rss) {
-      const ratio = ro ? x.bytesPerPeer / ro.bytesPerPeer : NaN;
-      const isSw = x.tracker === SW;
+  return L;
+}
+
+function rssSection(r: Results): string[] {
+  const L: string[] = [];
+  if (!r.rss.length) return L;
+  L.push('');
+  L.push('## Memory: RSS per peer');
+  L.push('');
+  L.push(
+    'Each tracker is started fresh, filled by UDP announces (distinct port identities), then after 3 s VmRSS is read from /proc/PID/status. "per peer" = total RSS ÷ peers; "added per peer" = (RSS − RSS right after start) ÷ peers. opentracker\'s start RSS includes its whitelist (the whole pool).',
+  );
+  L.push('');
+  L.push(
+    '| tracker | torrents × peers | RSS at start | RSS filled (peak) | B/peer | added B/peer | ratio vs opentracker | target | pass/fail | fill: answers/s, µs/answer, errors/timeouts | peer counts checked |',
+  );
+  L.push('|---|---|---:|---:|---:|---:|---:|---|---|---|---|');
+  const ro = r.rss.find((x) => x.tracker === OT);
+  for (const x of r.rss) {
+    const ratio = ro ? x.bytesPerPeer / ro.bytesPerPeer : NaN;
+    const isSw = x.tracker === SW;
+    L.push(
+      `| ${x.tracker} | ${int(x.torrents)} × ${x.peersPerTorrent} | ${f(x.startRssKiB / 1024, 0)} MiB | ${f(x.rssKiB / 1024, 0)} MiB (${f(x.hwmKiB / 1024, 0)}) | **${f(x.bytesPerPeer, 0)}** | ${f(x.addedBytesPerPeer, 0)} | ${ro ? f(ratio) + '×' : '–'} | ${isSw ? `≤ ${LIMIT_RSS}× opentracker` : ''} | ${isSw && ro ? passFail(ratio <= LIMIT_RSS && x.verifyMismatches === 0) : ''} | ${int(x.fillRps)}/s, ${f(x.fillCpuUsPerAnswer)} µs, ${x.fillErrors}/${x.fillTimeouts} | ${x.verifyChecked} scraped, ${x.verifyMismatches} wrong (mean ${f(x.verifyMeanPeers, 2)}) |`,
+    );
+  }
+  return L;
+}
+
+function metricsCostSection(r: Results): string[] {
+  const mcAll = metricsCost(r);
+  const L: string[] = [];
+  if (!mcAll) return L;
+  const pol = r.metricsPolling!;
+  const plainUs = mcAll.plainUs;
+  L.push('', '## Metrics on vs off (issue 5)', '');
+  L.push(
+    `One swarmd (1 worker, pinned to core 0), prefilled like the load rows. **Directly**, with nothing else running, a client on core 1 (\`bench/http-poll.ts --mode cost\`) first GETs each stats path ${int(mcAll.costs[0]!.requests)} times back to back (after 50 to warm up): the server's CPU (utime+stime, all threads) per request is below. Back to back, \`/stats.json\` mostly takes its top-torrents list from the cache; the list is walked again once it is a second old, or 250 times as old as the walk took. So the client then leaves the server idle for ${f(pol.scheduleSeconds / 2, 0)} s and polls it for ${f(pol.scheduleSeconds, 0)} s on the real schedule (\`/metrics\` every ${f(mcAll.metricsS, 0)} s, \`/stats.json\` every ${f(mcAll.jsonS, 0)} s, walks included): the difference in CPU per second is what polling costs. Compared with the CPU the server spends per second under the UDP announce load (the plain slices below), that share is what polling adds to the CPU per answer.`,
+  );
+  L.push('');
+  L.push('| path | server CPU µs per request, back to back | bytes | requests (failed) |');
+  L.push('|---|---:|---:|---|');
+  for (const c of mcAll.costs) L.push(`| \`${c.path}\` | **${f(c.serverUs, 0)}** | ${int(c.bytes)} | ${int(c.requests)} (${c.failures}) |`);
+  L.push('');
+  L.push(
+    `On the schedule: ${f(pol.polledUsPerS / 1000, 2)} ms of CPU per second polled, ${f(pol.idleUsPerS / 1000, 2)} ms idle (${pol.scheduleFailures} failed requests) → polling costs ${f(mcAll.pollUsPerS, 0)} µs per second. The server under load spends ${f(mcAll.plainUsPerS / 1000, 0)} ms of CPU per second (${f(mcAll.plainUsPerS / 1e4, 0)}% of its core) → **${f(mcAll.directPct, 2)}%** more CPU per answer.`,
+  );
+  L.push('');
+  L.push(
+    `**End to end**: one UDP announce load (3 s warm-up, then ${mcAll.slicesPerRun} slices of ${pol.sliceSeconds} s per run, ${mcAll.runs} run(s)) whose slices alternate plain and polled: \`http-poll.ts --paused\` (core 1) polls only in the odd slices, toggled by the generator at each slice's start. The plain slices alone spread from ${f(Math.min(...plainUs), 2)} to ${f(Math.max(...plainUs), 2)} µs per answer (${f(((Math.max(...plainUs) - Math.min(...plainUs)) / 2 / median(plainUs)) * 100, 0)}% either side of their median) on this shared machine, so separate runs could not show 2%; within one run, each polled slice is compared with the mean of the plain slices on either side of it: ${mcAll.slicesPct.n} pairs, mean ${signed(mcAll.slicesPct.mean)}%, median ${signed(mcAll.slicesPct.median)}%, 95% confidence interval ${signed(mcAll.slicesPct.lo)} to ${signed(mcAll.slicesPct.hi)}% (every pair: ${mcAll.slicesPct.all.map((x) => signed(x)).join(', ')}). The target takes the direct share, which is exact to a tick of CPU time, and asks of the slices only that they do not show more: the lower end of their interval under ${LIMIT_METRICS_PCT}%.`,
+  );
+  L.push('');
+  L.push(...loadTable(aggregate(mcAll.slices), 'metrics-cost', undefined, 'plain', null, undefined));
+  return L;
+}
+
+function clusterSyncSection(r: Results): string[] {
+  const csAgg = aggregate(r.clusterSync ?? []);
+  const L: string[] = [];
+  if (!csAgg.length) return L;
+  L.push('', '## Cluster sync on vs off (issue 7)', '');
+  L.push(
+    'The UDP announce row of swarmd (prefilled as above, pinned to core 0), run as a plain node and as a node of a cluster: a real `nats-server` and a second swarmd node that applies every change run on the generator\'s core 1 (their CPU shows in "others"). The target row is in the Targets table; sync bytes per announce are in its title.',
+  );
+  L.push('');
+  L.push(...loadTable(csAgg, 'cluster-sync', csAgg.find((a) => a.tracker === SYNC_OFF)?.us, 'sync off', null, undefined));
+  return L;
+}
+
+function scrapeLoadSection(r: Results): string[] {
+  const m = r.meta;
+  const slr = r.scrapeLoad ?? [];
+  const L: string[] = [];
+  if (!slr.length) return L;
+  L.push('');
+  L.push('## Announces during full scrapes (issue 4)');
+  L.push('');
+  L.push(
+    `Each tracker started fresh (pinned to core 0) and prefilled with ${int(m.config.rssTorrents)} torrents × 2 peers; then a steady UDP announce load (\`udp-load.ts\`, same identities, Zipf(1), ${m.config.udpSockets} × ${m.config.udpWindow}, core 1), ${m.config.warmupS} s warm-up + ${m.config.scrapeSeconds ?? '?'} s timed, without and with a second client (\`bench/http-poll.ts\`, core 1) fetching \`GET /scrape\` (the full scrape, \`Accept-Encoding: gzip\`) back to back over a new connection each time. Latency is the generator's, request sent to answer received. Server CPU/answer with full scrapes includes the scrapes' cost.`,
+  );
+  L.push('');
+  L.push(
+    '| tracker | full scrapes | answers/s | announce latency p50 / p99 (µs) | server CPU µs/answer | errors / timeouts | full scrapes overlapping the timed phase (failed) | one full scrape: size (gzip), time |',
+  );
+  L.push('|---|---|---:|---|---:|---|---|---|');
+  const trackers = [...new Set(slr.map((x) => x.tracker))];
+  for (const t of trackers) {
+    for (const w of [false, true]) {
+      const xs = slr.filter((x) => x.tracker === t && x.withScrapes === w);
+      if (!xs.length) {
+        L.push(`| ${t} | ${w ? '**back to back**' : 'none'} | – | no figure: the run did not finish (see Notes) | | | | |`);
+        continue;
+      }
+      const sz = median(xs.map((x) => x.scrapeBytes));
       L.push(
-        `| ${x.tracker} | ${int(x.torrents)} × ${x.peersPerTorrent} | ${f(x.startRssKiB / 1024, 0)} MiB | ${f(x.rssKiB / 1024, 0)} MiB (${f(x.hwmKiB / 1024, 0)}) | **${f(x.bytesPerPeer, 0)}** | ${f(x.addedBytesPerPeer, 0)} | ${ro ? f(ratio) + '×' : '–'} | ${isSw ? `≤ ${LIMIT_RSS}× opentracker` : ''} | ${isSw && ro ? passFail(ratio <= LIMIT_RSS && x.verifyMismatches === 0) : ''} | ${int(x.fillRps)}/s, ${f(x.fillCpuUsPerAnswer)} µs, ${x.fillErrors}/${x.fillTimeouts} | ${x.verifyChecked} scraped, ${x.verifyMismatches} wrong (mean ${f(x.verifyMeanPeers, 2)}) |`,
+        `| ${t} | ${w ? '**back to back**' : 'none'} | ${int(median(xs.map((x) => x.rps)))} (${xs.map((x) => int(x.rps)).join(', ')}) | **${int(median(xs.map((x) => x.latP50Us)))} / ${int(median(xs.map((x) => x.latP99Us)))}** (${xs.map((x) => `${int(x.latP50Us)}/${int(x.latP99Us)}`).join(', ')}) | ${f(median(xs.map((x) => x.cpuUsPerAnswer)))} | ${xs.reduce((a, x) => a + x.errors, 0)} / ${xs.reduce((a, x) => a + x.timeouts, 0)} | ${w ? `${xs.map((x) => x.scrapesInPhase).join(', ')} (${xs.reduce((a, x) => a + x.scrapesFailed, 0)})` : ''} | ${w && Number.isFinite(sz) ? `${f(sz / 1024 / 1024, 1)} MiB, ${int(median(xs.map((x) => x.scrapeMs)))} ms` : ''} |`,
       );
     }
   }
-  const mcAll = metricsCost(r);
-  if (mcAll) {
-    const pol = r.metricsPolling!;
-    const plainUs = mcAll.plainUs;
-    L.push('', '## Metrics on vs off (issue 5)', '');
-    L.push(`One swarmd (1 worker, pinned to core 0), prefilled like the load rows. **Directly**, with nothing else running, a client on core 1 (\`bench/http-poll.ts --mode cost\`) first GETs each stats path ${int(mcAll.costs[0]!.requests)} times back to back (after 50 to warm up): the server's CPU (utime+stime, all threads) per request is below. Back to back, \`/stats.json\` mostly takes its top-torrents list from the cache; the list is walked again once it is a second old, or 250 times as old as the walk took. So the client then leaves the server idle for ${f(pol.scheduleSeconds / 2, 0)} s and polls it for ${f(pol.scheduleSeconds, 0)} s on the real schedule (\`/metrics\` every ${f(mcAll.metricsS, 0)} s, \`/stats.json\` every ${f(mcAll.jsonS, 0)} s, walks included): the difference in CPU per second is what polling costs. Compared with the CPU the server spends per second under the UDP announce load (the plain slices below), that share is what polling adds to the CPU per answer.`);
-    L.push('');
-    L.push('| path | server CPU µs per request, back to back | bytes | requests (failed) |');
-    L.push('|---|---:|---:|---|');
-    for (const c of mcAll.costs) L.push(`| \`${c.path}\` | **${f(c.serverUs, 0)}** | ${int(c.bytes)} | ${int(c.requests)} (${c.failures}) |`);
-    L.push('');
-    L.push(`On the schedule: ${f(pol.polledUsPerS / 1000, 2)} ms of CPU per second polled, ${f(pol.idleUsPerS / 1000, 2)} ms idle (${pol.scheduleFailures} failed requests) → polling costs ${f(mcAll.pollUsPerS, 0)} µs per second. The server under load spends ${f(mcAll.plainUsPerS / 1000, 0)} ms of CPU per second (${f(mcAll.plainUsPerS / 1e4, 0)}% of its core) → **${f(mcAll.directPct, 2)}%** more CPU per answer.`);
-    L.push('');
-    L.push(`**End to end**: one UDP announce load (3 s warm-up, then ${mcAll.slicesPerRun} slices of ${pol.sliceSeconds} s per run, ${mcAll.runs} run(s)) whose slices alternate plain and polled: \`http-poll.ts --paused\` (core 1) polls only in the odd slices, toggled by the generator at each slice's start. The plain slices alone spread from ${f(Math.min(...plainUs), 2)} to ${f(Math.max(...plainUs), 2)} µs per answer (${f(((Math.max(...plainUs) - Math.min(...plainUs)) / 2 / median(plainUs)) * 100, 0)}% either side of their median) on this shared machine, so separate runs could not show 2%; within one run, each polled slice is compared with the mean of the plain slices on either side of it: ${mcAll.slicesPct.n} pairs, mean ${signed(mcAll.slicesPct.mean)}%, median ${signed(mcAll.slicesPct.median)}%, 95% confidence interval ${signed(mcAll.slicesPct.lo)} to ${signed(mcAll.slicesPct.hi)}% (every pair: ${mcAll.slicesPct.all.map((x) => signed(x)).join(', ')}). The target takes the direct share, which is exact to a tick of CPU time, and asks of the slices only that they do not show more: the lower end of their interval under ${LIMIT_METRICS_PCT}%.`);
-    L.push('');
-    L.push(...loadTable(aggregate(mcAll.slices), 'metrics-cost', undefined, 'plain', null, undefined));
-  }
-  const csAgg = aggregate(r.clusterSync ?? []);
-  if (csAgg.length) {
-    L.push('', '## Cluster sync on vs off (issue 7)', '');
-    L.push('The UDP announce row of swarmd (prefilled as above, pinned to core 0), run as a plain node and as a node of a cluster: a real `nats-server` and a second swarmd node that applies every change run on the generator\'s core 1 (their CPU shows in "others"). The target row is in the Targets table; sync bytes per announce are in its title.');
-    L.push('');
-    L.push(...loadTable(csAgg, 'cluster-sync', csAgg.find((a) => a.tracker === SYNC_OFF)?.us, 'sync off', null, undefined));
-  }
-  const slr = r.scrapeLoad ?? [];
-  if (slr.length) {
-    L.push('');
-    L.push('## Announces during full scrapes (issue 4)');
-    L.push('');
-    L.push(`Each tracker started fresh (pinned to core 0) and prefilled with ${int(m.config.rssTorrents)} torrents × 2 peers; then a steady UDP announce load (\`udp-load.ts\`, same identities, Zipf(1), ${m.config.udpSockets} × ${m.config.udpWindow}, core 1), ${m.config.warmupS} s warm-up + ${m.config.scrapeSeconds ?? '?'} s timed, without and with a second client (\`bench/http-poll.ts\`, core 1) fetching \`GET /scrape\` (the full scrape, \`Accept-Encoding: gzip\`) back to back over a new connection each time. Latency is the generator's, request sent to answer received. Server CPU/answer with full scrapes includes the scrapes' cost.`);
-    L.push('');
-    L.push('| tracker | full scrapes | answers/s | announce latency p50 / p99 (µs) | server CPU µs/answer | errors / timeouts | full scrapes overlapping the timed phase (failed) | one full scrape: size (gzip), time |');
-    L.push('|---|---|---:|---|---:|---|---|---|');
-    const trackers = [...new Set(slr.map((x) => x.tracker))];
-    for (const t of trackers) {
-      for (const w of [false, true]) {
-        const xs = slr.filter((x) => x.tracker === t && x.withScrapes === w);
-        if (!xs.length) {
-          L.push(`| ${t} | ${w ? '**back to back**' : 'none'} | – | no figure: the run did not finish (see Notes) | | | | |`);
-          continue;
-        }
-        const sz = median(xs.map((x) => x.scrapeBytes));
-        L.push(`| ${t} | ${w ? '**back to back**' : 'none'} | ${int(median(xs.map((x) => x.rps)))} (${xs.map((x) => int(x.rps)).join(', ')}) | **${int(median(xs.map((x) => x.latP50Us)))} / ${int(median(xs.map((x) => x.latP99Us)))}** (${xs.map((x) => `${int(x.latP50Us)}/${int(x.latP99Us)}`).join(', ')}) | ${f(median(xs.map((x) => x.cpuUsPerAnswer)))} | ${xs.reduce((a, x) => a + x.errors, 0)} / ${xs.reduce((a, x) => a + x.timeouts, 0)} | ${w ? `${xs.map((x) => x.scrapesInPhase).join(', ')} (${xs.reduce((a, x) => a + x.scrapesFailed, 0)})` : ''} | ${w && Number.isFinite(sz) ? `${f(sz / 1024 / 1024, 1)} MiB, ${int(median(xs.map((x) => x.scrapeMs)))} ms` : ''} |`);
-      }
-    }
-    for (const x of slr) if (x.firstError) L.push(`\n- ${x.tracker} rep ${x.rep + 1}${x.withScrapes ? ' with full scrapes' : ''}: first error: \`${x.firstError.replace(/`/g, "'")}\``);
-  }
-  for (const sc of r.scale ?? []) {
-    const peers = sc.torrents * sc.peersPerTorrent;
-    L.push('');
-    L.push(`## Scale: ${f(peers / 1e6, 0)}M peers over ${f(sc.torrents / 1e6, 1)}M torrents (issue 3)`);
-    L.push('');
-    L.push(`swarmd (1 worker, \`--memory-limit 16G\`, pinned to core 0) started fresh and filled by UDP announces with ${int(sc.torrents)} torrents × ${sc.peersPerTorrent} distinct port identities (every torrent in turn: uniform), then a sample of ${int(sc.verifyChecked)} torrents scraped to check the counts; then a steady announce load over the same torrents and identities (Zipf(1), numwant 50, ${m.config.udpSockets} × ${m.config.udpWindow}, core 1), ${m.config.warmupS} s warm-up + ${m.config.scaleSeconds ?? '?'} s timed, while a long-lived client (\`bench/http-poll.ts\`, core 1) read \`swarmd_event_loop_delay_seconds\` from \`/metrics\` every 2 s (each reading covers the last 10 s, by thread). "worst p99" is the highest p99 of any thread in any reading taken during the timed phase; "median p99" the median over those readings of the worst thread's p99.`);
-    L.push('');
-    L.push('| peers | RSS at start → filled → after the load (peak) | B/peer | fill: answers/s, µs/answer, errors/timeouts | counts checked | steady: answers/s | server CPU µs/answer (CPU%) | announce latency p50 / p99 | event-loop p99: worst (median) | max | target | pass/fail |');
-    L.push('|---|---|---:|---|---|---:|---|---|---|---:|---|---|');
-    const ok = sc.readings > 0 && sc.worstP99Ms < LIMIT_LOOP_P99_MS && sc.verifyMismatches === 0 && sc.errors === 0;
-    L.push(`| ${int(peers)} | ${f(sc.startRssKiB / 1024, 0)} → ${f(sc.rssKiB / 1024, 0)} → ${f(sc.rssAfterKiB / 1024, 0)} MiB (${f(sc.hwmKiB / 1024, 0)}) | **${f(sc.bytesPerPeer, 0)}** | ${int(sc.fillRps)}/s in ${f(sc.fillSeconds, 0)} s, ${f(sc.fillCpuUsPerAnswer)} µs, ${sc.fillErrors}/${sc.fillTimeouts} | ${sc.verifyChecked} scraped, ${sc.verifyMismatches} wrong (mean ${f(sc.verifyMeanPeers, 2)}) | ${int(sc.rps)} | **${f(sc.cpuUsPerAnswer)}** (${f(sc.serverCpuPct, 0)}%) | ${int(sc.latP50Us)} / ${int(sc.latP99Us)} µs | **${f(sc.worstP99Ms)} ms** (${f(sc.medianP99Ms)} ms; ${sc.readings} readings) | ${f(sc.maxMs)} ms | < ${LIMIT_LOOP_P99_MS} ms | ${passFail(ok)} |`);
-    L.push('');
-    L.push('- Every thread of swarmd runs on core 0 and the worker keeps it busy, so a thread\'s event-loop delay can include time spent waiting for the core while another thread of swarmd runs (the main thread\'s too), not only its own long tasks.');
-    L.push(`- worst p99 by thread: ${sc.perThread.map((t) => `${t.thread} ${f(t.worstP99Ms)} ms`).join(', ') || '–'}; steady phase: ${int(sc.errors)} errors, ${int(sc.timeouts)} timeouts, ${f(sc.avgPeers, 1)} peers per answer, others on the machine ${f(sc.othersCpuPct, 0)}%${sc.firstError ? `; first error: \`${sc.firstError.replace(/`/g, "'")}\`` : ''}`);
-  }
-  if (r.crosscheck.length) {
-    L.push('');
-    L.push('## Cross-check with /work/shared/bench/udpload.c');
-    L.push('');
-    L.push(`The UDP announce row once more, driven by the independent C generator (built in a temporary directory; same hashes, Zipf(1), ${m.config.peers} identities per torrent, \`--max-swarm 0\`, ${m.config.udpSockets} × ${m.config.udpWindow}, pinned to core 1, no busy-poll), on the same prefilled servers. If swarmd's generator is sound, the CPU per answer agrees.`);
-    L.push('');
-    L.push('| tracker | udpload: µs/answer (runs) | answers/s | errors / timeouts | bench/udp-load.ts: µs/answer (same row) |');
-    L.push('|---|---|---:|---|---:|');
-    const ann = aggregate(r.load.filter((x) => x.row === 'udp-announce'));
-    const by = new Map<string, CrossCheck[]>();
-    for (const c of r.crosscheck) {
-      if (!by.has(c.tracker)) by.set(c.tracker, []);
-      by.get(c.tracker)!.push(c);
-    }
-    for (const [tracker, cs] of by) {
-      const own = ann.find((a) => a.tracker === tracker);
-      L.push(`| ${tracker} | **${f(median(cs.map((c) => c.cpuUsPerAnswer)))}** (${cs.map((c) => f(c.cpuUsPerAnswer)).join(', ')}) | ${int(median(cs.map((c) => c.rps)))} | ${cs.reduce((a, c) => a + c.errors, 0)} / ${cs.reduce((a, c) => a + c.timeouts, 0)} | ${own ? f(own.us) : '–'} |`);
-    }
-  }
-  if (r.profiles.length) {
-    L.push('');
-    L.push('## CPU profiles of the rows swarmd missed');
-    L.push('');
-    L.push('swarmd run once more under `node --cpu-prof` (profiling adds overhead, so its µs/answer is higher than above). Only the samples taken during the timed phase of the row count (not start-up or the prefill); self time is a share of the non-idle samples of all threads together (main thread and workers). `(program)` is native code outside JS functions (the addon, libuv, system calls made from JS), `(garbage collector)` is GC; native code run from libuv\'s poll phase (epoll, accept, and the addon\'s recvmmsg/sendmmsg with their kernel time) counts as idle for V8, so the profile shows the JavaScript share of the work, and "busy" can be well below the CPU% measured from /proc. The .cpuprofile files are in bench/out/profiles/.');
-    for (const p of r.profiles) {
-      L.push('');
-      L.push(`### ${p.row} (${(p.windowMs / 1000).toFixed(1)} s timed phase; threads: ${p.threads.map((t) => `thread ${t.file.split('.').slice(-3)[0]} busy ${f(t.busyPct, 0)}% of ${t.samples} samples`).join(', ')})`);
-      L.push('');
-      L.push('| self time | function |');
-      L.push('|---:|---|');
-      for (const t of p.top) L.push(`| ${f(t.selfPct, 1)}% | \`${t.fn}\` |`);
-    }
-  }
-  L.push(...renderWebsocket(r.websocket ?? []));
-  if (r.notes.length) {
-    L.push('');
-    L.push('## Notes');
-    L.push('');
-    for (const n of collapseNotes(r.notes)) L.push(`- ${n}`);
-  }
+  for (const x of slr)
+    if (x.firstError)
+      L.push(`\n- ${x.tracker} rep ${x.rep + 1}${x.withScrapes ? ' with full scrapes' : ''}: first error: \`${x.firstError.replace(/`/g, "'")}\``);
+  return L;
+}
+
+function scaleSection(r: Results, sc: ScaleResult): string[] {
+  const m = r.meta;
+  const L: string[] = [];
+  const peers = sc.torrents * sc.peersPerTorrent;
   L.push('');
-  const summary = targets.map((t) => `${t.ok === null ? 'n/a ' : t.ok ? 'pass' : 'FAIL'}  ${t.what}: ${t.measured} (limit ${t.limit})`).join('\n');
-  return { markdown: L.join('\n'), summary, missedRows };
+  L.push(`## Scale: ${f(peers / 1e6, 0)}M peers over ${f(sc.torrents / 1e6, 1)}M torrents (issue 3)`);
+  L.push('');
+  L.push(
+    `swarmd (1 worker, \`--memory-limit 16G\`, pinned to core 0) started fresh and filled by UDP announces with ${int(sc.torrents)} torrents × ${sc.peersPerTorrent} distinct port identities (every torrent in turn: uniform), then a sample of ${int(sc.verifyChecked)} torrents scraped to check the counts; then a steady announce load over the same torrents and identities (Zipf(1), numwant 50, ${m.config.udpSockets} × ${m.config.udpWindow}, core 1), ${m.config.warmupS} s warm-up + ${m.config.scaleSeconds ?? '?'} s timed, while a long-lived client (\`bench/http-poll.ts\`, core 1) read \`swarmd_event_loop_delay_seconds\` from \`/metrics\` every 2 s (each reading covers the last 10 s, by thread). "worst p99" is the highest p99 of any thread in any reading taken during the timed phase; "median p99" the median over those readings of the worst thread's p99.`,
+  );
+  L.push('');
+  L.push(
+    '| peers | RSS at start → filled → after the load (peak) | B/peer | fill: answers/s, µs/answer, errors/timeouts | counts checked | steady: answers/s | server CPU µs/answer (CPU%) | announce latency p50 / p99 | event-loop p99: worst (median) | max | target | pass/fail |',
+  );
+  L.push('|---|---|---:|---|---|---:|---|---|---|---:|---|---|');
+  const ok = scaleOk(sc);
+  L.push(
+    `| ${int(peers)} | ${f(sc.startRssKiB / 1024, 0)} → ${f(sc.rssKiB / 1024, 0)} → ${f(sc.rssAfterKiB / 1024, 0)} MiB (${f(sc.hwmKiB / 1024, 0)}) | **${f(sc.bytesPerPeer, 0)}** | ${int(sc.fillRps)}/s in ${f(sc.fillSeconds, 0)} s, ${f(sc.fillCpuUsPerAnswer)} µs, ${sc.fillErrors}/${sc.fillTimeouts} | ${sc.verifyChecked} scraped, ${sc.verifyMismatches} wrong (mean ${f(sc.verifyMeanPeers, 2)}) | ${int(sc.rps)} | **${f(sc.cpuUsPerAnswer)}** (${f(sc.serverCpuPct, 0)}%) | ${int(sc.latP50Us)} / ${int(sc.latP99Us)} µs | **${f(sc.worstP99Ms)} ms** (${f(sc.medianP99Ms)} ms; ${sc.readings} readings) | ${f(sc.maxMs)} ms | < ${LIMIT_LOOP_P99_MS} ms | ${passFail(ok)} |`,
+  );
+  L.push('');
+  L.push(
+    "- Every thread of swarmd runs on core 0 and the worker keeps it busy, so a thread's event-loop delay can include time spent waiting for the core while another thread of swarmd runs (the main thread's too), not only its own long tasks.",
+  );
+  L.push(
+    `- worst p99 by thread: ${sc.perThread.map((t) => `${t.thread} ${f(t.worstP99Ms)} ms`).join(', ') || '–'}; steady phase: ${int(sc.errors)} errors, ${int(sc.timeouts)} timeouts, ${f(sc.avgPeers, 1)} peers per answer, others on the machine ${f(sc.othersCpuPct, 0)}%${sc.firstError ? `; first error: \`${sc.firstError.replace(/`/g, "'")}\`` : ''}`,
+  );
+  return L;
+}
+
+function crossCheckSection(r: Results): string[] {
+  const m = r.meta;
+  const L: string[] = [];
+  if (!r.crosscheck.length) return L;
+  L.push('');
+  L.push('## Cross-check with /work/shared/bench/udpload.c');
+  L.push('');
+  L.push(
+    `The UDP announce row once more, driven by the independent C generator (built in a temporary directory; same hashes, Zipf(1), ${m.config.peers} identities per torrent, \`--max-swarm 0\`, ${m.config.udpSockets} × ${m.config.udpWindow}, pinned to core 1, no busy-poll), on the same prefilled servers. If swarmd's generator is sound, the CPU per answer agrees.`,
+  );
+  L.push('');
+  L.push('| tracker | udpload: µs/answer (runs) | answers/s | errors / timeouts | bench/udp-load.ts: µs/answer (same row) |');
+  L.push('|---|---|---:|---|---:|');
+  const ann = aggregate(r.load.filter((x) => x.row === 'udp-announce'));
+  const by = new Map<string, CrossCheck[]>();
+  for (const c of r.crosscheck) {
+    if (!by.has(c.tracker)) by.set(c.tracker, []);
+    by.get(c.tracker)!.push(c);
+  }
+  for (const [tracker, cs] of by) {
+    const own = ann.find((a) => a.tracker === tracker);
+    L.push(
+      `| ${tracker} | **${f(median(cs.map((c) => c.cpuUsPerAnswer)))}** (${cs.map((c) => f(c.cpuUsPerAnswer)).join(', ')}) | ${int(median(cs.map((c) => c.rps)))} | ${cs.reduce((a, c) => a + c.errors, 0)} / ${cs.reduce((a, c) => a + c.timeouts, 0)} | ${own ? f(own.us) : '–'} |`,
+    );
+  }
+  return L;
+}
+
+function profilesSection(r: Results): string[] {
+  const L: string[] = [];
+  if (!r.profiles.length) return L;
+  L.push('');
+  L.push('## CPU profiles of the rows swarmd missed');
+  L.push('');
+  L.push(
+    'swarmd run once more under `node --cpu-prof` (profiling adds overhead, so its µs/answer is higher than above). Only the samples taken during the timed phase of the row count (not start-up or the prefill); self time is a share of the non-idle samples of all threads together (main thread and workers). `(program)` is native code outside JS functions (the addon, libuv, system calls made from JS), `(garbage collector)` is GC; native code run from libuv\'s poll phase (epoll, accept, and the addon\'s recvmmsg/sendmmsg with their kernel time) counts as idle for V8, so the profile shows the JavaScript share of the work, and "busy" can be well below the CPU% measured from /proc. The .cpuprofile files are in bench/out/profiles/.',
+  );
+  for (const p of r.profiles) {
+    L.push('');
+    L.push(
+      `### ${p.row} (${(p.windowMs / 1000).toFixed(1)} s timed phase; threads: ${p.threads.map((t) => `thread ${t.file.split('.').slice(-3)[0]} busy ${f(t.busyPct, 0)}% of ${t.samples} samples`).join(', ')})`,
+    );
+    L.push('');
+    L.push('| self time | function |');
+    L.push('|---:|---|');
+    for (const t of p.top) L.push(`| ${f(t.selfPct, 1)}% | \`${t.fn}\` |`);
+  }
+  return L;
+}
+
+function notesSection(r: Results): string[] {
+  const L: string[] = [];
+  if (!r.notes.length) return L;
+  L.push('');
+  L.push('## Notes');
+  L.push('');
+  for (const n of collapseNotes(r.notes)) L.push(`- ${n}`);
+  return L;
 }

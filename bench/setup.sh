@@ -60,7 +60,7 @@ if [ "$have" != "$BT_VERSION" ]; then
   npm install --prefix .peers --no-audit --no-fund --omit=dev --ignore-scripts "bittorrent-tracker@$BT_VERSION" >&2
 fi
 
-# The native UDP addon (src/io/udp-batch.ts uses it when built; the bench reports which path
+# The native UDP addon (src/io/udp-socket.ts uses it when built; the bench reports which path
 # swarmd used). `npm install` builds it; here only say whether it is there.
 if ! ls ../native/build/Release/*.node >/dev/null 2>&1; then
   echo "bench/setup.sh: note: native/build has no addon (run npm install); swarmd will use dgram" >&2

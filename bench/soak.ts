@@ -76,9 +76,30 @@ const commit = (() => {
 const port = await freePort();
 // `nice` execs the program, so the child's pid is swarmd's (for /proc).
 const tracker = start('swarmd', 'nice', [
-  '-n', '10', NODE, 'bin/swarmd.js', '--listen-udp', `127.0.0.1:${port}`, '--listen-tcp', `127.0.0.1:${port}`, '--workers', '2',
-  '--interval', '60', '--interval-variation', '0', '--peer-timeout', '150', '--clean-interval', '15',
-  '--torrent-timeout', '300', '--memory-limit', '512M', '--log-level', 'warn',
+  '-n',
+  '10',
+  NODE,
+  'bin/swarmd.js',
+  '--listen-udp',
+  `127.0.0.1:${port}`,
+  '--listen-tcp',
+  `127.0.0.1:${port}`,
+  '--workers',
+  '2',
+  '--interval',
+  '60',
+  '--interval-variation',
+  '0',
+  '--peer-timeout',
+  '150',
+  '--clean-interval',
+  '15',
+  '--torrent-timeout',
+  '300',
+  '--memory-limit',
+  '512M',
+  '--log-level',
+  'warn',
 ]);
 process.on('SIGINT', () => {
   killAllNow();
@@ -116,10 +137,33 @@ try {
   })();
   for (let left = MINUTES * 60, seed = 1; left > 0 && !failure; left -= SEGMENT_S, seed++) {
     const seconds = Math.min(SEGMENT_S, left);
-    const r = await runToEnd('udp-load', 'nice', [
-      '-n', '10', NODE, 'bench/udp-load.ts', '--port', String(port), '--sockets', '1', '--window', '8', '--torrents', opt.torrents!,
-      '--peers', opt.peers!, '--stopped', opt.stopped!, '--duration', String(seconds), '--seed', String(seed),
-    ], (seconds + 60) * 1000);
+    const r = await runToEnd(
+      'udp-load',
+      'nice',
+      [
+        '-n',
+        '10',
+        NODE,
+        'bench/udp-load.ts',
+        '--port',
+        String(port),
+        '--sockets',
+        '1',
+        '--window',
+        '8',
+        '--torrents',
+        opt.torrents!,
+        '--peers',
+        opt.peers!,
+        '--stopped',
+        opt.stopped!,
+        '--duration',
+        String(seconds),
+        '--seed',
+        String(seed),
+      ],
+      (seconds + 60) * 1000,
+    );
     if (r.code !== 0) failure = `udp-load exited with ${r.code}: ${r.stderr.slice(-5).join(' / ')}`;
     if (tracker.exitCode !== undefined) failure = `swarmd exited (${tracker.exitCode}): ${tracker.stderrTail.slice(-5).join(' / ')}`;
   }
@@ -138,8 +182,12 @@ const steady = samples.slice(Math.min(samples.length - 1, Math.ceil(60 / SAMPLE_
 const range = (f: (s: Sample) => number, from = samples) => (from.length ? `${Math.min(...from.map(f))}–${Math.max(...from.map(f))}` : 'n/a');
 const mean = (f: (s: Sample) => number) => (samples.length ? Math.round(samples.reduce((n, s) => n + f(s), 0) / samples.length) : 0);
 const summary = {
-  date: new Date().toISOString(), commit, minutes: MINUTES, cores: (await import('node:os')).cpus().length,
-  ok: !failure, failure: failure || null,
+  date: new Date().toISOString(),
+  commit,
+  minutes: MINUTES,
+  cores: (await import('node:os')).cpus().length,
+  ok: !failure,
+  failure: failure || null,
   answersPerSecond: { mean: mean((s) => s.answersPerSecond), range: range((s) => s.answersPerSecond) },
   rssMiB: { first: samples[0]?.rssMiB, last: samples.at(-1)?.rssMiB, afterFirstMinute: range((s) => s.rssMiB, steady) },
   fds: range((s) => s.fds),
@@ -169,8 +217,9 @@ const md = [
   '',
   `| t (s) | answers/s | RSS MiB | fds | peers | torrents | loop p99 ms | loop max ms |`,
   `|---:|---:|---:|---:|---:|---:|---:|---:|`,
-  ...samples.filter((_, i) => i % every === 0 || i === samples.length - 1).map((s) =>
-    `| ${s.t} | ${s.answersPerSecond} | ${s.rssMiB} | ${s.fds} | ${s.peers} | ${s.torrents} | ${s.eventLoopP99Ms} | ${s.eventLoopMaxMs} |`),
+  ...samples
+    .filter((_, i) => i % every === 0 || i === samples.length - 1)
+    .map((s) => `| ${s.t} | ${s.answersPerSecond} | ${s.rssMiB} | ${s.fds} | ${s.peers} | ${s.torrents} | ${s.eventLoopP99Ms} | ${s.eventLoopMaxMs} |`),
   '',
 ].join('\n');
 writeFileSync(`${opt.out}/soak.md`, md);

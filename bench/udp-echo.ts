@@ -14,7 +14,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Batch, UdpBatchSocket } from '../src/io/udp-batch.ts';
-import { ADDR_SIZE, SLOT_SIZE, nativeUdpStatus, openUdpBatchSocket } from '../src/io/udp-batch.ts';
+import { ADDR_SIZE, SLOT_SIZE } from '../src/io/udp-batch.ts';
+import { nativeUdpStatus, openUdpBatchSocket } from '../src/io/udp-socket.ts';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -76,10 +77,7 @@ function answer(rx: Batch, tx: Batch): void {
 
 async function server(): Promise<void> {
   const io = args.io === 'dgram' ? 'dgram' : 'native';
-  const s = await openUdpBatchSocket(
-    { host: args.host!, port: Number(args.port), io, batchSize: Number(args.batch) },
-    answer,
-  );
+  const s = await openUdpBatchSocket({ host: args.host!, port: Number(args.port), io, batchSize: Number(args.batch) }, answer);
   process.stdout.write(`READY ${s.address().port}\n`);
   const stop = async () => {
     process.stderr.write(`server ${io}: ${JSON.stringify(s.counters)}\n`);
@@ -184,8 +182,22 @@ async function orchestrate(): Promise<void> {
       const before = cpuTicks(srv.pid!);
       const cli = spawnSync(
         'taskset',
-        ['-c', '1', process.execPath, self, 'client', '--port', String(port), '--duration', args.duration!,
-          '--window', args.window!, '--sockets', args.sockets!, ...common],
+        [
+          '-c',
+          '1',
+          process.execPath,
+          self,
+          'client',
+          '--port',
+          String(port),
+          '--duration',
+          args.duration!,
+          '--window',
+          args.window!,
+          '--sockets',
+          args.sockets!,
+          ...common,
+        ],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
       );
       const after = cpuTicks(srv.pid!);

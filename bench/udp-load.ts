@@ -8,7 +8,7 @@
 //
 // Closed loop: each socket (its own source port) does the connect handshake, then keeps
 // --window requests in flight; the answers of one wake-up are validated and replaced by new
-// requests in the same batch (src/io/udp-batch.ts: recvmmsg/sendmmsg through the native addon
+// requests in the same batch (src/io/udp-socket.ts: recvmmsg/sendmmsg through the native addon
 // when it is built, dgram otherwise), so the generator costs little per request.
 // Workload (workload.ts): the info hashes of /work/shared/bench/udpload.c, Zipf popularity, a
 // fixed set of --peers identities per torrent (identity k announces port 10000+k; the address is
@@ -26,7 +26,8 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Batch, UdpBatchSocket } from '../src/io/udp-batch.ts';
-import { ADDR_SIZE, SLOT_SIZE, openUdpBatchSocket } from '../src/io/udp-batch.ts';
+import { ADDR_SIZE, SLOT_SIZE } from '../src/io/udp-batch.ts';
+import { openUdpBatchSocket } from '../src/io/udp-socket.ts';
 import { PORT_BASE, Rng, Zipf, identity, isSeeder, leftOf, makeHashes, pickEvent, writePeerId } from './workload.ts';
 
 const { values: opt } = parseArgs({
@@ -232,89 +233,108 @@ class Sock {
 }
 const socks: Sock[] = [];
 
+type View = { dv: DataView; i32: Int32Array | null };
+
+// The torrent and identity nextPrefill() picked (module scratch: no allocation per request).
+let reqT = 0;
+let reqK = 0;
+
 // Writes the next request of the current mode into slot i of batch b; false if there is none.
 function writeRequest(s: Sock, b: Batch, i: number, now: number): boolean {
-  const data = b.data;
-  const { dv, i32 } = viewOf(data);
-  const off = i * SLOT_SIZE;
+  const view = viewOf(b.data);
   if (!s.haveCid) return false;
-  let t: number;
-  let k: number;
-  let event: number;
-  let slot: number;
-  if (mode === 'prefill') {
-    if (retryT.length > 0) {
-      t = retryT.pop()!;
-      k = retryK.pop()!;
-    } else if (pfT < TORRENTS) {
-      t = pfT;
-      k = pfK;
-      if (++pfK >= PREFILL) {
-        pfK = 0;
-        pfT++;
-      }
-    } else return false;
-    event = 2;
-  } else if (mode === 'load') {
-    if (SCRAPE_RATIO > 0 && rng.float() < SCRAPE_RATIO) {
-      const want = 1 + rng.below(SCRAPE_MAX);
-      let got = 0;
-      for (let tries = 0; got < want && tries < 8 * want; tries++) {
-        const c = zipf.pick(rng);
-        let dup = false;
-        for (let j = 0; j < got; j++) {
-          if (dv.getInt32(off + 16 + 20 * j + 16, true) === hash32[c * 5 + 4] && sameHash(data, off + 16 + 20 * j, c)) {
-            dup = true;
-            break;
-          }
-        }
-        if (dup) continue;
-        copyHash(data, i32, off + 16 + 20 * got, c);
-        got++;
-      }
-      slot = s.free[--s.nfree]!;
-      const tid = s.newTid(slot);
-      dv.setUint32(off, s.cidHi);
-      dv.setUint32(off + 4, s.cidLo);
-      dv.setUint32(off + 8, 2);
-      dv.setUint32(off + 12, tid);
-      s.tid[slot] = tid;
-      s.kind[slot] = K_SCRAPE;
-      s.cnt[slot] = got;
-      s.at[slot] = now;
-      b.lengths[i] = 16 + 20 * got;
-      b.addrs.set(TO, i * ADDR_SIZE);
-      return true;
-    }
-    t = zipf.pick(rng);
-    k = rng.below(PEERS);
-    event = PCT_STOPPED > 0 && rng.below(100) < PCT_STOPPED ? 3 : pickEvent(rng);
-  } else if (mode === 'verify') {
-    let start: number;
-    if (vRetry.length > 0) start = vRetry.pop()!;
-    else if (vCursor < vSample.length) {
-      start = vCursor;
-      vCursor += 10;
-    } else return false;
-    const n = Math.min(10, vSample.length - start);
-    for (let j = 0; j < n; j++) copyHash(data, i32, off + 16 + 20 * j, vSample[start + j]!);
-    slot = s.free[--s.nfree]!;
-    const tid = s.newTid(slot);
-    dv.setUint32(off, s.cidHi);
-    dv.setUint32(off + 4, s.cidLo);
-    dv.setUint32(off + 8, 2);
-    dv.setUint32(off + 12, tid);
-    s.tid[slot] = tid;
-    s.kind[slot] = K_VERIFY;
-    s.cnt[slot] = n;
-    s.t[slot] = start;
-    s.at[slot] = now;
-    b.lengths[i] = 16 + 20 * n;
-    b.addrs.set(TO, i * ADDR_SIZE);
-    return true;
-  } else return false;
+  if (mode === 'prefill') return nextPrefill() && writeAnnounce(s, b, i, view, now, reqT, reqK, 2);
+  if (mode === 'load') {
+    if (SCRAPE_RATIO > 0 && rng.float() < SCRAPE_RATIO) return writeLoadScrape(s, b, i, view, now);
+    const t = zipf.pick(rng);
+    const k = rng.below(PEERS);
+    const event = PCT_STOPPED > 0 && rng.below(100) < PCT_STOPPED ? 3 : pickEvent(rng);
+    return writeAnnounce(s, b, i, view, now, t, k, event);
+  }
+  if (mode === 'verify') return writeVerify(s, b, i, view, now);
+  return false;
+}
 
-  slot = s.free[--s.nfree]!;
+// The next (torrent, identity) of the prefill into reqT, reqK: a lost one first; false when done.
+function nextPrefill(): boolean {
+  if (retryT.length > 0) {
+    reqT = retryT.pop()!;
+    reqK = retryK.pop()!;
+  } else if (pfT < TORRENTS) {
+    reqT = pfT;
+    reqK = pfK;
+    if (++pfK >= PREFILL) {
+      pfK = 0;
+      pfT++;
+    }
+  } else return false;
+  return true;
+}
+
+// A scrape of 1..--scrape-max distinct Zipf-picked torrents.
+function writeLoadScrape(s: Sock, b: Batch, i: number, view: View, now: number): boolean {
+  const data = b.data;
+  const { dv, i32 } = view;
+  const off = i * SLOT_SIZE;
+  const want = 1 + rng.below(SCRAPE_MAX);
+  let got = 0;
+  for (let tries = 0; got < want && tries < 8 * want; tries++) {
+    const c = zipf.pick(rng);
+    let dup = false;
+    for (let j = 0; j < got; j++) {
+      if (dv.getInt32(off + 16 + 20 * j + 16, true) === hash32[c * 5 + 4] && sameHash(data, off + 16 + 20 * j, c)) {
+        dup = true;
+        break;
+      }
+    }
+    if (dup) continue;
+    copyHash(data, i32, off + 16 + 20 * got, c);
+    got++;
+  }
+  writeScrapeHead(s, b, i, dv, now, K_SCRAPE, got);
+  return true;
+}
+
+// A scrape of the next 10 torrents of the verify sample (a lost one first).
+function writeVerify(s: Sock, b: Batch, i: number, view: View, now: number): boolean {
+  const off = i * SLOT_SIZE;
+  let start: number;
+  if (vRetry.length > 0) start = vRetry.pop()!;
+  else if (vCursor < vSample.length) {
+    start = vCursor;
+    vCursor += 10;
+  } else return false;
+  const n = Math.min(10, vSample.length - start);
+  for (let j = 0; j < n; j++) copyHash(b.data, view.i32, off + 16 + 20 * j, vSample[start + j]!);
+  const slot = writeScrapeHead(s, b, i, view.dv, now, K_VERIFY, n);
+  s.t[slot] = start;
+  return true;
+}
+
+// A scrape's header and its window slot, once its n hashes are written; returns the slot.
+function writeScrapeHead(s: Sock, b: Batch, i: number, dv: DataView, now: number, kind: number, n: number): number {
+  const off = i * SLOT_SIZE;
+  const slot = s.free[--s.nfree]!;
+  const tid = s.newTid(slot);
+  dv.setUint32(off, s.cidHi);
+  dv.setUint32(off + 4, s.cidLo);
+  dv.setUint32(off + 8, 2);
+  dv.setUint32(off + 12, tid);
+  s.tid[slot] = tid;
+  s.kind[slot] = kind;
+  s.cnt[slot] = n;
+  s.at[slot] = now;
+  b.lengths[i] = 16 + 20 * n;
+  b.addrs.set(TO, i * ADDR_SIZE);
+  return slot;
+}
+
+// An announce of identity k on torrent t.
+function writeAnnounce(s: Sock, b: Batch, i: number, view: View, now: number, t: number, k: number, event: number): boolean {
+  const data = b.data;
+  const { dv, i32 } = view;
+  const off = i * SLOT_SIZE;
+  const slot = s.free[--s.nfree]!;
   const tid = s.newTid(slot);
   const id = identity(t, k);
   dv.setUint32(off, s.cidHi);
@@ -395,117 +415,130 @@ function onBatch(s: Sock, rx: Batch, tx: Batch): void {
   const now = performance.now();
   const data = rx.data;
   const { dv } = viewOf(data);
-  for (let i = 0; i < rx.count; i++) {
-    const len = rx.lengths[i]!;
-    const off = i * SLOT_SIZE;
-    if (len < 8 || len > SLOT_SIZE) {
-      st.bad++;
-      noteError('runt or truncated datagram', undefined, 0, len);
-      continue;
-    }
-    const action = dv.getUint32(off);
-    const tid = dv.getUint32(off + 4);
-    const slot = tid & 1023;
-    if (slot === CONNECT_SLOT) {
-      if (s.connectInflight && tid === s.connectTid) {
-        s.connectInflight = false;
-        if (action === 0 && len >= 16) {
-          s.cidHi = dv.getUint32(off + 8);
-          s.cidLo = dv.getUint32(off + 12);
-          s.haveCid = true;
-          s.cidAt = now;
-        } else {
-          st.trackerErrors++;
-          noteError('connect failed', data, off, len);
-        }
-      } else st.late++;
-      continue;
-    }
-    if (slot >= WINDOW || s.kind[slot] === K_FREE || s.tid[slot] !== tid) {
-      st.late++;
-      continue;
-    }
-    const kind = s.kind[slot]!;
-    const n = s.cnt[slot]!;
-    s.kind[slot] = K_FREE;
-    s.free[s.nfree++] = slot;
-    s.inflight--;
-    const lat = (now - s.at[slot]!) * 1000;
-    st.latSumUs += lat;
-    st.hist[lat >= 1e6 ? 99_999 : Math.floor(lat / 10)]!++;
-    if (action === 3) {
-      st.trackerErrors++;
-      noteError('tracker error', data, off, len);
-      // "Connection ID missmatch." (opentracker) or similar: get a new one
-      if (len > 8 && /connection/i.test(data.toString('latin1', off + 8, off + len))) {
-        st.connectIdErrors++;
-        s.cidAt = -Infinity;
-      }
-      if (kind === K_ANNOUNCE && mode === 'prefill') {
-        retryT.push(s.t[slot]!);
-        retryK.push(s.k[slot]!);
-      } else if (kind === K_VERIFY) vRetry.push(s.t[slot]!);
-      continue;
-    }
-    if (kind === K_ANNOUNCE) {
-      const body = len - 20;
-      if (action !== 1 || len < 20 || body % PEER_SIZE !== 0) {
-        st.bad++;
-        noteError(action === 1 ? 'announce reply length' : `announce answered with action ${action}`, data, off, len);
-        continue;
-      }
-      const interval = dv.getUint32(off + 8);
-      const leechers = dv.getUint32(off + 12);
-      const seeders = dv.getUint32(off + 16);
-      const np = body / PEER_SIZE;
-      if (interval === 0 || interval > 1_000_000 || leechers > 100_000_000 || seeders > 100_000_000) {
-        st.bad++;
-        noteError('announce counters insane', undefined, 0, len);
-        continue;
-      }
-      if (NUMWANT > 0 && np > NUMWANT) {
-        st.bad++;
-        noteError('more peers than numwant', undefined, 0, len);
-        continue;
-      }
-      st.peersReturned += np;
-      st.swarmSum += leechers + seeders;
-      st.answers++;
-      st.answersAnnounce++;
-    } else {
-      if (action !== 2 || len !== 8 + 12 * n) {
-        st.bad++;
-        noteError('bad scrape reply', data, off, len);
-        if (kind === K_VERIFY) vRetry.push(s.t[slot]!);
-        continue;
-      }
-      let insane = false;
-      for (let j = 0; j < 3 * n; j++) if (dv.getUint32(off + 8 + 4 * j) > 100_000_000) insane = true;
-      if (insane) {
-        st.bad++;
-        noteError('scrape counters insane', undefined, 0, len);
-        continue;
-      }
-      st.answers++;
-      st.answersScrape++;
-      if (kind === K_VERIFY) {
-        const start = s.t[slot]!;
-        for (let j = 0; j < n; j++) {
-          const seeders = dv.getUint32(off + 8 + 12 * j);
-          const leechers = dv.getUint32(off + 8 + 12 * j + 8);
-          const total = seeders + leechers;
-          vPeers += total;
-          vDone++;
-          if (total < V_MIN || total > V_MAX) {
-            vMismatch++;
-            const want = V_MIN === V_MAX ? `${V_MIN}` : `${V_MIN}..${V_MAX}`;
-            if (!vFirst) vFirst = `torrent ${vSample[start + j]}: ${seeders} seeders + ${leechers} leechers, expected ${want} peers`;
-          }
-        }
-      }
+  for (let i = 0; i < rx.count; i++) onDatagram(s, data, dv, i * SLOT_SIZE, rx.lengths[i]!, now);
+  tx.count = fill(s, tx, 0, now);
+}
+
+// One answer: matched to its request by transaction ID, checked and counted.
+function onDatagram(s: Sock, data: Buffer, dv: DataView, off: number, len: number, now: number): void {
+  if (len < 8 || len > SLOT_SIZE) {
+    st.bad++;
+    noteError('runt or truncated datagram', undefined, 0, len);
+    return;
+  }
+  const action = dv.getUint32(off);
+  const tid = dv.getUint32(off + 4);
+  const slot = tid & 1023;
+  if (slot === CONNECT_SLOT) return onConnectReply(s, data, dv, off, len, action, tid, now);
+  if (slot >= WINDOW || s.kind[slot] === K_FREE || s.tid[slot] !== tid) {
+    st.late++;
+    return;
+  }
+  const kind = s.kind[slot]!;
+  const n = s.cnt[slot]!;
+  s.kind[slot] = K_FREE;
+  s.free[s.nfree++] = slot;
+  s.inflight--;
+  const lat = (now - s.at[slot]!) * 1000;
+  st.latSumUs += lat;
+  st.hist[lat >= 1e6 ? 99_999 : Math.floor(lat / 10)]!++;
+  if (action === 3) onErrorReply(s, data, off, len, kind, slot);
+  else if (kind === K_ANNOUNCE) onAnnounceReply(data, dv, off, len, action);
+  else onScrapeReply(s, data, dv, off, len, action, kind, n, slot);
+}
+
+function onConnectReply(s: Sock, data: Buffer, dv: DataView, off: number, len: number, action: number, tid: number, now: number): void {
+  if (!s.connectInflight || tid !== s.connectTid) {
+    st.late++;
+    return;
+  }
+  s.connectInflight = false;
+  if (action === 0 && len >= 16) {
+    s.cidHi = dv.getUint32(off + 8);
+    s.cidLo = dv.getUint32(off + 12);
+    s.haveCid = true;
+    s.cidAt = now;
+  } else {
+    st.trackerErrors++;
+    noteError('connect failed', data, off, len);
+  }
+}
+
+// A BEP 15 error reply; a lost prefill announce or verify scrape is sent again.
+function onErrorReply(s: Sock, data: Buffer, off: number, len: number, kind: number, slot: number): void {
+  st.trackerErrors++;
+  noteError('tracker error', data, off, len);
+  // "Connection ID missmatch." (opentracker) or similar: get a new one
+  if (len > 8 && /connection/i.test(data.toString('latin1', off + 8, off + len))) {
+    st.connectIdErrors++;
+    s.cidAt = -Infinity;
+  }
+  if (kind === K_ANNOUNCE && mode === 'prefill') {
+    retryT.push(s.t[slot]!);
+    retryK.push(s.k[slot]!);
+  } else if (kind === K_VERIFY) vRetry.push(s.t[slot]!);
+}
+
+function onAnnounceReply(data: Buffer, dv: DataView, off: number, len: number, action: number): void {
+  const body = len - 20;
+  if (action !== 1 || len < 20 || body % PEER_SIZE !== 0) {
+    st.bad++;
+    noteError(action === 1 ? 'announce reply length' : `announce answered with action ${action}`, data, off, len);
+    return;
+  }
+  const interval = dv.getUint32(off + 8);
+  const leechers = dv.getUint32(off + 12);
+  const seeders = dv.getUint32(off + 16);
+  const np = body / PEER_SIZE;
+  if (interval === 0 || interval > 1_000_000 || leechers > 100_000_000 || seeders > 100_000_000) {
+    st.bad++;
+    noteError('announce counters insane', undefined, 0, len);
+    return;
+  }
+  if (NUMWANT > 0 && np > NUMWANT) {
+    st.bad++;
+    noteError('more peers than numwant', undefined, 0, len);
+    return;
+  }
+  st.peersReturned += np;
+  st.swarmSum += leechers + seeders;
+  st.answers++;
+  st.answersAnnounce++;
+}
+
+function onScrapeReply(s: Sock, data: Buffer, dv: DataView, off: number, len: number, action: number, kind: number, n: number, slot: number): void {
+  if (action !== 2 || len !== 8 + 12 * n) {
+    st.bad++;
+    noteError('bad scrape reply', data, off, len);
+    if (kind === K_VERIFY) vRetry.push(s.t[slot]!);
+    return;
+  }
+  let insane = false;
+  for (let j = 0; j < 3 * n; j++) if (dv.getUint32(off + 8 + 4 * j) > 100_000_000) insane = true;
+  if (insane) {
+    st.bad++;
+    noteError('scrape counters insane', undefined, 0, len);
+    return;
+  }
+  st.answers++;
+  st.answersScrape++;
+  if (kind === K_VERIFY) checkVerified(dv, off, n, s.t[slot]!);
+}
+
+// The verify sample's torrents start..start+n-1 against the peer count they must have.
+function checkVerified(dv: DataView, off: number, n: number, start: number): void {
+  for (let j = 0; j < n; j++) {
+    const seeders = dv.getUint32(off + 8 + 12 * j);
+    const leechers = dv.getUint32(off + 8 + 12 * j + 8);
+    const total = seeders + leechers;
+    vPeers += total;
+    vDone++;
+    if (total < V_MIN || total > V_MAX) {
+      vMismatch++;
+      const want = V_MIN === V_MAX ? `${V_MIN}` : `${V_MIN}..${V_MAX}`;
+      if (!vFirst) vFirst = `torrent ${vSample[start + j]}: ${seeders} seeders + ${leechers} leechers, expected ${want} peers`;
     }
   }
-  tx.count = fill(s, tx, 0, now);
 }
 
 // Frees requests older than the timeout; lost prefill/verify requests are sent again.
@@ -589,7 +622,16 @@ function emit(obj: Record<string, unknown>): void {
 }
 
 // A snapshot of everything a phase reports.
-function phaseReport(phase: string, seconds: number, cpuUs: number, srvTicks: number, srvUser: number, sys: [number, number], mono: [number, number], s: Stats): Record<string, unknown> {
+function phaseReport(
+  phase: string,
+  seconds: number,
+  cpuUs: number,
+  srvTicks: number,
+  srvUser: number,
+  sys: [number, number],
+  mono: [number, number],
+  s: Stats,
+): Record<string, unknown> {
   const n = s.answers + s.bad + s.trackerErrors;
   const serverCpuUs = SERVER_PID ? (srvTicks / CLK_TCK) * 1e6 : null;
   return {

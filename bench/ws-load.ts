@@ -61,7 +61,16 @@ function onMessage(c: Conn, data: Buffer): void {
   }
   if (m.offer !== undefined) {
     counts.offersReceived++;
-    c.ws.send(JSON.stringify({ action: 'announce', info_hash: c.hash, peer_id: c.peerId, to_peer_id: m.peer_id, offer_id: m.offer_id, answer: { type: 'answer', sdp: SDP } }));
+    c.ws.send(
+      JSON.stringify({
+        action: 'announce',
+        info_hash: c.hash,
+        peer_id: c.peerId,
+        to_peer_id: m.peer_id,
+        offer_id: m.offer_id,
+        answer: { type: 'answer', sdp: SDP },
+      }),
+    );
   } else if (m.answer !== undefined) {
     counts.answersReceived++;
   } else if (m.complete !== undefined) {
@@ -109,11 +118,22 @@ const seconds = (performance.now() - m0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const d = (k: keyof typeof counts) => counts[k] - start[k];
 running = false;
-process.stdout.write(JSON.stringify({
-  connections: N, torrents: T, offers: OFFERS, window: WINDOW, seconds: Math.round(seconds * 1000) / 1000,
-  announces: d('announces'), offersReceived: d('offersReceived'), answersReceived: d('answersReceived'), errors: d('errors'),
-  announcesPerSecond: Math.round(d('announces') / seconds), answersPerSecond: Math.round(d('answersReceived') / seconds),
-  genCpuPct: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 1000) / 10, firstError,
-}) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    connections: N,
+    torrents: T,
+    offers: OFFERS,
+    window: WINDOW,
+    seconds: Math.round(seconds * 1000) / 1000,
+    announces: d('announces'),
+    offersReceived: d('offersReceived'),
+    answersReceived: d('answersReceived'),
+    errors: d('errors'),
+    announcesPerSecond: Math.round(d('announces') / seconds),
+    answersPerSecond: Math.round(d('answersReceived') / seconds),
+    genCpuPct: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 1000) / 10,
+    firstError,
+  }) + '\n',
+);
 for (const c of conns) c.ws.terminate();
 process.exit(0);

@@ -27,7 +27,10 @@ function nodeGyp() {
   const js = process.env.npm_config_node_gyp;
   if (js && existsSync(js)) return [process.execPath, [js]];
   const onPath = (name) =>
-    (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name)).find((file) => existsSync(file));
+    (process.env.PATH ?? '')
+      .split(delimiter)
+      .map((dir) => join(dir, name))
+      .find((file) => existsSync(file));
   if (onPath('node-gyp')) return ['node-gyp', []];
   // npm-cli.js lives in npm/bin/, node-gyp in npm/node_modules/
   for (const npmCli of [process.env.npm_execpath, onPath('npm')]) {
@@ -58,9 +61,7 @@ try {
   // a read-only tree: the one line below still says what happened
 }
 if (run.error || run.status !== 0 || !existsSync(addonFile)) {
-  const why = run.error
-    ? `${run.error.code === 'ENOENT' ? 'node-gyp not found' : run.error.message}`
-    : `node-gyp failed, see native/build-native.log`;
+  const why = run.error ? `${run.error.code === 'ENOENT' ? 'node-gyp not found' : run.error.message}` : `node-gyp failed, see native/build-native.log`;
   useDgram(why);
 }
 
@@ -68,7 +69,14 @@ if (run.error || run.status !== 0 || !existsSync(addonFile)) {
 const check = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(addonFile)})`], { encoding: 'utf8' });
 if (check.status !== 0) {
   rmSync(addonFile, { force: true });
-  useDgram(`it built but does not load: ${(check.stderr || '').trim().split('\n').find((l) => /Error/.test(l)) ?? 'unknown error'}`);
+  useDgram(
+    `it built but does not load: ${
+      (check.stderr || '')
+        .trim()
+        .split('\n')
+        .find((l) => /Error/.test(l)) ?? 'unknown error'
+    }`,
+  );
 }
 console.log(`swarmd: built the native UDP addon (recvmmsg/sendmmsg): ${addonFile}`);
 const memoryFile = join(nativeDir, 'build', 'Release', 'swarmd_memory.node');

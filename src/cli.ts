@@ -5,7 +5,7 @@ import { parseCommandLine, helpText } from './config/command-line.ts';
 import { ConfigError } from './config/config.ts';
 import { createLogger } from './log.ts';
 import { startTracker, VERSION } from './tracker.ts';
-import { nativeUdpStatus } from './io/udp-batch.ts';
+import { nativeUdpStatus } from './io/udp-socket.ts';
 
 async function main(): Promise<number> {
   if (process.argv[2] === 'notices') return (await import('./notices/command.ts')).noticesCommand(process.argv.slice(3));

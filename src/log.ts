@@ -4,8 +4,6 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { LogLevel } from './config/config.ts';
 
-export type { Logger };
-
 export function createLogger(level: LogLevel, destination: number = 1): Logger {
   return pino({ level, base: { name: 'swarmd' } }, pino.destination({ dest: destination, sync: true }));
 }

@@ -16,9 +16,9 @@ import type { Config } from '../config/config.ts';
 import { buildState, stateKeys } from './access-list.ts';
 import type { AccessMode, AccessState } from './access-list.ts';
 import { ensureFifo, errorText, FifoReader } from './fifo.ts';
-import { JUNK_REPORTED, KEY_WORDS, compareKeys, findKey, isHashLine, keyFromHex, parseList, sortUnique } from './hashes.ts';
+import { JUNK_REPORTED, KEY_WORDS, compareKeys, findKey, isBlankOrComment, isHashLine, keyFromHex, parseList, sortUnique } from './hashes.ts';
 import type { ParsedList } from './hashes.ts';
-import { Journal, readJournal } from './journal.ts';
+import { FifoJournal, readJournal } from './fifo-journal.ts';
 
 /** FIFO changes are applied (and the table rebuilt) at most this often. */
 export const BATCH_MS = 100;
@@ -28,7 +28,7 @@ const BAD_LINES_LOGGED = 5;
 const COMPACT_RATIO = 4;
 const COMPACT_SLACK = 1000;
 
-export type AccessStats = {
+type AccessStats = {
   mode: AccessMode;
   /** Version of the table in use (AccessState.generation). */
   generation: number;
@@ -57,7 +57,7 @@ export type AccessStats = {
 type Op = '+' | '-';
 
 /** One dynamic change: `+` lists a hash, `-` takes it off (40 lowercase hex digits). */
-export type AccessChange = { op: Op; hex: string };
+type AccessChange = { op: Op; hex: string };
 
 /** Whether `data` (from another node) is a list of changes; anything else is refused whole. */
 export function isAccessChanges(data: unknown): data is AccessChange[] {
@@ -81,7 +81,7 @@ export class AccessManager {
   private readonly deleted = new Set<string>();
   private current!: AccessState;
   private readonly listeners: ((state: AccessState) => void)[] = [];
-  private journal: Journal | null = null;
+  private journal: FifoJournal | null = null;
   private readonly readers: FifoReader[] = [];
   private pending: AccessChange[] = [];
   /** The FIFO changes among `pending` (not those applied from other nodes), for the FIFO listeners. */
@@ -265,9 +265,9 @@ export class AccessManager {
     try {
       // Rewritten compactly unless it is already exactly the changes in force.
       if (!content.exists || content.torn > 0 || content.bad > 0 || pruned > 0 || content.ops.length !== live) {
-        this.journal = await Journal.create(file, this.journalLines());
+        this.journal = await FifoJournal.create(file, this.journalLines());
       } else {
-        this.journal = await Journal.append(file, content.ops.length);
+        this.journal = await FifoJournal.append(file, content.ops.length);
       }
     } catch (e) {
       throw new Error(`access.changes_file: can't write ${file}: ${errorText(e)} (set access.changes_file to a writable place)`);
@@ -297,7 +297,7 @@ export class AccessManager {
       this.pending.push(change);
       this.pendingFromFifo.push(change);
     } else {
-      if (isBlank(bytes, start, end)) return;
+      if (isBlankOrComment(bytes, start, end)) return; // ignored, as in the list file
       this.counters.fifoRejected++;
       if (this.badLogged < BAD_LINES_LOGGED) {
         this.badLogged++;
@@ -556,16 +556,6 @@ function sortedKeys(set: Set<string>): { keys: Int32Array; count: number } {
 
 function findKeyIn(state: AccessState, key: Int32Array): boolean {
   return findKey(stateKeys(state), state.count, key, 0) >= 0;
-}
-
-/** A blank line or a comment (`#`): ignored, as in the list file. */
-function isBlank(bytes: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = bytes[i]!;
-    if (c === 0x23) return true;
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
-  }
-  return true;
 }
 
 function listLines(lines: number[], count: number): string {

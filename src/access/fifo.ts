@@ -8,9 +8,11 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import { LineSplitter } from '../text/lines.ts';
+import type { LineHandler } from '../text/lines.ts';
 
-/** Bytes of a line kept: enough to judge a hash line (41) and to quote a bad one. */
-export const LINE_KEEP = 80;
+/** Bytes of a line kept: enough to judge a hash line (41) and to quote a bad one; the rest is dropped. */
+const LINE_KEEP = 80;
 
 /**
  * Makes sure `file` is a FIFO: creates it (mode 0600, with coreutils' mkfifo) if nothing is there,
@@ -44,68 +46,20 @@ export function errorText(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e as Error).message ?? String(e);
 }
 
-/**
- * Called for every complete line, without its newline: `bytes[start, end)`, at most LINE_KEEP
- * bytes of it (the rest of a longer line is dropped). The bytes are valid only during the call.
- */
-export type LineHandler = (bytes: Buffer, start: number, end: number) => void;
-
-/** Splits a byte stream into lines, across chunks, keeping only the first LINE_KEEP bytes of each. */
-export class LineSplitter {
-  private readonly carry = Buffer.alloc(LINE_KEEP);
-  private carried = 0;
-  private readonly onLine: LineHandler;
-
-  constructor(onLine: LineHandler) {
-    this.onLine = onLine;
-  }
-
-  push(chunk: Buffer): void {
-    let at = 0;
-    for (;;) {
-      const nl = chunk.indexOf(10, at);
-      if (nl < 0) break;
-      if (this.carried > 0) {
-        this.keep(chunk, at, nl);
-        this.onLine(this.carry, 0, this.carried);
-        this.carried = 0;
-      } else {
-        this.onLine(chunk, at, Math.min(nl, at + LINE_KEEP));
-      }
-      at = nl + 1;
-    }
-    if (at < chunk.length) this.keep(chunk, at, chunk.length);
-  }
-
-  /** A line without its newline yet, if any (for tests and close). */
-  get pending(): number {
-    return this.carried;
-  }
-
-  private keep(chunk: Buffer, from: number, to: number): void {
-    const n = Math.min(to - from, LINE_KEEP - this.carried);
-    if (n > 0) {
-      chunk.copy(this.carry, this.carried, from, from + n);
-      this.carried += n;
-    }
-  }
-}
-
 /** A FIFO being read. */
 export class FifoReader {
-  readonly file: string;
   private readonly socket: net.Socket;
-  private closed: Promise<void>;
+  private readonly closed: Promise<void>;
 
-  private constructor(file: string, socket: net.Socket) {
-    this.file = file;
+  private constructor(socket: net.Socket) {
     this.socket = socket;
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
 
   /**
    * Opens an existing FIFO (see ensureFifo) and calls `onLine` for every line written to it, by any
-   * writer, for as long as it is open. `onError` hears read errors (the reader then stops).
+   * writer, for as long as it is open (at most LINE_KEEP bytes of each, split by text/lines.ts).
+   * `onError` hears read errors (the reader then stops).
    */
   static open(file: string, onLine: LineHandler, onError: (err: Error) => void): FifoReader {
     const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
@@ -117,11 +71,11 @@ export class FifoReader {
       fs.closeSync(fd);
       throw e;
     }
-    const lines = new LineSplitter(onLine);
+    const lines = new LineSplitter(onLine, LINE_KEEP);
     socket.on('data', (chunk: Buffer) => lines.push(chunk));
     socket.on('error', onError);
     socket.unref(); // a FIFO alone does not keep the process running
-    return new FifoReader(file, socket);
+    return new FifoReader(socket);
   }
 
   /** Stops reading and closes the descriptor. */

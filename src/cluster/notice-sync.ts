@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { Cluster } from './cluster.ts';
 import type { NoticeRegistry } from '../notices/registry.ts';
-import type { NoticeRecord } from '../notices/journal.ts';
+import type { NoticeRecord } from '../notices/notice-journal.ts';
 import { C } from '../stats/counters.ts';
 
 export const NOTICE_KIND = 'notice';

@@ -1,6 +1,7 @@
-// Batched UDP I/O: the server gets the datagrams received in one wake-up as one Batch, writes
-// its replies into another, and this layer sends them. Two implementations behind one
-// interface:
+// Batched UDP I/O, the interface: the server gets the datagrams received in one wake-up as one
+// Batch, writes its replies into another, and the socket sends them. What both implementations
+// share is here (the Batch layout, the counters, running the handler); udp-socket.ts opens one,
+// choosing between them, so neither implementation imports the file that imports it:
 //  - 'recvmmsg' (udp-native.ts): the optional Node-API addon in native/, one recvmmsg and one
 //    sendmmsg per batch (Linux). ~4 µs of server CPU per datagram echoed (bench/udp-echo.ts),
 //    as much as a C recvmmsg echo.
@@ -8,14 +9,9 @@
 //    contents, ~10-12 µs per datagram.
 //
 // Errors thrown by the handler never escape to the event loop (they would kill a worker):
-// the layer catches them, counts them in counters.handlerErrors, drops that batch's replies
+// runHandler catches them, counts them in counters.handlerErrors, drops that batch's replies
 // (tx may be half-written) and passes the error to options.onError. Without onError, they are
 // written to stderr, at most one line per second per socket (with how many were not printed).
-
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
-import { nativeStatus, openNativeSocket } from './udp-native.ts';
-import { openDgramSocket } from './udp-dgram.ts';
 
 export const SLOT_SIZE = 2048; // bytes reserved per datagram in a batch
 // Per-slot address: [0] = family (4 or 6), [1] = 0, [2..3] = port big-endian,
@@ -61,20 +57,6 @@ export interface UdpBatchSocket {
   close(): Promise<void>;
 }
 
-export interface UdpBatchOptions {
-  // '::' = dual stack (IPv4 clients show up as family 4, never as v4-mapped), '0.0.0.0',
-  // '127.0.0.1', '::1', ... (a name is resolved once, first address)
-  host: string;
-  port: number; // 0 = ephemeral
-  reusePort?: boolean; // SO_REUSEPORT, so several workers can bind the same port
-  ipv6Only?: boolean; // default false
-  batchSize?: number; // default 64, at most 1024
-  recvBufferSize?: number; // SO_RCVBUF, default 8 MiB (best effort)
-  sendBufferSize?: number; // SO_SNDBUF, default 8 MiB (best effort)
-  io?: 'auto' | 'native' | 'dgram'; // auto: native when it loaded, else dgram; native: error if it can't
-  onError?: (err: unknown) => void; // errors thrown by the handler (see the top of this file)
-}
-
 // The options as the implementations get them: every default filled in, host numeric.
 export interface ResolvedUdpOptions {
   host: string;
@@ -88,9 +70,7 @@ export interface ResolvedUdpOptions {
   onError: (err: unknown) => void;
 }
 
-export const DEFAULT_BATCH_SIZE = 64;
 export const MAX_BATCH_SIZE = 1024;
-const DEFAULT_BUFFER_SIZE = 8 << 20;
 
 class BatchBuffers implements Batch {
   count = 0;
@@ -115,14 +95,8 @@ export function allocBatch(capacity: number): Batch {
   return new BatchBuffers(capacity);
 }
 
-// Why the addon can or can't be used here ('loaded from ...', 'not Linux', 'not built: ...',
-// or the load error).
-export function nativeUdpStatus(): { available: boolean; reason: string } {
-  return nativeStatus();
-}
-
 // Counters, indexes into the Float64Array both implementations update.
-export const COUNTER_NAMES = ['received', 'sent', 'truncated', 'sendErrors', 'batches', 'handlerErrors', 'recvErrors'] as const;
+export const BATCH_COUNTER_NAMES = ['received', 'sent', 'truncated', 'sendErrors', 'batches', 'handlerErrors', 'recvErrors'] as const;
 export const C_RECEIVED = 0;
 export const C_SENT = 1;
 export const C_TRUNCATED = 2;
@@ -136,11 +110,11 @@ export const C_RECV_ERRORS = 6;
 export function countersView(values: Float64Array): Readonly<UdpBatchCounters> {
   const snapshot = (): UdpBatchCounters => {
     const out: Record<string, number> = {};
-    COUNTER_NAMES.forEach((name, i) => (out[name] = values[i]!));
+    BATCH_COUNTER_NAMES.forEach((name, i) => (out[name] = values[i]!));
     return out as unknown as UdpBatchCounters;
   };
   const view = {};
-  COUNTER_NAMES.forEach((name, i) => {
+  BATCH_COUNTER_NAMES.forEach((name, i) => {
     Object.defineProperty(view, name, { get: () => values[i], enumerable: true });
   });
   Object.defineProperty(view, 'toJSON', { value: snapshot });
@@ -176,67 +150,4 @@ export function runHandler(
   tx.count = 0;
   rx.count = 0;
   return replies;
-}
-
-// stderr, at most once a second per socket, saying how many were left out.
-function defaultOnError(label: string): (err: unknown) => void {
-  let last = -Infinity;
-  let skipped = 0;
-  return (err) => {
-    const now = performance.now();
-    if (now - last < 1000) {
-      skipped++;
-      return;
-    }
-    last = now;
-    const more = skipped > 0 ? ` (${skipped} more since the last one)` : '';
-    skipped = 0;
-    const text = err instanceof Error ? (err.stack ?? String(err)) : String(err);
-    process.stderr.write(`swarmd: udp ${label}: batch handler threw${more}: ${text}\n`);
-  };
-}
-
-async function resolveOptions(opts: UdpBatchOptions): Promise<ResolvedUdpOptions> {
-  let host = opts.host;
-  const zone = host.indexOf('%');
-  let family = isIP(zone >= 0 ? host.slice(0, zone) : host);
-  if (family === 0) {
-    const found = await lookup(host);
-    host = found.address;
-    family = found.family;
-  }
-  const port = opts.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`bad UDP port ${port}`);
-  const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
-    throw new RangeError(`batchSize must be an integer in 1..${MAX_BATCH_SIZE}, not ${batchSize}`);
-  }
-  const bufSize = (v: number | undefined, name: string) => {
-    if (v === undefined) return DEFAULT_BUFFER_SIZE;
-    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`bad ${name} ${v}`);
-    return v;
-  };
-  return {
-    host,
-    family: family === 6 ? 6 : 4,
-    port,
-    reusePort: opts.reusePort ?? false,
-    ipv6Only: opts.ipv6Only ?? false,
-    batchSize,
-    recvBufferSize: bufSize(opts.recvBufferSize, 'recvBufferSize'),
-    sendBufferSize: bufSize(opts.sendBufferSize, 'sendBufferSize'),
-    onError: opts.onError ?? defaultOnError(`${opts.host}:${port}`),
-  };
-}
-
-export async function openUdpBatchSocket(opts: UdpBatchOptions, handler: BatchHandler): Promise<UdpBatchSocket> {
-  const io = opts.io ?? 'auto';
-  if (io !== 'auto' && io !== 'native' && io !== 'dgram') throw new TypeError(`bad io '${String(io)}'`);
-  if (typeof handler !== 'function') throw new TypeError('handler must be a function');
-  const resolved = await resolveOptions(opts);
-  if (io === 'dgram') return openDgramSocket(resolved, handler);
-  const status = nativeStatus();
-  if (status.available) return openNativeSocket(resolved, handler);
-  if (io === 'native') throw new Error(`swarmd: the native UDP addon is not available: ${status.reason}`);
-  return openDgramSocket(resolved, handler);
 }

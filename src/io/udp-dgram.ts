@@ -8,10 +8,10 @@
 
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket } from 'node:dgram';
-import type { Batch, BatchHandler, ResolvedUdpOptions, UdpBatchSocket } from './udp-batch.ts';
+import type { Batch, BatchHandler, ResolvedUdpOptions, UdpBatchCounters, UdpBatchSocket } from './udp-batch.ts';
 import {
   ADDR_SIZE,
-  COUNTER_NAMES,
+  BATCH_COUNTER_NAMES,
   C_BATCHES,
   C_RECEIVED,
   C_RECV_ERRORS,
@@ -123,116 +123,146 @@ export function slotToAddress(addrs: Buffer, offset: number, socketFamily: 4 | 6
   return words.join(':');
 }
 
-export function openDgramSocket(opts: ResolvedUdpOptions, handler: BatchHandler): Promise<UdpBatchSocket> {
-  const capacity = opts.batchSize;
-  const family = opts.family;
-  const rx = allocBatch(capacity);
-  const tx = allocBatch(capacity);
-  const values = new Float64Array(COUNTER_NAMES.length);
-  const counters = countersView(values);
-  const onError = opts.onError;
-  let closed = false;
-  let scheduled: NodeJS.Immediate | null = null;
+export async function openDgramSocket(opts: ResolvedUdpOptions, handler: BatchHandler): Promise<UdpBatchSocket> {
+  const socket = new DgramBatchSocket(opts, handler);
+  await socket.bind(opts.host, opts.port);
+  return socket;
+}
 
-  const socket: Socket = createSocket({
-    type: family === 6 ? 'udp6' : 'udp4',
-    reusePort: opts.reusePort,
-    ipv6Only: opts.ipv6Only,
-    recvBufferSize: opts.recvBufferSize || undefined,
-    sendBufferSize: opts.sendBufferSize || undefined,
-  });
+class DgramBatchSocket implements UdpBatchSocket {
+  readonly io = 'dgram';
+  readonly counters: Readonly<UdpBatchCounters>;
+  private readonly values = new Float64Array(BATCH_COUNTER_NAMES.length);
+  private readonly socket: Socket;
+  private readonly family: 4 | 6;
+  private readonly capacity: number;
+  private readonly rx: Batch;
+  private readonly tx: Batch;
+  private readonly handler: BatchHandler;
+  private readonly onError: (err: unknown) => void;
+  private closed = false;
+  private scheduled: NodeJS.Immediate | null = null;
 
-  // One shared callback: dgram only reports send errors to a callback.
-  const afterSend = (err: Error | null): void => {
-    if (err) values[C_SEND_ERRORS]++;
-    else values[C_SENT]++;
+  constructor(opts: ResolvedUdpOptions, handler: BatchHandler) {
+    this.family = opts.family;
+    this.capacity = opts.batchSize;
+    this.rx = allocBatch(this.capacity);
+    this.tx = allocBatch(this.capacity);
+    this.handler = handler;
+    this.onError = opts.onError;
+    this.counters = countersView(this.values);
+    this.socket = createSocket({
+      type: this.family === 6 ? 'udp6' : 'udp4',
+      reusePort: opts.reusePort,
+      ipv6Only: opts.ipv6Only,
+      recvBufferSize: opts.recvBufferSize || undefined,
+      sendBufferSize: opts.sendBufferSize || undefined,
+    });
+  }
+
+  /** Binds the socket; rejects (and closes it) if the bind fails. */
+  bind(host: string, port: number): Promise<void> {
+    const socket = this.socket;
+    return new Promise<void>((resolve, reject) => {
+      const onBindError = (err: Error): void => {
+        this.closed = true;
+        try {
+          socket.close();
+        } catch {
+          // already closed by the failed bind
+        }
+        reject(err);
+      };
+      socket.once('error', onBindError);
+      socket.once('listening', () => {
+        socket.off('error', onBindError);
+        // After bind, an 'error' must never go unhandled (that would kill the worker).
+        socket.on('error', () => {
+          this.values[C_RECV_ERRORS]++;
+        });
+        socket.on('message', this.onMessage);
+        resolve();
+      });
+      socket.bind({ port, address: host, exclusive: true });
+    });
+  }
+
+  address(): { address: string; port: number; family: 'IPv4' | 'IPv6' } {
+    const a = this.socket.address();
+    return { address: a.address, port: a.port, family: a.family === 'IPv6' ? 'IPv6' : 'IPv4' };
+  }
+
+  send(batch: Batch): number {
+    return this.closed ? 0 : this.sendSlots(batch);
+  }
+
+  newBatch(): Batch {
+    return allocBatch(this.capacity);
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = null;
+    return new Promise<void>((done) => this.socket.close(() => done()));
+  }
+
+  /** One shared callback: dgram only reports send errors to a callback. */
+  private readonly afterSend = (err: Error | null): void => {
+    if (err) this.values[C_SEND_ERRORS]++;
+    else this.values[C_SENT]++;
   };
 
-  const sendSlots = (batch: Batch): number => {
+  private sendSlots(batch: Batch): number {
     let queued = 0;
     const n = Math.min(batch.count, batch.capacity);
     for (let i = 0; i < n; i++) {
       const len = batch.lengths[i]!;
-      const to = slotToAddress(batch.addrs, i * ADDR_SIZE, family);
+      const to = slotToAddress(batch.addrs, i * ADDR_SIZE, this.family);
       const port = batch.addrs.readUInt16BE(i * ADDR_SIZE + 2);
       if (to === null || !(len >= 0 && len <= SLOT_SIZE)) {
-        values[C_SEND_ERRORS]++;
+        this.values[C_SEND_ERRORS]++;
         continue;
       }
       const start = i * SLOT_SIZE;
       const copy = Buffer.allocUnsafe(len);
       batch.data.copy(copy, 0, start, start + len);
-      socket.send(copy, port, to, afterSend);
+      this.socket.send(copy, port, to, this.afterSend);
       queued++;
     }
     return queued;
-  };
+  }
 
-  const flush = (): void => {
-    if (scheduled) {
-      clearImmediate(scheduled);
-      scheduled = null;
+  /** Hands the gathered datagrams to the handler and sends its replies. */
+  private readonly flush = (): void => {
+    if (this.scheduled) {
+      clearImmediate(this.scheduled);
+      this.scheduled = null;
     }
-    if (rx.count === 0 || closed) return;
-    values[C_BATCHES]++;
-    const replies = runHandler(handler, rx, tx, values, onError);
-    if (replies > 0 && !closed) {
+    const { rx, tx } = this;
+    if (rx.count === 0 || this.closed) return;
+    this.values[C_BATCHES]++;
+    const replies = runHandler(this.handler, rx, tx, this.values, this.onError);
+    if (replies > 0 && !this.closed) {
       tx.count = replies;
-      sendSlots(tx);
+      this.sendSlots(tx);
       tx.count = 0;
     }
   };
 
-  const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
-    if (closed) return;
+  private readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+    if (this.closed) return;
+    const rx = this.rx;
     const i = rx.count;
     const len = msg.length;
     msg.copy(rx.data, i * SLOT_SIZE, 0, Math.min(len, SLOT_SIZE));
     rx.lengths[i] = len;
-    if (len > SLOT_SIZE) values[C_TRUNCATED]++;
+    if (len > SLOT_SIZE) this.values[C_TRUNCATED]++;
     writeAddressSlot(rinfo.address, rinfo.port, rx.addrs, i * ADDR_SIZE);
-    values[C_RECEIVED]++;
+    this.values[C_RECEIVED]++;
     rx.count = i + 1;
-    if (rx.count === capacity) flush();
-    else if (!scheduled) scheduled = setImmediate(flush);
+    if (rx.count === this.capacity) this.flush();
+    else if (!this.scheduled) this.scheduled = setImmediate(this.flush);
   };
-
-  return new Promise<UdpBatchSocket>((resolve, reject) => {
-    const onBindError = (err: Error): void => {
-      closed = true;
-      try {
-        socket.close();
-      } catch {
-        // already closed by the failed bind
-      }
-      reject(err);
-    };
-    socket.once('error', onBindError);
-    socket.once('listening', () => {
-      socket.off('error', onBindError);
-      // After bind, an 'error' must never go unhandled (that would kill the worker).
-      socket.on('error', () => {
-        values[C_RECV_ERRORS]++;
-      });
-      socket.on('message', onMessage);
-      resolve({
-        io: 'dgram',
-        address() {
-          const a = socket.address();
-          return { address: a.address, port: a.port, family: a.family === 'IPv6' ? 'IPv6' : 'IPv4' };
-        },
-        send: (batch: Batch): number => (closed ? 0 : sendSlots(batch)),
-        newBatch: () => allocBatch(capacity),
-        counters,
-        close(): Promise<void> {
-          if (closed) return Promise.resolve();
-          closed = true;
-          if (scheduled) clearImmediate(scheduled);
-          scheduled = null;
-          return new Promise<void>((done) => socket.close(() => done()));
-        },
-      });
-    });
-    socket.bind({ port: opts.port, address: opts.host, exclusive: true });
-  });
 }

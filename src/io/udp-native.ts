@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Batch, BatchHandler, ResolvedUdpOptions, UdpBatchSocket } from './udp-batch.ts';
-import { COUNTER_NAMES, allocBatch, countersView, runHandler } from './udp-batch.ts';
+import { BATCH_COUNTER_NAMES, allocBatch, countersView, runHandler } from './udp-batch.ts';
 
 interface NativeState {
   rxData: Buffer;
@@ -33,7 +33,7 @@ const FLAG_REUSEPORT = 1;
 const FLAG_IPV6ONLY = 2;
 
 /** Where `npm install` builds the addon; SWARMD_UDP_ADDON names another file (tests use it to see the fallback). */
-export const NATIVE_ADDON_PATH =
+const NATIVE_ADDON_PATH =
   process.env.SWARMD_UDP_ADDON || fileURLToPath(new URL('../../native/build/Release/swarmd_udp.node', import.meta.url));
 
 let addon: Addon | null = null;
@@ -67,7 +67,7 @@ export function openNativeSocket(opts: ResolvedUdpOptions, handler: BatchHandler
   const native = addon;
   const rx = allocBatch(opts.batchSize);
   const tx = allocBatch(opts.batchSize);
-  const values = new Float64Array(COUNTER_NAMES.length);
+  const values = new Float64Array(BATCH_COUNTER_NAMES.length);
   const onError = opts.onError;
   const state: NativeState = {
     rxData: rx.data,

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigBuilder } from '../config/config-file.ts';
+import { splitLines } from '../text/lines.ts';
 import type { FieldError } from './notice.ts';
 import type { NoticeSummary, NoticeView } from './registry.ts';
 
@@ -155,7 +156,8 @@ function adminApi(values: { url?: string; config?: string; 'token-file'?: string
 
 /** The notice to file: the JSON file, or the list of hashes, with the options' fields over it. */
 function readNotice(file: string, values: Record<string, unknown>): Record<string, unknown> {
-  const text = file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
+  const bytes = fs.readFileSync(file === '-' ? 0 : file);
+  const text = bytes.toString('utf8');
   let notice: Record<string, unknown>;
   if (text.trimStart().startsWith('{')) {
     try {
@@ -164,7 +166,11 @@ function readNotice(file: string, values: Record<string, unknown>): Record<strin
       throw new UsageError(`${file} is not JSON: ${(e as Error).message}`);
     }
   } else {
-    const hashes = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const hashes: string[] = [];
+    splitLines(bytes, (b, start, end) => {
+      const line = b.toString('utf8', start, end).trim();
+      if (line !== '' && !line.startsWith('#')) hashes.push(line);
+    }, true);
     notice = { hashes };
   }
   const fields: [string, string][] = [['id', 'id'], ['received', 'received'], ['sender', 'sender'], ['on-behalf-of', 'on_behalf_of'], ['note', 'note']];

@@ -26,7 +26,7 @@ export type LiftFields = {
 };
 
 /** Notice ids go in URLs (`/notices/ID`) and in failure reasons: short, plain characters. */
-export const MAX_ID_LENGTH = 64;
+const MAX_ID_LENGTH = 64;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._~-]*$/;
 const MAX_NAME_LENGTH = 200;
 const MAX_NOTE_LENGTH = 4000;
@@ -82,7 +82,7 @@ export function parseInfoHash(text: string): { hex: string } | { error: string }
 }
 
 /** Parses a list of hashes; errors name `field[i]`. Repeats are kept (they count as duplicates). */
-export function parseHashList(value: unknown, field: string, errors: FieldError[], required = true): string[] {
+function parseHashList(value: unknown, field: string, errors: FieldError[], required = true): string[] {
   if (!Array.isArray(value)) {
     errors.push({ field, message: 'must be a list of info hashes' });
     return [];

@@ -17,8 +17,8 @@ import type { BlockState } from '../access/access-list.ts';
 import { KEY_WORDS, keyFromHex } from '../access/hashes.ts';
 import { checkLift, checkNotice } from './notice.ts';
 import type { FieldError, LiftFields, NoticeFields } from './notice.ts';
-import { NoticeJournal } from './journal.ts';
-import type { NoticeRecord } from './journal.ts';
+import { NoticeJournal } from './notice-journal.ts';
+import type { NoticeRecord } from './notice-journal.ts';
 
 type Lift = { at: string; reason: string; hashes: string[] };
 
@@ -58,9 +58,9 @@ export type Outcome =
   | { ok: false; kind: 'invalid' | 'not_found' | 'conflict' | 'journal'; message: string; errors?: FieldError[] };
 
 /** What a change did: the hashes it newly blocked (their swarms are to be dropped). */
-export type Change = { blocked: string[] };
+type Change = { blocked: string[] };
 
-export const blockReason = (id: string) => `blocked by takedown notice ${id}`;
+const blockReason = (id: string) => `blocked by takedown notice ${id}`;
 
 export class NoticeRegistry {
   private readonly journal: NoticeJournal;

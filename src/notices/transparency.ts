@@ -12,16 +12,16 @@ import { acceptsHtml } from '../stats/observability.ts';
 import type { ObservabilityAnswer } from '../stats/observability.ts';
 import type { PublicNotice } from './registry.ts';
 
-export const TRANSPARENCY_SCHEMA = 'swarmd-transparency/1';
+const TRANSPARENCY_SCHEMA = 'swarmd-transparency/1';
 
 /** One rendered form: its bytes and their gzip, in shared memory (not copied to each worker). */
 type Rendered = { body: SharedArrayBuffer; gzip: SharedArrayBuffer };
 export type TransparencyPages = { json: Rendered; html: Rendered };
 
-export type TransparencyInput = { notices: PublicNotice[]; hashesBlocked: number; hashesListed: number };
+type TransparencyInput = { notices: PublicNotice[]; hashesBlocked: number; hashesListed: number };
 
 /** The JSON document. */
-export function transparencyDocument(input: TransparencyInput, now = new Date()) {
+function transparencyDocument(input: TransparencyInput, now = new Date()) {
   return {
     schema: TRANSPARENCY_SCHEMA,
     generated: now.toISOString(),
@@ -33,12 +33,12 @@ export function transparencyDocument(input: TransparencyInput, now = new Date())
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
 /** The HTML page: plain markup, no script and no inline style (the stats pages' CSP applies). */
-export function transparencyHtml(input: TransparencyInput, now = new Date()): string {
+function transparencyHtml(input: TransparencyInput, now = new Date()): string {
   const e = escapeHtml;
   const rows = input.notices.map((n) => {
     const lifts = n.lifts.map((l) => `<li>${e(l.at)}: ${l.hashes.length} lifted: ${e(l.reason)}</li>`).join('');

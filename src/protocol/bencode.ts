@@ -114,7 +114,7 @@ export function writeLatin1String(buf: Uint8Array, off: number, str: string): nu
 export type BValue = Uint8Array | number | bigint | BValue[] | Map<string, BValue>;
 
 /** What `encode` accepts: BValue plus strings (UTF-8) and plain objects as dictionaries. */
-export type BEncodable =
+type BEncodable =
   | Uint8Array
   | number
   | bigint
@@ -124,12 +124,10 @@ export type BEncodable =
   | { readonly [key: string]: BEncodable };
 
 export class BencodeError extends Error {
-  /** Byte offset in the input where decoding failed (-1 for encoding errors). */
-  readonly offset: number;
+  /** `offset`: the byte of the input where decoding failed, named in the message (-1: an encoding error, none). */
   constructor(message: string, offset = -1) {
     super(offset >= 0 ? `${message} (at byte ${offset})` : message);
     this.name = 'BencodeError';
-    this.offset = offset;
   }
 }
 
@@ -215,7 +213,7 @@ export function encode(value: BEncodable): Buffer {
   return Buffer.from(out.buf.subarray(0, out.len));
 }
 
-export interface DecodeOptions {
+interface DecodeOptions {
   /** Deepest list/dict nesting accepted (default 64; the top-level container is depth 1). */
   maxDepth?: number;
   /** Longest input accepted, in bytes (default 16 MiB). */

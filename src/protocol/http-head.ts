@@ -19,7 +19,7 @@
  * Percent-decoding of the target is query.ts's job.
  */
 
-export const METHOD_NONE = 0;
+const METHOD_NONE = 0;
 export const METHOD_GET = 1;
 export const METHOD_HEAD = 2;
 export const METHOD_OTHER = 3;
@@ -47,7 +47,7 @@ export const HEAD_ERROR_NAMES: readonly string[] = Object.freeze([
 /** -code -> a suitable response status. */
 export const HEAD_ERROR_STATUS: readonly number[] = Object.freeze([200, 431, 400, 431, 505, 400, 400, 501]);
 
-export const MAX_HEADERS = 64;
+const MAX_HEADERS = 64;
 
 export class HttpHead {
   method = METHOD_NONE;
@@ -236,6 +236,7 @@ function incomplete(len: number, maxHeadBytes: number): number {
  * needed, or a negative HEAD_* code. Never looks at more than maxHeadBytes bytes: a head that is not
  * complete within them is HEAD_TOO_LARGE.
  */
+// eslint-disable-next-line max-lines-per-function -- one pass over the bytes with its state in locals: the hot path, kept whole on purpose
 export function parseHttpHead(buf: Buffer, len: number, head: HttpHead, maxHeadBytes: number): number {
   head.reset();
   const end = len < maxHeadBytes ? len : maxHeadBytes;

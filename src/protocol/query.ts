@@ -21,6 +21,7 @@
  *  - missing info_hash: QUERY_MISSING_INFO_HASH. Missing peer_id or port is left to the caller
  *    (hasPeerId = false, port = -1).
  */
+import { HEX_VALUE } from '../text/hex.ts';
 
 export const EVENT_NONE = 0;
 export const EVENT_COMPLETED = 1;
@@ -149,14 +150,6 @@ const MINUS = 0x2d;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 
-/** byte -> hex digit value, or -1. */
-const HEX = new Int8Array(256).fill(-1);
-for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
-for (let i = 0; i < 6; i++) {
-  HEX[0x41 + i] = 10 + i;
-  HEX[0x61 + i] = 10 + i;
-}
-
 /** Scratch for decoded values (grows to the longest %-encoded value seen; values are bounded by the head). */
 let scratch = Buffer.allocUnsafe(256);
 const nameScratch = Buffer.allocUnsafe(16);
@@ -173,8 +166,8 @@ function pctDecode(src: Uint8Array, s: number, e: number, dst: Uint8Array, dstOf
     let c = src[s];
     if (c === PCT) {
       if (s + 2 >= e) return -1; // needs two more bytes
-      const h = HEX[src[s + 1]];
-      const l = HEX[src[s + 2]];
+      const h = HEX_VALUE[src[s + 1]];
+      const l = HEX_VALUE[src[s + 2]];
       if (h < 0 || l < 0) return -1;
       c = (h << 4) | l;
       s += 3;
@@ -249,7 +242,7 @@ function parseIPv6(a: Uint8Array, s: number, e: number, out: Uint8Array): boolea
       const gs = p;
       let v = 0;
       while (p < e && p - gs < 5) {
-        const h = HEX[a[p]];
+        const h = HEX_VALUE[a[p]];
         if (h < 0) break;
         v = (v << 4) | h;
         p++;
@@ -459,8 +452,8 @@ function scan20(buf: Uint8Array, p: number, end: number, out: Uint8Array, o: num
     if (c === AMP) break;
     if (c === PCT) {
       if (p + 2 >= end) return -1;
-      const h = HEX[buf[p + 1]];
-      const l = HEX[buf[p + 2]];
+      const h = HEX_VALUE[buf[p + 1]];
+      const l = HEX_VALUE[buf[p + 2]];
       if ((h | l) < 0) return -1;
       c = (h << 4) | l;
       p += 3;
@@ -507,6 +500,7 @@ function readName(buf: Uint8Array, p: number, end: number): number {
 }
 
 /** Parses an announce query into q (reset first). 0 = ok, else a QUERY_* error code. */
+// eslint-disable-next-line max-lines-per-function -- one pass over the parameters with its state in locals: the hot path, kept whole on purpose
 export function parseAnnounceQuery(buf: Buffer, start: number, end: number, q: AnnounceQuery): number {
   q.reset();
   let ipFromIpParam = false;

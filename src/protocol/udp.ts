@@ -11,10 +11,10 @@
 export const ACTION_CONNECT = 0;
 export const ACTION_ANNOUNCE = 1;
 export const ACTION_SCRAPE = 2;
-export const ACTION_ERROR = 3;
+const ACTION_ERROR = 3;
 
 /** Parse result: 0 = answer it, else why the datagram is dropped silently. */
-export const UDP_OK = 0;
+const UDP_OK = 0;
 export const DROP_TOO_SHORT = 1; // < 16 bytes
 export const DROP_BAD_MAGIC = 2; // connect without the protocol id 0x41727101980
 export const DROP_UNKNOWN_ACTION = 3; // action > 2 (a client sending action 3 included)
@@ -36,11 +36,11 @@ export const UDP_DROP_NAMES: readonly string[] = Object.freeze([
 ]);
 
 /** BEP 15: "up to about 74 torrents can be scraped at once" (a reply of 8 + 12*74 bytes fits 900). */
-export const UDP_MAX_SCRAPE_HASHES = 74;
+const UDP_MAX_SCRAPE_HASHES = 74;
 /** Size of a BEP 15 announce without BEP 41 options. */
-export const UDP_ANNOUNCE_SIZE = 98;
+const UDP_ANNOUNCE_SIZE = 98;
 /** Capacity of UdpRequest.urlData; URLData beyond it is cut off (urlDataTruncated). */
-export const UDP_URLDATA_CAPACITY = 1024;
+const UDP_URLDATA_CAPACITY = 1024;
 
 /** BEP 15 connect magic (protocol id) 0x41727101980, as its two big-endian words. */
 const MAGIC_HI = 0x417;

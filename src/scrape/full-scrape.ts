@@ -18,6 +18,7 @@ import { setImmediate as turn } from 'node:timers/promises';
 import { STRIPES, TorrentRows } from '../store/swarm-store.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
 import { writeDecimal } from '../protocol/bencode.ts';
+import { HEX_LOWER, HEX_UPPER } from '../text/hex.ts';
 
 /**
  * `ben`: `/scrape`'s bencoded dictionary. `bin`, `txt`, `txtp`, `url`: opentracker's `tpbs`
@@ -49,18 +50,6 @@ const MAX_ROW_BYTES = 256;
 const GZIP_LEVEL = 7;
 const ZSTD_LEVEL = 6;
 
-const HEX = new Uint8Array(512);
-for (let i = 0; i < 256; i++) {
-  const s = i.toString(16).toUpperCase().padStart(2, '0');
-  HEX[i * 2] = s.charCodeAt(0);
-  HEX[i * 2 + 1] = s.charCodeAt(1);
-}
-const HEX_LOWER = new Uint8Array(512);
-for (let i = 0; i < 256; i++) {
-  const s = i.toString(16).padStart(2, '0');
-  HEX_LOWER[i * 2] = s.charCodeAt(0);
-  HEX_LOWER[i * 2 + 1] = s.charCodeAt(1);
-}
 /** Bytes libowfat's fmt_urlencoded leaves alone: letters, digits and `$/.=~-_`. */
 const URL_SAFE = new Uint8Array(256);
 for (let c = 0; c < 256; c++) {
@@ -81,7 +70,6 @@ function put(buf: Uint8Array, off: number, bytes: Uint8Array): number {
   return off + bytes.length;
 }
 
-/** Writes the 40 uppercase hex digits of the hash at `h[ho]`. */
 /** `:x:y`, the numbers after the hash in the text formats. */
 function writeCounts(buf: Uint8Array, o: number, x: number, y: number): number {
   buf[o++] = COLON;
@@ -90,11 +78,12 @@ function writeCounts(buf: Uint8Array, o: number, x: number, y: number): number {
   return writeDecimal(buf, o, y);
 }
 
-export function writeHex(buf: Uint8Array, off: number, h: Uint8Array, ho: number): number {
+/** Writes the 40 uppercase hex digits of the hash at `h[ho]`. */
+function writeHex(buf: Uint8Array, off: number, h: Uint8Array, ho: number): number {
   for (let i = 0; i < 20; i++) {
     const b = h[ho + i] * 2;
-    buf[off++] = HEX[b];
-    buf[off++] = HEX[b + 1];
+    buf[off++] = HEX_UPPER[b];
+    buf[off++] = HEX_UPPER[b + 1];
   }
   return off;
 }
@@ -316,7 +305,7 @@ async function* compressed(
 // ---------------------------------------------------------------- sending with backpressure
 
 /** Where `pumpChunks` writes: a net.Socket fits as it is. */
-export interface ChunkSink {
+interface ChunkSink {
   /** Writes bytes; false when the sink's buffer is full (wait for 'drain'). */
   write(chunk: Uint8Array): boolean;
   once(event: 'drain' | 'close', listener: () => void): unknown;
@@ -325,12 +314,12 @@ export interface ChunkSink {
   readonly destroyed: boolean;
 }
 
-export interface PumpOptions {
+interface PumpOptions {
   /** Frame every chunk for `Transfer-Encoding: chunked` and write the last chunk at the end. */
   chunked?: boolean;
 }
 
-export interface PumpResult {
+interface PumpResult {
   /** Body bytes written (without chunked framing). */
   bytes: number;
   chunks: number;

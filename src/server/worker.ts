@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config/config.ts';
 import { SwarmStore } from '../store/swarm-store.ts';
 import { ConnectionIds } from '../protocol/connection-id.ts';
-import { openUdpBatchSocket } from '../io/udp-batch.ts';
+import { openUdpBatchSocket } from '../io/udp-socket.ts';
 import type { UdpBatchSocket } from '../io/udp-batch.ts';
 import { counterRow, C } from '../stats/counters.ts';
 import { trackEventLoop } from '../stats/event-loop.ts';

@@ -14,11 +14,12 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
 import type { HashFilter } from '../scrape/full-scrape.ts';
-import { loadStateDump, removeStaleTemps, writeStateDump } from './state-dump.ts';
+import { loadStateDump, writeStateDump } from './state-dump.ts';
+import { removeStaleTemps } from '../fs/atomic-file.ts';
 import type { DumpResult, LoadResult } from './state-dump.ts';
 import { C, G } from '../stats/counters.ts';
 
-export interface StateStats {
+interface StateStats {
   /** Where dumps are written (null: nowhere). */
   file: string | null;
   /** Seconds between dumps (0: no periodic dumps). */
@@ -84,7 +85,7 @@ export class StatePersistence {
     }
 
     if (target !== null) {
-      removeStaleTemps(target, log);
+      for (const temp of removeStaleTemps(target)) log.warn({ file: temp }, 'removed a temporary state dump left by an earlier run');
       try {
         fs.accessSync(path.dirname(target), fs.constants.W_OK);
       } catch {

@@ -5,25 +5,27 @@
 //
 // Peers are not kept: clients announce again within an interval.
 //
-// Writing goes to `<file>.tmp-<pid>` (fsynced), which is then renamed over `<file>` (and the
-// directory fsynced), so a crash or a full disk leaves the previous dump whole. The store is
-// walked by the full-scrape generator (stripe by stripe, one short lock at a time, letting the
-// event loop turn between chunks) and written in 256 KiB pieces.
+// Writing replaces the file atomically (fs/atomic-file.ts: a temporary file, fsynced, renamed
+// over it, the directory fsynced), so a crash or a full disk leaves the previous dump whole. The
+// store is walked by the full-scrape generator (stripe by stripe, one short lock at a time,
+// letting the event loop turn between chunks) and written in 256 KiB pieces.
 //
 // Loading streams the file (plain, gzip or zstd, told by its first bytes: opentracker's
-// `/stats?mode=statedump` answers are gzipped), parses every line strictly, reports bad lines
-// with their numbers and goes on. Counts are restored with `restoreTorrent`, which keeps the
+// `/stats?mode=statedump` answers are gzipped), parses every line strictly (split by text/lines.ts),
+// reports bad lines with their numbers and goes on. Counts are restored with `restoreTorrent`, which keeps the
 // larger count, so loading a dump twice (or two dumps) never adds them up as opentracker does.
 
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import path from 'node:path';
 import zlib from 'node:zlib';
+import type { ReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { SwarmStore } from '../store/swarm-store.ts';
 import { fullScrape } from '../scrape/full-scrape.ts';
 import type { HashFilter } from '../scrape/full-scrape.ts';
+import { HEX_VALUE } from '../text/hex.ts';
+import { LineSplitter } from '../text/lines.ts';
+import { describeFsError, replaceFile } from '../fs/atomic-file.ts';
 
 export interface DumpResult {
   ok: boolean;
@@ -32,13 +34,8 @@ export interface DumpResult {
   torrents: number;
   bytes: number;
   ms: number;
-  /** What went wrong (ok is false), e.g. "ENOSPC: no space left on device (writing)". */
+  /** What went wrong (ok is false), e.g. "ENOSPC: no space left on device (writing <file>.tmp-<pid>)". */
   error?: string;
-}
-
-/** The name of the temporary file a dump is written to before it is renamed over `file`. */
-export function tempName(file: string, pid: number = process.pid): string {
-  return `${file}.tmp-${pid}`;
 }
 
 /**
@@ -48,68 +45,35 @@ export function tempName(file: string, pid: number = process.pid): string {
  */
 export async function writeStateDump(store: SwarmStore, file: string, log: Logger): Promise<DumpResult> {
   const started = performance.now();
-  const tmp = tempName(file);
   const result: DumpResult = { ok: false, file, torrents: 0, bytes: 0, ms: 0 };
-  let step = 'creating the temporary file';
-  let fh: fsp.FileHandle | null = null;
+  const count: HashFilter = () => {
+    result.torrents++;
+    return true;
+  };
   try {
-    // Created afresh, never through a link someone left in its place (O_EXCL).
-    await fsp.rm(tmp, { force: true });
-    fh = await fsp.open(tmp, 'wx', 0o644);
-    step = 'writing';
-    const count: HashFilter = () => {
-      result.torrents++;
-      return true;
-    };
-    for await (const chunk of fullScrape(store, 'statedump', count)) {
-      let done = 0;
-      while (done < chunk.length) {
-        const { bytesWritten } = await fh.write(chunk, done, chunk.length - done);
-        done += bytesWritten;
-      }
-      result.bytes += chunk.length;
-    }
-    step = 'syncing';
-    await fh.sync();
-    step = 'closing';
-    const handle = fh;
-    fh = null;
-    await handle.close();
-    step = 'renaming';
-    await fsp.rename(tmp, file);
+    const { dirSyncError } = await replaceFile(
+      file,
+      async (write) => {
+        for await (const chunk of fullScrape(store, 'statedump', count)) {
+          await write(chunk);
+          result.bytes += chunk.length;
+        }
+      },
+      0o644,
+    );
+    if (dirSyncError !== null) log.warn({ file, error: dirSyncError }, 'state dump written, but its directory could not be synced');
+    result.ok = true;
   } catch (err) {
-    if (fh !== null) await fh.close().catch(() => {});
-    await fsp.rm(tmp, { force: true }).catch(() => {});
-    result.error = `${describe(err)} (${step} ${tmp})`;
-    result.ms = performance.now() - started;
+    result.error = (err as Error).message;
     log.error({ file, error: result.error }, 'state dump failed; the previous dump is kept');
-    return result;
   }
-  // The new dump is in place; make the rename itself durable.
-  try {
-    const dir = await fsp.open(path.dirname(file), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch (err) {
-    log.warn({ file, error: describe(err) }, 'state dump written, but its directory could not be synced');
-  }
-  result.ok = true;
   result.ms = performance.now() - started;
   return result;
 }
 
-function describe(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  if (e && typeof e.code === 'string') return `${e.code}: ${e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')}`;
-  return e instanceof Error ? e.message : String(err);
-}
-
 // ---------------------------------------------------------------- loading
 
-export interface LoadOptions {
+interface LoadOptions {
   /** Only hashes it accepts are loaded (the access list). */
   allows?: HashFilter | null;
   /**
@@ -160,18 +124,14 @@ export interface LoadResult {
 const MAX_LINE = 512; // opentracker's limit too
 const MAX_U32 = 0xffffffff;
 
-const HEX_VALUE = new Int8Array(256).fill(-1);
-for (let i = 0; i < 10; i++) HEX_VALUE[0x30 + i] = i;
-for (let i = 0; i < 6; i++) {
-  HEX_VALUE[0x41 + i] = 10 + i;
-  HEX_VALUE[0x61 + i] = 10 + i;
-}
-
 /** One state dump line, parsed into reused fields. */
 export class StateLine {
   readonly hash = new Uint8Array(20);
   minute = 0;
   downloaded = 0;
+  /** The last number read by u32(), or why it could not be read. */
+  private value = 0;
+  private why = '';
 
   /**
    * Parses `buf[start, end)` (without the newline; a trailing CR is allowed). Returns null when
@@ -188,22 +148,24 @@ export class StateLine {
       h[i] = (hi << 4) | lo;
     }
     if (p >= end || buf[p] !== 0x3a) return p < end && HEX_VALUE[buf[p]] >= 0 ? 'the info hash is longer than 40 hex digits' : "no ':' after the info hash";
-    p++;
-    const minuteEnd = decimalEnd(buf, p, end);
-    if (minuteEnd === p) return 'the minute is not a decimal number';
-    if (minuteEnd - p > 10) return 'the minute is too large';
-    this.minute = decimalValue(buf, p, minuteEnd);
-    if (this.minute > MAX_U32) return 'the minute is too large';
-    p = minuteEnd;
+    p = this.u32(buf, p + 1, end, 'minute');
+    if (p < 0) return this.why;
+    this.minute = this.value;
     if (p >= end || buf[p] !== 0x3a) return "no ':' after the minute";
-    p++;
-    const countEnd = decimalEnd(buf, p, end);
-    if (countEnd === p) return 'the completion count is not a decimal number';
-    if (countEnd - p > 10) return 'the completion count is too large';
-    this.downloaded = decimalValue(buf, p, countEnd);
-    if (this.downloaded > MAX_U32) return 'the completion count is too large';
-    if (countEnd !== end) return 'unexpected characters after the completion count';
+    p = this.u32(buf, p + 1, end, 'completion count');
+    if (p < 0) return this.why;
+    this.downloaded = this.value;
+    if (p !== end) return 'unexpected characters after the completion count';
     return null;
+  }
+
+  /** Reads a decimal 32-bit number at buf[p] into `value`; returns where it ends, or -1 (`why` says why). */
+  private u32(buf: Uint8Array, p: number, end: number, what: string): number {
+    const e = decimalEnd(buf, p, end);
+    if (e === p) this.why = `the ${what} is not a decimal number`;
+    else if (e - p > 10 || (this.value = decimalValue(buf, p, e)) > MAX_U32) this.why = `the ${what} is too large`;
+    else return e;
+    return -1;
   }
 }
 
@@ -235,151 +197,50 @@ export async function loadStateDump(
   allowsOrOptions?: HashFilter | LoadOptions | null,
 ): Promise<LoadResult> {
   const options: LoadOptions = typeof allowsOrOptions === 'function' ? { allows: allowsOrOptions } : (allowsOrOptions ?? {});
-  const allows = options.allows ?? null;
-  const progressLines = options.progressLines ?? 1_000_000;
-  const maxReported = options.maxReportedLines ?? 20;
-  const minActive = options.minActiveMinute ?? 0;
   const started = performance.now();
   const result: LoadResult = {
     file, found: true, ok: false, compression: null, lines: 0, restored: 0, empty: 0, refused: 0,
     bad: 0, badLines: [], full: false, future: 0, bytes: 0, ms: 0,
   };
-  const finish = (): LoadResult => {
-    result.ms = performance.now() - started;
-    return result;
-  };
+  const fh = await openDump(file, result, log);
+  if (fh !== null) await readDump(fh, new DumpLoader(store, result, log, options));
+  result.ms = performance.now() - started;
+  if (fh !== null) logSummary(result, log);
+  return result;
+}
 
-  let fh: fsp.FileHandle;
+/** Opens the dump; null when there is none or it can't be opened (the result and the log say which). */
+async function openDump(file: string, result: LoadResult, log: Logger): Promise<fsp.FileHandle | null> {
   try {
-    fh = await fsp.open(file, 'r');
+    return await fsp.open(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       result.found = false;
       log.warn({ file }, 'no state dump to load (a first start?)');
-      return finish();
+    } else {
+      result.error = describeFsError(err);
+      log.error({ file, error: result.error }, 'cannot read the state dump; starting without it');
     }
-    result.error = describe(err);
-    log.error({ file, error: result.error }, 'cannot read the state dump; starting without it');
-    return finish();
+    return null;
   }
+}
 
-  let raw: fs.ReadStream | null = null;
+/** Streams the open dump (decompressed if it is compressed) line by line into the loader, then closes it. */
+async function readDump(fh: fsp.FileHandle, loader: DumpLoader): Promise<void> {
+  const result = loader.result;
+  let raw: ReadStream | null = null;
   let source: Readable | null = null;
-  const line = new StateLine();
-  const carry = Buffer.allocUnsafe(MAX_LINE + 1);
-  let carryLen = 0;
-  let overlong = false; // skipping the rest of a line longer than MAX_LINE
-  let stopped = false;
-  const nowMinute = Math.floor(Date.now() / 60000);
-  let lastProgress = performance.now();
-  let linesAtProgress = 0;
-
-  const bad = (reason: string, buf: Uint8Array, start: number, end: number, lineNumber = result.lines) => {
-    result.bad++;
-    if (result.badLines.length < maxReported) {
-      result.badLines.push({ line: lineNumber, reason });
-      log.error({ file, line: lineNumber, reason, text: excerpt(buf, start, end) }, 'bad line in the state dump; skipped');
-    }
-  };
-
-  const handleLine = (buf: Uint8Array, start: number, end: number) => {
-    result.lines++;
-    if (end === start || (end === start + 1 && buf[start] === 0x0d)) return; // blank
-    const why = line.parse(buf, start, end);
-    if (why !== null) return bad(why, buf, start, end);
-    if (line.downloaded === 0) {
-      result.empty++;
-      return;
-    }
-    if (allows !== null && !allows(line.hash, 0)) {
-      result.refused++;
-      return;
-    }
-    let minute = line.minute;
-    if (minute > nowMinute) {
-      result.future++;
-      minute = nowMinute;
-    }
-    if (minute < minActive) minute = minActive;
-    if (!store.restoreTorrent(line.hash, 0, line.downloaded, minute)) {
-      result.full = true;
-      stopped = true;
-      log.error({ file, line: result.lines, restored: result.restored }, 'the memory limit is reached: the rest of the state dump is not loaded');
-      return;
-    }
-    result.restored++;
-  };
-
-  const progress = () => {
-    if (result.lines - linesAtProgress < progressLines) return;
-    const now = performance.now();
-    const rate = Math.round(((result.lines - linesAtProgress) * 1000) / Math.max(1, now - lastProgress));
-    linesAtProgress = result.lines;
-    lastProgress = now;
-    log.info({ file, lines: result.lines, restored: result.restored, linesPerSecond: rate }, 'loading the state dump');
-  };
-
   try {
-    const magic = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(magic, 0, 4, 0);
-    if (bytesRead >= 2 && magic[0] === 0x1f && magic[1] === 0x8b) result.compression = 'gzip';
-    else if (bytesRead === 4 && magic.readUInt32LE(0) === 0xfd2fb528) result.compression = 'zstd';
+    result.compression = await compressionOf(fh);
     raw = fh.createReadStream({ start: 0, highWaterMark: 1024 * 1024, autoClose: false });
-    if (result.compression !== null) {
-      const decompress = result.compression === 'gzip' ? zlib.createGunzip() : zlib.createZstdDecompress();
-      raw.on('error', (err: Error) => decompress.destroy(err));
-      source = raw.pipe(decompress);
-    } else source = raw;
-
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      let p = 0;
-      const n = chunk.length;
-      while (p < n && !stopped) {
-        const nl = chunk.indexOf(0x0a, p);
-        const end = nl < 0 ? n : nl;
-        if (overlong) {
-          // The rest of an over-long line: skipped.
-        } else if (carryLen + end - p > MAX_LINE) {
-          overlong = true;
-          if (carryLen > 0) bad(`longer than ${MAX_LINE} bytes`, carry, 0, carryLen, result.lines + 1);
-          else bad(`longer than ${MAX_LINE} bytes`, chunk, p, end, result.lines + 1);
-          carryLen = 0;
-        } else if (nl < 0) {
-          chunk.copy(carry, carryLen, p, end);
-          carryLen += end - p;
-        } else if (carryLen > 0) {
-          chunk.copy(carry, carryLen, p, end);
-          handleLine(carry, 0, carryLen + end - p);
-          carryLen = 0;
-        } else {
-          handleLine(chunk, p, end);
-        }
-        if (nl < 0) break;
-        if (overlong) {
-          overlong = false;
-          result.lines++;
-        }
-        p = nl + 1;
-        progress();
-      }
-      if (stopped) break;
-    }
-    if (!stopped && (carryLen > 0 || overlong)) {
-      // The last line has no newline: keep it if it is whole, but say the file may be cut short.
-      if (overlong) result.lines++;
-      else {
-        const before = result.bad;
-        handleLine(carry, 0, carryLen);
-        if (result.bad === before) {
-          log.warn({ file, line: result.lines }, 'the state dump does not end with a newline: it may have been cut short');
-        }
-      }
-    }
-    result.ok = !stopped && result.bad === 0;
+    source = decompressed(raw, result.compression);
+    const lines = new LineSplitter(loader.onLine, MAX_LINE);
+    for await (const chunk of source as AsyncIterable<Buffer>) if (!lines.push(chunk)) break;
+    loader.end(lines);
   } catch (err) {
-    result.error = describe(err);
-    log.error(
-      { file, line: result.lines + 1, error: result.error, restored: result.restored },
+    result.error = describeFsError(err);
+    loader.log.error(
+      { file: result.file, line: result.lines + 1, error: result.error, restored: result.restored },
       'the state dump could not be read to its end; what was read before is kept',
     );
   } finally {
@@ -387,8 +248,119 @@ export async function loadStateDump(
     source?.destroy();
     await fh.close().catch(() => {});
   }
+}
 
-  finish();
+/** gzip or zstd, told by the first bytes (opentracker's /stats?mode=statedump answers are gzipped), or null. */
+async function compressionOf(fh: fsp.FileHandle): Promise<LoadResult['compression']> {
+  const magic = Buffer.alloc(4);
+  const { bytesRead } = await fh.read(magic, 0, 4, 0);
+  if (bytesRead >= 2 && magic[0] === 0x1f && magic[1] === 0x8b) return 'gzip';
+  if (bytesRead === 4 && magic.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return null;
+}
+
+function decompressed(raw: ReadStream, compression: LoadResult['compression']): Readable {
+  if (compression === null) return raw;
+  const decompress = compression === 'gzip' ? zlib.createGunzip() : zlib.createZstdDecompress();
+  raw.on('error', (err: Error) => decompress.destroy(err));
+  return raw.pipe(decompress);
+}
+
+/** One load's line handler and its counts: every line parsed, checked and restored into the store. */
+class DumpLoader {
+  readonly result: LoadResult;
+  readonly log: Logger;
+  private readonly store: SwarmStore;
+  private readonly allows: HashFilter | null;
+  private readonly minActive: number;
+  private readonly progressLines: number;
+  private readonly maxReported: number;
+  private readonly line = new StateLine();
+  private readonly nowMinute = Math.floor(Date.now() / 60000);
+  /** The memory limit was reached: no more lines are loaded. */
+  private stopped = false;
+  private lastProgress = performance.now();
+  private linesAtProgress = 0;
+
+  constructor(store: SwarmStore, result: LoadResult, log: Logger, options: LoadOptions) {
+    this.store = store;
+    this.result = result;
+    this.log = log;
+    this.allows = options.allows ?? null;
+    this.minActive = options.minActiveMinute ?? 0;
+    this.progressLines = options.progressLines ?? 1_000_000;
+    this.maxReported = options.maxReportedLines ?? 20;
+  }
+
+  /** The LineSplitter's handler; false (the store is full) stops the load. */
+  readonly onLine = (buf: Buffer, start: number, end: number, overlong: boolean): boolean => {
+    this.result.lines++;
+    if (overlong) this.bad(`longer than ${MAX_LINE} bytes`, buf, start, end);
+    else if (end > start) this.restore(buf, start, end); // else blank
+    this.progress();
+    return !this.stopped;
+  };
+
+  /** The end of the file: a last line without its newline is kept if it is whole, with a warning. */
+  end(lines: LineSplitter): void {
+    const result = this.result;
+    const before = result.bad;
+    if (lines.end(true) && result.bad === before) {
+      this.log.warn({ file: result.file, line: result.lines }, 'the state dump does not end with a newline: it may have been cut short');
+    }
+    result.ok = !this.stopped && result.bad === 0;
+  }
+
+  private restore(buf: Buffer, start: number, end: number): void {
+    const result = this.result;
+    const line = this.line;
+    const why = line.parse(buf, start, end);
+    if (why !== null) return this.bad(why, buf, start, end);
+    if (line.downloaded === 0) {
+      result.empty++;
+      return;
+    }
+    if (this.allows !== null && !this.allows(line.hash, 0)) {
+      result.refused++;
+      return;
+    }
+    let minute = line.minute;
+    if (minute > this.nowMinute) {
+      result.future++;
+      minute = this.nowMinute;
+    }
+    if (minute < this.minActive) minute = this.minActive;
+    if (!this.store.restoreTorrent(line.hash, 0, line.downloaded, minute)) {
+      result.full = true;
+      this.stopped = true;
+      this.log.error({ file: result.file, line: result.lines, restored: result.restored }, 'the memory limit is reached: the rest of the state dump is not loaded');
+      return;
+    }
+    result.restored++;
+  }
+
+  private bad(reason: string, buf: Buffer, start: number, end: number): void {
+    const result = this.result;
+    result.bad++;
+    if (result.badLines.length < this.maxReported) {
+      result.badLines.push({ line: result.lines, reason });
+      this.log.error({ file: result.file, line: result.lines, reason, text: excerpt(buf, start, end) }, 'bad line in the state dump; skipped');
+    }
+  }
+
+  private progress(): void {
+    const result = this.result;
+    if (result.lines - this.linesAtProgress < this.progressLines) return;
+    const now = performance.now();
+    const rate = Math.round(((result.lines - this.linesAtProgress) * 1000) / Math.max(1, now - this.lastProgress));
+    this.linesAtProgress = result.lines;
+    this.lastProgress = now;
+    this.log.info({ file: result.file, lines: result.lines, restored: result.restored, linesPerSecond: rate }, 'loading the state dump');
+  }
+}
+
+function logSummary(result: LoadResult, log: Logger): void {
+  const file = result.file;
   if (result.bad > result.badLines.length) {
     log.error({ file, bad: result.bad, reported: result.badLines.length }, 'more bad lines in the state dump were skipped');
   }
@@ -399,37 +371,4 @@ export async function loadStateDump(
   };
   if (result.ok) log.info(summary, 'state dump loaded');
   else log.warn(summary, 'state dump loaded in part');
-  return result;
-}
-
-/** Removes temporary dump files (`<file>.tmp-<pid>`) left by processes that no longer run. */
-export function removeStaleTemps(file: string, log: Logger): void {
-  const dir = path.dirname(file);
-  const prefix = `${path.basename(file)}.tmp-`;
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length));
-    if (!Number.isInteger(pid) || pid <= 0 || (pid !== process.pid && isRunning(pid))) continue;
-    try {
-      fs.rmSync(path.join(dir, name), { force: true });
-      log.warn({ file: path.join(dir, name) }, 'removed a temporary state dump left by an earlier run');
-    } catch {
-      // Not ours to remove (permissions): leave it.
-    }
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -9,15 +9,15 @@ import { COUNTER_NAMES, C, G, ROW } from './counters.ts';
 import type { CounterName, GaugeName } from './counters.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
 
-export const PROTOCOLS = ['http', 'udp', 'ws'] as const;
-export const ACTIONS = ['connect', 'announce', 'scrape', 'full_scrape', 'stats', 'other'] as const;
-export const OUTCOMES = ['ok', 'denied', 'malformed', 'bad_connection_id', 'rate_limited', 'full', 'not_found'] as const;
-export type Protocol = (typeof PROTOCOLS)[number];
-export type Action = (typeof ACTIONS)[number];
-export type Outcome = (typeof OUTCOMES)[number];
+const PROTOCOLS = ['http', 'udp', 'ws'] as const;
+const ACTIONS = ['connect', 'announce', 'scrape', 'full_scrape', 'stats', 'other'] as const;
+const OUTCOMES = ['ok', 'denied', 'malformed', 'bad_connection_id', 'rate_limited', 'full', 'not_found'] as const;
+type Protocol = (typeof PROTOCOLS)[number];
+type Action = (typeof ACTIONS)[number];
+type Outcome = (typeof OUTCOMES)[number];
 
 /** One cell of the requests matrix: how to get its value from the counter totals. */
-export interface RequestCell {
+interface RequestCell {
   protocol: Protocol;
   action: Action;
   outcome: Outcome;
@@ -103,7 +103,7 @@ export function requestCells(totals: Float64Array, into: Float64Array = new Floa
   return into;
 }
 
-export interface ThreadGauges {
+interface ThreadGauges {
   /** 'main' or 'worker-N' (N as in the logs' `worker` field). */
   thread: string;
   eventLoopP50Ms: number;
@@ -114,7 +114,7 @@ export interface ThreadGauges {
   wsOpenConnections: number;
 }
 
-export function threadName(row: number): string {
+function threadName(row: number): string {
   return row === 0 ? 'main' : `worker-${row - 1}`;
 }
 
@@ -149,7 +149,7 @@ export function configuredWorkers(buffer: SharedArrayBuffer): number {
 }
 
 /** Store totals with seeders and leechers. */
-export interface SwarmFigures {
+interface SwarmFigures {
   torrents: number;
   peers4: number;
   peers6: number;

@@ -22,7 +22,7 @@ import type { StatsJsonSource } from './stats-json.ts';
 
 const gzipAsync = promisify(gzip);
 
-export interface Asset {
+interface Asset {
   body: Buffer;
   /** The body gzipped (level 9), for clients that accept it. */
   gzip: Buffer;
@@ -41,7 +41,7 @@ const FILES: Record<string, { url: () => URL | string; type: string; cacheContro
   'uPlot.min.js': { url: () => require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8', cacheControl: 'public, max-age=86400' },
   'uPlot.min.css': { url: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8', cacheControl: 'public, max-age=86400' },
 };
-export const DASHBOARD_FILES: readonly string[] = Object.keys(FILES);
+const DASHBOARD_FILES: readonly string[] = Object.keys(FILES);
 
 const assets = new Map<string, Asset>();
 
@@ -49,7 +49,7 @@ const assets = new Map<string, Asset>();
  * A dashboard file by name ('' or 'index.html' for the page), read and gzipped once, then kept
  * in memory; null for any other name (nothing outside this list is ever read).
  */
-export function dashboardAsset(name: string): Asset | null {
+function dashboardAsset(name: string): Asset | null {
   const key = name === '' ? 'index.html' : name;
   if (!Object.hasOwn(FILES, key)) return null;
   let a = assets.get(key);
@@ -120,7 +120,7 @@ export async function statsJsonAnswer(params: URLSearchParams, src: StatsJsonSou
 }
 
 /** A dashboard file as an answer (404 for an unknown name). */
-export function assetAnswer(name: string, acceptGzip = false): ObservabilityAnswer {
+function assetAnswer(name: string, acceptGzip = false): ObservabilityAnswer {
   const a = dashboardAsset(name);
   if (a === null) return plain(404, `no dashboard file "${name.slice(0, 64)}"; files: ${DASHBOARD_FILES.join(', ')}\n`);
   const gz = acceptGzip && a.gzip.length < a.body.length;

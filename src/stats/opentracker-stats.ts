@@ -20,7 +20,7 @@ export interface StatsSource {
   woodpeckers: Woodpeckers;
 }
 
-export interface StatsAnswer {
+interface StatsAnswer {
   status: number;
   body: string;
   contentType: string;
@@ -29,7 +29,7 @@ export interface StatsAnswer {
 /** Modes answered from the store walk or the dump generators rather than here. */
 export const STREAMED_MODES = new Set(['tpbs', 'statedump']);
 
-export const MODES = [
+const MODES = [
   'peer', 'torr', 'conn', 'scrp', 'udp4', 'tcp4', 'busy', 'fscr', 'completed', 'syncs', 'herr', 'renew',
   'version', 'top10', 'top100', 'everything', 's24s', 'woodpeckers', 'numwants', 'fulllog', 'tpbs', 'statedump',
 ] as const;

@@ -18,9 +18,9 @@ import { TorrentRows, STRIPES } from '../store/swarm-store.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
 
 export const STATS_JSON_SCHEMA = 'swarmd-stats/1';
-export const DEFAULT_TOP = 10;
-export const MAX_TOP = 100;
-export const TOP_CACHE_MS = 1000;
+const DEFAULT_TOP = 10;
+const MAX_TOP = 100;
+const TOP_CACHE_MS = 1000;
 /** The top list is kept at least this many times as long as its walk took. */
 const TOP_CACHE_FACTOR = 250;
 
@@ -34,7 +34,7 @@ export interface StatsJsonSource {
   history?: SharedArrayBuffer | null;
 }
 
-export interface StatsJsonOptions {
+interface StatsJsonOptions {
   /** Torrents in `top_torrents` (0..100). */
   top?: number;
   /** Include `history`; false leaves it null (smaller answers for scripts). */

@@ -9,7 +9,6 @@ const PROBES = 8;
 const TOP = 128;
 
 export class Woodpeckers {
-  readonly buffer: SharedArrayBuffer;
   private readonly all: Uint32Array;
   private readonly own: Uint32Array;
 
@@ -18,7 +17,6 @@ export class Woodpeckers {
   }
 
   constructor(buffer: SharedArrayBuffer, row: number) {
-    this.buffer = buffer;
     this.all = new Uint32Array(buffer);
     this.own = new Uint32Array(buffer, row * SLOTS * SLOT_WORDS * 4, SLOTS * SLOT_WORDS);
   }

@@ -50,7 +50,6 @@ export function sizeClass(words: number): number {
 }
 
 export class Arena {
-  readonly shared: ArenaShared;
   private readonly ctl: Int32Array;
   private readonly buffer: SharedArrayBuffer;
   /** Words of the arena as this thread sees them; valid up to `words.length`. */
@@ -58,7 +57,6 @@ export class Arena {
   bytes: Uint8Array;
 
   constructor(shared: ArenaShared) {
-    this.shared = shared;
     this.buffer = shared.buffer;
     this.ctl = new Int32Array(shared.control);
     this.words = new Uint32Array(0);
@@ -72,10 +70,6 @@ export class Arena {
     if (size === this.words.length) return;
     this.words = new Uint32Array(this.buffer, 0, size);
     this.bytes = new Uint8Array(this.buffer, 0, size * 4);
-  }
-
-  get sizeWords(): number {
-    return this.words.length;
   }
 
   /** Allocates a block of 2^cls words; returns its offset, or 0 when the memory limit is reached. */

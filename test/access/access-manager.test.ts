@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { AccessManager, BATCH_MS } from '../../src/access/access-manager.ts';
 import type { AccessState } from '../../src/access/access-list.ts';
 import { defaultConfig } from '../../src/config/config.ts';
-import { readJournal } from '../../src/access/journal.ts';
+import { readJournal } from '../../src/access/fifo-journal.ts';
 import { Tmpfs, fill, tmpfsSkip } from '../faults/tmpfs.ts';
 import type { AccessConfig, Config } from '../../src/config/config.ts';
 

@@ -11,7 +11,7 @@ import { NatsServer, natsMissing } from './nats-server.ts';
 import { announce, clusterConnected, startNode, stopNode, within } from './node.ts';
 import type { Node } from './node.ts';
 import { RecordAssembler, splitRecord } from '../../src/cluster/notice-sync.ts';
-import type { NoticeRecord } from '../../src/notices/journal.ts';
+import type { NoticeRecord } from '../../src/notices/notice-journal.ts';
 
 const missing = natsMissing();
 

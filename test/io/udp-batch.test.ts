@@ -9,10 +9,12 @@ import type { Socket } from 'node:dgram';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import type { Batch, UdpBatchSocket } from '../../src/io/udp-batch.ts';
-import { ADDR_SIZE, SLOT_SIZE, nativeUdpStatus, openUdpBatchSocket } from '../../src/io/udp-batch.ts';
+import { ADDR_SIZE, SLOT_SIZE } from '../../src/io/udp-batch.ts';
+import { nativeUdpStatus, openUdpBatchSocket } from '../../src/io/udp-socket.ts';
 import { slotToAddress, writeAddressSlot } from '../../src/io/udp-dgram.ts';
 
 const BATCH_URL = new URL('../../src/io/udp-batch.ts', import.meta.url).href;
+const SOCKET_URL = new URL('../../src/io/udp-socket.ts', import.meta.url).href;
 const native = nativeUdpStatus();
 const nativeSkip =
   native.available || process.env.CI === 'true' ? false : `native UDP addon not available: ${native.reason}`;
@@ -394,7 +396,8 @@ for (const io of ['native', 'dgram'] as const) {
 
     it('close() lets the process exit', async () => {
       const code = `
-        import { openUdpBatchSocket, SLOT_SIZE } from ${JSON.stringify(BATCH_URL)};
+        import { openUdpBatchSocket } from ${JSON.stringify(SOCKET_URL)};
+        import { SLOT_SIZE } from ${JSON.stringify(BATCH_URL)};
         import { createSocket } from 'node:dgram';
         const s = await openUdpBatchSocket({ host: '127.0.0.1', port: 0, io: '${io}' }, (rx, tx) => {
           rx.data.copy(tx.data, 0, 0, rx.lengths[0]); tx.lengths[0] = rx.lengths[0];
@@ -413,7 +416,7 @@ for (const io of ['native', 'dgram'] as const) {
     it('works in worker threads (one socket each), and survives a worker terminated with its socket open', async () => {
       const code = `
         const { parentPort, workerData } = require('node:worker_threads');
-        import(workerData.url).then(async ({ openUdpBatchSocket, SLOT_SIZE }) => {
+        Promise.all([import(workerData.socketUrl), import(workerData.batchUrl)]).then(async ([{ openUdpBatchSocket }, { SLOT_SIZE }]) => {
           const s = await openUdpBatchSocket({ host: '127.0.0.1', port: workerData.port, io: workerData.io, reusePort: true }, (rx, tx) => {
             for (let i = 0; i < rx.count; i++) {
               const n = Math.min(rx.lengths[i], SLOT_SIZE);
@@ -428,7 +431,7 @@ for (const io of ['native', 'dgram'] as const) {
         });
       `;
       const start = (port: number) => {
-        const w = new Worker(code, { eval: true, workerData: { url: BATCH_URL, port, io } });
+        const w = new Worker(code, { eval: true, workerData: { socketUrl: SOCKET_URL, batchUrl: BATCH_URL, port, io } });
         const ready = new Promise<number>((resolve, reject) => {
           w.once('message', resolve);
           w.once('error', reject);
@@ -475,7 +478,7 @@ describe("io: 'auto'", () => {
   it("io: 'native' fails clearly when the addon is not available, and 'auto' falls back to dgram", () => {
     // A separate process, where the addon's path names a missing file.
     const script = `
-      const { openUdpBatchSocket, nativeUdpStatus } = await import(${JSON.stringify(new URL('../../src/io/udp-batch.ts', import.meta.url).href)});
+      const { openUdpBatchSocket, nativeUdpStatus } = await import(${JSON.stringify(SOCKET_URL)});
       const auto = await openUdpBatchSocket({ host: '127.0.0.1', port: 0, io: 'auto' }, () => {});
       await auto.close();
       try { await openUdpBatchSocket({ host: '127.0.0.1', port: 0, io: 'native' }, () => {}); console.log('opened'); }

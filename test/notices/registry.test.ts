@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { NoticeRegistry } from '../../src/notices/registry.ts';
-import type { NoticeRecord } from '../../src/notices/journal.ts';
+import type { NoticeRecord } from '../../src/notices/notice-journal.ts';
 import { AccessList } from '../../src/access/access-list.ts';
 import { createLogger } from '../../src/log.ts';
 import { journalPath, notice } from './fixture.ts';

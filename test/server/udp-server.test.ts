@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestTracker, infoHash } from '../helpers/tracker.ts';
 import type { TestTracker } from '../helpers/tracker.ts';
 import { UdpClient, announcePacket, scrapePacket, parseAnnounceReply } from '../helpers/udp-client.ts';
-import { nativeUdpStatus } from '../../src/io/udp-batch.ts';
+import { nativeUdpStatus } from '../../src/io/udp-socket.ts';
 
 const native = nativeUdpStatus();
 

@@ -9,7 +9,7 @@ import type { Config } from '../../src/config/config.ts';
 import { Counts } from '../../src/store/swarm-store.ts';
 import type { SwarmStore } from '../../src/store/swarm-store.ts';
 import { StatePersistence } from '../../src/state/persistence.ts';
-import { tempName } from '../../src/state/state-dump.ts';
+import { tempName } from '../../src/fs/atomic-file.ts';
 import { newStore, addPeer } from '../scrape/store-fixture.ts';
 import { capture } from './log-capture.ts';
 

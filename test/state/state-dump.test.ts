@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { capture } from './log-capture.ts';
 import { Counts, TorrentRows } from '../../src/store/swarm-store.ts';
 import type { SwarmStore } from '../../src/store/swarm-store.ts';
-import { writeStateDump, loadStateDump, tempName, StateLine } from '../../src/state/state-dump.ts';
+import { writeStateDump, loadStateDump, StateLine } from '../../src/state/state-dump.ts';
+import { tempName } from '../../src/fs/atomic-file.ts';
 import { filledStore, newStore, bigStore, hex, addPeer } from '../scrape/store-fixture.ts';
 import { watchTimerGaps } from '../helpers/timer-gaps.ts';
 

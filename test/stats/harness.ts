@@ -9,7 +9,7 @@ import { defaultConfig } from '../../src/config/config.ts';
 import type { Config } from '../../src/config/config.ts';
 import { SwarmStore, createStoreShared } from '../../src/store/swarm-store.ts';
 import { ConnectionIds, createConnectionIdKeys } from '../../src/protocol/connection-id.ts';
-import { openUdpBatchSocket } from '../../src/io/udp-batch.ts';
+import { openUdpBatchSocket } from '../../src/io/udp-socket.ts';
 import type { UdpBatchSocket } from '../../src/io/udp-batch.ts';
 import { createCounters, counterRow, G } from '../../src/stats/counters.ts';
 import { Woodpeckers } from '../../src/stats/woodpeckers.ts';
