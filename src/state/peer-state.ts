@@ -32,6 +32,8 @@
 import fsp from 'node:fs/promises';
 import { setImmediate as turn } from 'node:timers/promises';
 import zlib from 'node:zlib';
+import type { Logger } from 'pino';
+import { replaceFile } from '../fs/atomic-file.ts';
 import { PeerBatch, STRIPES } from '../store/swarm-store.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
 
@@ -492,6 +494,39 @@ export class PeerStateReader {
 }
 
 // ---------------------------------------------------------------- files
+
+export interface PeerStateWrite {
+  ok: boolean;
+  file: string;
+  torrents: number;
+  peers: number;
+  bytes: number;
+  ms: number;
+  /** Why it failed (the previous file is kept), e.g. "ENOSPC: no space left on device (writing FILE.tmp-PID)". */
+  error?: string;
+}
+
+/** Writes the store's peer state to `file` atomically (src/fs/atomic-file.ts). Never rejects. */
+export async function writePeerStateFile(store: SwarmStore, file: string, log: Logger): Promise<PeerStateWrite> {
+  const started = performance.now();
+  const result: PeerStateWrite = { ok: false, file, torrents: 0, peers: 0, bytes: 0, ms: 0 };
+  const counts: PeerStateCounts = { records: 0, torrents: 0, peers4: 0, peers6: 0 };
+  try {
+    const { bytes, dirSyncError } = await replaceFile(file, async (write) => {
+      for await (const chunk of writePeerState(store, counts)) await write(chunk);
+    });
+    if (dirSyncError !== null) log.warn({ file, error: dirSyncError }, 'peer state written, but its directory could not be synced');
+    result.bytes = bytes;
+    result.torrents = counts.torrents;
+    result.peers = counts.peers4 + counts.peers6;
+    result.ok = true;
+  } catch (err) {
+    result.error = (err as Error).message;
+    log.error({ file, error: result.error }, 'writing the peer state failed; the previous file is kept');
+  }
+  result.ms = performance.now() - started;
+  return result;
+}
 
 export interface PeerStateLoad extends PeerStateRead {
   file: string;
