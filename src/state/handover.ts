@@ -1,8 +1,9 @@
 // The handover of an upgrade: the old process streams its live store to the new one over a local
 // socket, in the peer-state format, then the changes announces made meanwhile, then "done"; the
 // new process applies them and acknowledges. The old process answers requests all along until
-// the store is sent, then stops (quiesce: no more reading, in-flight requests finished), and only
-// the changes made up to that point are left to send, so nothing announced to it is lost.
+// the new one has the snapshot and answers too (READY: it has bound its sockets beside the old
+// ones), then stops (quiesce: no more reading, in-flight requests finished), and only the changes
+// made up to that point are left to send, so nothing announced to it is lost.
 //
 // The changes are those the workers write to their change rings (src/cluster/change-log.ts:
 // every announce's effect, in shared memory, drained by the main thread) from before the walk
@@ -15,7 +16,7 @@
 //   old -> new: HELLO (JSON: swarmd, pid, version, format), SECTION (name length u8, name, bytes:
 //     what else the new process needs, such as the UDP connection-ID keys), STATE (peer-state
 //     bytes), CHANGES (a cluster batch), DONE (JSON: changes sent)
-//   new -> old: ACK (JSON: what it restored and applied)
+//   new -> old: READY (empty: the snapshot is in and it answers), ACK (JSON: what it restored and applied)
 // Anything malformed, or a socket that closes early, fails the handover on both sides with an
 // error that says why; the old process then goes on serving (see the README's upgrade section).
 
@@ -36,6 +37,7 @@ const STATE = 3;
 const CHANGES = 4;
 const DONE = 5;
 const ACK = 6;
+const READY = 7;
 const FRAME_HEAD = 5;
 const MAX_FRAME = MAX_BLOCK + 64;
 const ACK_TIMEOUT_MS = 60_000;
@@ -150,8 +152,6 @@ async function sendAll(socket: net.Socket, source: HandoverSource): Promise<Hand
   const started = performance.now();
   const report: HandoverReport = { bytes: 0, changes: 0, torrents: 0, peers: 0, ms: 0, quietMs: 0 };
   const reader = new FrameReader(socket);
-  const ack = reader.next();
-  ack.catch(() => {}); // awaited below
   const writer = new BatchWriter(0);
   const sendChanges = async (): Promise<void> => {
     if (source.drainChanges === null) return;
@@ -174,13 +174,15 @@ async function sendAll(socket: net.Socket, source: HandoverSource): Promise<Hand
     report.bytes += chunk.length;
     await sendChanges();
   }
+  const ready = await reader.next();
+  if (ready === null || ready.type !== READY) throw new HandoverError('the new process closed the socket before it was ready');
   const quiet = performance.now();
   await source.quiesce();
   await sendChanges();
   await send(socket, DONE, json({ changes: report.changes }));
   const timer = setTimeout(() => socket.destroy(new HandoverError('no acknowledgement from the new process')), ACK_TIMEOUT_MS);
   try {
-    const f = await ack;
+    const f = await reader.next();
     if (f === null || f.type !== ACK) throw new HandoverError('the new process closed the socket without acknowledging');
     const a = parseJson(f.payload, 'ACK');
     if (a.changes !== report.changes) throw new HandoverError(`the new process applied ${String(a.changes)} changes of ${report.changes}`);
@@ -234,7 +236,11 @@ export interface HandoverReceived extends HandoverReport {
 export async function receiveHandover(
   socket: net.Socket,
   store: SwarmStore,
-  options: PeerStateReadOptions & { onSection?: (name: string, bytes: Buffer) => void } = {},
+  options: PeerStateReadOptions & {
+    onSection?: (name: string, bytes: Buffer) => void;
+    /** Called once the snapshot is in: bind the listeners and answer; the old process stops after. */
+    whenSnapshotIn?: () => Promise<void>;
+  } = {},
 ): Promise<HandoverReceived> {
   const started = performance.now();
   const reader = new FrameReader(socket);
@@ -259,7 +265,10 @@ export async function receiveHandover(
       options.onSection?.(f.payload.toString('utf8', 1, 1 + n), Buffer.from(f.payload.subarray(1 + n)));
     } else if (f.type === STATE) {
       state.push(f.payload);
-      if (state.done) for (const b of queued.splice(0)) apply(b);
+      if (!state.done) continue;
+      for (const b of queued.splice(0)) apply(b);
+      await options.whenSnapshotIn?.();
+      await send(socket, READY, new Uint8Array(0));
     } else if (f.type === CHANGES) {
       if (state.done) apply(f.payload);
       else queued.push(Buffer.from(f.payload));

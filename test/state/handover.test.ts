@@ -88,9 +88,21 @@ test('the new process gets the old store and every change announced during the t
     version: '9.9.9-test',
   };
   const sections: Record<string, Buffer> = {};
+  let newAnswers = false;
+  const quiesce = source.quiesce;
+  source.quiesce = async () => {
+    assert.equal(newAnswers, true, 'the old process stops only once the new one answers');
+    await quiesce();
+  };
   const [sent, received] = await Promise.all([
     sendHandover(oldEnd, source),
-    receiveHandover(newEnd, copy, { onSection: (name, bytes) => (sections[name] = bytes) }),
+    receiveHandover(newEnd, copy, {
+      onSection: (name, bytes) => (sections[name] = bytes),
+      whenSnapshotIn: async () => {
+        await turn(); // binding the listeners
+        newAnswers = true;
+      },
+    }),
   ]);
   close();
   assert.equal(counters[C.cluster_ring_dropped], 0);
