@@ -40,7 +40,7 @@ export class ListenerInUseError extends Error {
     const who = holder === null
       ? `another process that does not answer as swarmd${detail}`
       : `swarmd pid ${holder.pid} (version ${holder.version}, started ${new Date(holder.startedAt).toISOString()}${holder.listener === listener ? '' : `, on ${holder.listener}`})`;
-    super(`${listener} is in use by ${who}: stop it first, or replace it without a pause with \`swarmd upgrade\``);
+    super(`${listener} is in use by ${who}: stop it first (two processes on one port would split every swarm between them)`);
     this.name = 'ListenerInUseError';
     this.holder = holder;
   }
