@@ -550,8 +550,11 @@ export async function loadPeerState(store: SwarmStore, file: string, options: Pe
   const empty = new PeerStateReader(null).result;
   const result: PeerStateLoad = { ...empty, file, found: true, ok: false, ms: 0, checkMs: 0 };
   try {
-    await readFileInto(file, new PeerStateReader(null));
+    const check = new PeerStateReader(null);
+    await readFileInto(file, check);
     result.checkMs = performance.now() - started;
+    // The counts are known good now: the tables can take every torrent without growing.
+    store.reserveTorrents(check.result.written.torrents);
     const reader = new PeerStateReader(store, options);
     await readFileInto(file, reader);
     Object.assign(result, reader.result);

@@ -644,6 +644,29 @@ export class SwarmStore {
     }
   }
 
+  /**
+   * Gives every stripe that has no table yet one sized for its share of `torrents` (a load into
+   * an empty store is about to insert them), so that the tables need not grow one doubling at a
+   * time. False when memory ran out (nothing is lost: tables then grow as usual).
+   */
+  reserveTorrents(torrents: number): boolean {
+    const perStripe = Math.ceil((torrents / STRIPES) * 1.1) + 1;
+    let cls = MIN_TABLE_CLASS;
+    while (perStripe * 2 > slotsOf(cls)) cls++;
+    const S = this.stripes;
+    for (let i = 0; i < STRIPES; i++) {
+      const stripe = HEADER_WORDS + i * STRIPE_WORDS;
+      lock(S, stripe + S_LOCK);
+      try {
+        this.arena.refresh();
+        if (S[stripe + S_TABLE] === 0 && !this.resizeTable(stripe, cls)) return false;
+      } finally {
+        unlock(S, stripe + S_LOCK);
+      }
+    }
+    return true;
+  }
+
   /** restorePeers into an empty list: one block of the right size, filled in order. */
   private fillList(stripe: number, t: number, batch: PeerBatch): boolean {
     const v4 = batch.family === 4;

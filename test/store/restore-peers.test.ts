@@ -38,3 +38,17 @@ test('restorePeers takes unsorted and duplicated peers too, and a full store say
   assert.equal(tiny.restorePeers(h, 0, many), false);
 });
 
+
+test('reserveTorrents sizes empty tables once: the torrents then go in without any table growing', () => {
+  const store = newStore();
+  assert.equal(store.reserveTorrents(100_000), true);
+  const used = store.arena.stats().usedBytes;
+  const b = new PeerBatch();
+  b.reserve(1);
+  b.count = 1;
+  b.minutes[0] = store.now;
+  for (let i = 0; i < 100_000; i++) assert.equal(store.restorePeers(hashOf(i), 0, b), true);
+  // Only the peers' blocks were added (8 words each at most), no table was rebuilt bigger.
+  assert.ok(store.arena.stats().usedBytes - used <= 100_000 * 8 * 4, `${store.arena.stats().usedBytes - used} bytes more`);
+  assert.equal(store.totals().torrents, 100_000);
+});
