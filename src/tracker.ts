@@ -14,8 +14,8 @@ import { History, startHistorySampler } from './stats/history.ts';
 import { trackEventLoop } from './stats/event-loop.ts';
 import { Woodpeckers } from './stats/woodpeckers.ts';
 import type { CounterName } from './stats/counters.ts';
-import { storeSettings } from './server/policy.ts';
-import type { SharedState, WorkerMessage, ListeningSocket, NoticesState } from './server/messages.ts';
+import { storeSettings } from './requests/policy.ts';
+import type { SharedState, WorkerMessage, ListeningSocket, NoticesState, WorkerData } from './server/messages.ts';
 import { AccessManager } from './access/access-manager.ts';
 import { AccessList } from './access/access-list.ts';
 import { StatePersistence } from './state/persistence.ts';
@@ -186,12 +186,11 @@ class Tracker implements RunningTracker {
   }
 
   private startWorker(index: number, listeners: Listener[]): Promise<ListeningSocket[]> {
-    const worker = new Worker(WORKER_URL, {
-      workerData: {
-        config: { ...this.config, listeners }, shared: this.shared, row: index + 1, access: this.access?.state ?? null,
-        changes: this.cluster?.rings[index] ?? null, tls: this.tls, notices: this.noticesState,
-      },
-    });
+    const workerData: WorkerData = {
+      config: { ...this.config, listeners }, shared: this.shared, row: index + 1, access: this.access?.state ?? null,
+      changes: this.cluster?.rings[index] ?? null, tls: this.tls, notices: this.noticesState,
+    };
+    const worker = new Worker(WORKER_URL, { workerData });
     this.workers[index] = worker;
     this.noticesApplied.set(worker, this.noticesState?.generation ?? 0);
     return new Promise((resolve, reject) => {
@@ -276,7 +275,7 @@ class Tracker implements RunningTracker {
 
   /** Cleans the next few stripes, so that a whole pass takes the clean interval. */
   private clean(stripes: number): void {
-    this.store.now = Math.floor(Date.now() / 60000);
+    this.store.setClock();
     for (let i = 0; i < stripes; i++) {
       this.store.cleanStripe(this.nextStripe);
       this.nextStripe = (this.nextStripe + 1) % STRIPES;

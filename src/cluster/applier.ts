@@ -3,7 +3,8 @@
 // last-activity time, and (written here, not by a worker) never enter a change ring, so they are
 // never published again. A batch that fails to parse is counted and dropped whole.
 
-import { Announce, ANNOUNCE_OK, EVENT_COMPLETED, EVENT_NONE, EVENT_STOPPED } from '../store/swarm-store.ts';
+import { Announce, ANNOUNCE_OK } from '../store/swarm-store.ts';
+import { EVENT_COMPLETED, EVENT_NONE, EVENT_STOPPED } from '../protocol/events.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
 import { C } from '../stats/counters.ts';
 import { readBatch, REC_COMPLETED, REC_STOPPED } from './codec.ts';
@@ -62,7 +63,7 @@ export class ClusterApplier implements RecordSink {
 
   /** Applies one message; returns its header, or null when it was malformed (counted, nothing applied). */
   apply(msg: Uint8Array): BatchHeader | null {
-    this.store.now = Math.floor(Date.now() / 60000);
+    this.store.setClock();
     const header = readBatch(msg, this);
     const c = this.counters;
     if (header === null) {

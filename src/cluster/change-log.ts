@@ -8,7 +8,7 @@
 // tag, seeder, family, -, port (2), -, -, info hash (20), address (16), - (4).
 
 import type { Announce } from '../store/swarm-store.ts';
-import { EVENT_STOPPED } from '../store/swarm-store.ts';
+import { EVENT_STOPPED } from '../protocol/events.ts';
 import { REC_COMPLETED, REC_PEER, REC_STOPPED } from './codec.ts';
 import { C } from '../stats/counters.ts';
 

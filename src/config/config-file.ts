@@ -9,7 +9,6 @@
 // UNSUPPORTED to SETTINGS.
 
 import { SLOT_SIZE } from '../io/udp-batch.ts';
-import { MAX_WORKER_PEERS } from '../store/ws-swarms.ts';
 import fs from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
@@ -29,6 +28,7 @@ import {
   defaultWorkers,
 } from './config.ts';
 import type { AccessConfig, Config, LogLevel, Proto, UdpIo } from './config.ts';
+import { MAX_WORKER_PEERS } from './config.ts';
 
 /** A value that can't be used; the message names the value, the caller adds where it came from. */
 export class BadValue extends Error {}

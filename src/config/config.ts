@@ -3,6 +3,11 @@
 
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
+import type { LogLevel } from '../log.ts';
+
+// The log levels are pino's (src/log.ts, below config in the layers); config re-exports them for its parsers.
+export { LOG_LEVELS } from '../log.ts';
+export type { LogLevel } from '../log.ts';
 
 /** 'tls': HTTPS (and WSS) on the same paths as 'tcp'. */
 export type Proto = 'tcp' | 'udp' | 'tls';
@@ -15,10 +20,10 @@ export type Listener = {
   port: number;
 };
 
-export type UdpIo = 'auto' | 'native' | 'dgram';
+/** WebSocket peers per worker and swarm are counted in 16 bits (src/store/ws-swarms.ts), so ws.max_connections can't exceed this. */
+export const MAX_WORKER_PEERS = 0xffff;
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type UdpIo = 'auto' | 'native' | 'dgram';
 
 export type HttpConfig = {
   /** Seconds a keep-alive connection may sit idle between requests. */

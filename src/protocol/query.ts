@@ -11,7 +11,7 @@
  *    second peer_id replaces the first. Other repeated parameters: the last one wins.
  *  - port: decimal 1..65535 (0, negative, overflow, junk: error).
  *  - uploaded, downloaded, left: decimal, saturating at 2^63 (no 32-bit wrap); negative, empty or junk: error.
- *  - event: started | completed | stopped | paused | empty; anything else is EVENT_NONE.
+ *  - event: started | completed | stopped | paused | empty; anything else is EVENT_NONE (events.ts).
  *  - numwant: decimal (saturating at 2^31-1); `-digits` means absent (-1); empty or junk: error.
  *  - compact: `[-]digits`; zero -> 0, any other value -> 1; empty or junk: error.
  *  - no_peer_id: present (with any value or none) -> true.
@@ -23,11 +23,7 @@
  */
 import { HEX_VALUE } from '../text/hex.ts';
 
-export const EVENT_NONE = 0;
-export const EVENT_COMPLETED = 1;
-export const EVENT_STARTED = 2;
-export const EVENT_STOPPED = 3;
-export const EVENT_PAUSED = 4;
+import { EVENT_NONE, EVENT_COMPLETED, EVENT_STARTED, EVENT_STOPPED, EVENT_PAUSED } from './events.ts';
 
 export const QUERY_OK = 0;
 export const QUERY_MISSING_INFO_HASH = 1;

@@ -65,7 +65,7 @@ export class UdpRequest {
   downloaded = 0;
   left = 0;
   uploaded = 0;
-  /** BEP 15: 0 none, 1 completed, 2 started, 3 stopped (same numbering as query.ts EVENT_*); others -> 0. */
+  /** BEP 15: 0 none, 1 completed, 2 started, 3 stopped (events.ts numbers them so); others -> 0. */
   event = 0;
   /** IPv4 address bits as an int32 (`>>> 0` for the u32); 0 = use the source address. */
   ip = 0;

@@ -6,10 +6,7 @@
 // of 20 code units 0..255 (Buffer's 'latin1'). They are kept as strings: they are the map keys of
 // the signalling server, and JSON.stringify writes them back unchanged.
 
-export const EVENT_NONE = 0;
-export const EVENT_STARTED = 1;
-export const EVENT_COMPLETED = 2;
-export const EVENT_STOPPED = 3;
+import { EVENT_NONE, EVENT_STARTED, EVENT_COMPLETED, EVENT_STOPPED } from './events.ts';
 
 /** One offer of an announce: the SDP object is relayed as it came, never looked into. */
 export type WsOffer = { offerId: string; offer: unknown };
@@ -18,7 +15,7 @@ export type WsAnnounce = {
   action: 'announce';
   infoHash: string;
   peerId: string;
-  /** EVENT_* */
+  /** EVENT_* (events.ts) */
   event: number;
   /** `left` is 0 (a missing `left`, as from a magnet link, is a leecher, as in both other trackers). */
   seeder: boolean;

@@ -225,7 +225,7 @@ async function* rawChunks(
   let off = format === 'ben' ? put(buf, 0, BEN_HEAD) : 0;
   let sliceStart = performance.now();
   for (let s = 0; s < STRIPES; s++) {
-    store.now = Math.floor(Date.now() / 60000);
+    store.setClock();
     const n = store.snapshotStripe(s, rows);
     const order = rows.order;
     const hashes = rows.hashes;

@@ -1,5 +1,6 @@
 // What the main thread and the workers share and say to each other.
 
+import type { Config } from '../config/config.ts';
 import type { StoreShared } from '../store/swarm-store.ts';
 import type { AccessState, BlockState } from '../access/access-list.ts';
 import type { WsSwarmsShared } from '../store/ws-swarms.ts';
@@ -42,6 +43,23 @@ export type WorkerMessage =
 
 /** PEM text of the TLS listeners' certificate chain and key. */
 export type TlsCredentials = { cert: string; key: string };
+
+/** What a worker starts with (its workerData): written by the main thread (tracker.ts), read by worker.ts. */
+export type WorkerData = {
+  /** The tracker's configuration, with the listeners this worker opens. */
+  config: Config;
+  shared: SharedState;
+  /** The worker's row of the counters (row 0 is the main thread's). */
+  row: number;
+  /** The access list now (null: none); updates come as 'access' messages. */
+  access: AccessState | null;
+  /** The worker's ring of cluster changes (null: no cluster). */
+  changes: SharedArrayBuffer | null;
+  /** null: no TLS listener. */
+  tls: TlsCredentials | null;
+  /** The takedown notices now (null: none); updates come as 'notices' messages. */
+  notices: NoticesState | null;
+};
 
 /** What the main thread says to a worker. */
 export type MainMessage =

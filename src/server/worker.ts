@@ -3,7 +3,6 @@
 // answers until the main thread says stop.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Config } from '../config/config.ts';
 import { SwarmStore } from '../store/swarm-store.ts';
 import { ConnectionIds } from '../protocol/connection-id.ts';
 import { openUdpBatchSocket } from '../io/udp-socket.ts';
@@ -12,21 +11,19 @@ import { counterRow, C } from '../stats/counters.ts';
 import { trackEventLoop } from '../stats/event-loop.ts';
 import { Woodpeckers } from '../stats/woodpeckers.ts';
 import { UdpTracker } from './udp-server.ts';
-import { HttpTracker } from './http-server.ts';
+import { HttpTracker } from '../http/http-tracker.ts';
 import { WsSignalling } from './ws-server.ts';
-import { TrackerPolicy, storeSettings } from './policy.ts';
-import type { SharedState, WorkerMessage, ListeningSocket, MainMessage, TlsCredentials, NoticesState } from './messages.ts';
+import { TrackerPolicy, storeSettings } from '../requests/policy.ts';
+import type { WorkerData, WorkerMessage, ListeningSocket, MainMessage } from './messages.ts';
 import { AccessList } from '../access/access-list.ts';
 import { RequestLog } from '../stats/request-log.ts';
 import { createLogger } from '../log.ts';
-import type { TrackerContext } from './context.ts';
+import type { TrackerContext } from '../requests/context.ts';
 import { ChangeLog } from '../cluster/change-log.ts';
-import type { AccessState } from '../access/access-list.ts';
 
-const { config, shared, row, access, changes, tls, notices } = workerData as {
-  config: Config; shared: SharedState; row: number; access: AccessState | null; changes: SharedArrayBuffer | null; tls: TlsCredentials | null;
-  notices: NoticesState | null;
-};
+/** workerData is `any` to TypeScript: this declaration is where the contract of messages.ts applies. */
+const data: WorkerData = workerData;
+const { config, shared, row, access, changes, tls, notices } = data;
 const port = parentPort!;
 
 const store = new SwarmStore(shared.store, storeSettings(config));

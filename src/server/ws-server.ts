@@ -1,7 +1,7 @@
 // WebTorrent signalling over WebSocket, inside one worker. Browsers can't reach peers over TCP or
 // UDP; they announce here with WebRTC offers, which the tracker hands to other peers of the swarm,
 // and the answers come back the same way. The HTTP (and HTTPS) listener hands over upgrade
-// requests (http-server.ts); the ws package does the framing.
+// requests (src/http/upgrade.ts); the ws package does the framing.
 //
 // Every worker listens on the same port, so the peers of one swarm sit on different workers.
 // Each worker keeps its own connections and local swarms (connections are JS objects anyway; a
@@ -17,16 +17,22 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import type { TrackerContext } from './context.ts';
+import type { TrackerContext } from '../requests/context.ts';
+import type { Upgrader, UpgradeRequest } from '../http/upgrade.ts';
 import type { Config } from '../config/config.ts';
-import { ANNOUNCE_ALLOWED, ANNOUNCE_NOT_LISTED } from '../access/access-list.ts';
 import { C, G } from '../stats/counters.ts';
-import { Counts } from '../store/swarm-store.ts';
+import { AnnounceRules } from '../requests/announce.ts';
+import { ScrapeRules } from '../requests/scrape.ts';
+import { PROTO_WS } from '../requests/protocols.ts';
+import {
+  ANSWERED, REFUSAL_TEXT, REFUSED_FULL, REFUSED_WS_FULL_SCRAPE, REFUSED_WS_ONE_PEER_ID, REFUSED_WS_PEER_ID_TAKEN, REFUSED_WS_UNKNOWN_OFFER,
+} from '../requests/refusals.ts';
 import { WsSwarms, WsSwarmCounts } from '../store/ws-swarms.ts';
 import type { WsSwarmsShared } from '../store/ws-swarms.ts';
 import {
-  parseWsMessage, announceReply, offerMessage, answerMessage, scrapeReply, failureMessage, EVENT_STOPPED, EVENT_COMPLETED,
+  parseWsMessage, announceReply, offerMessage, answerMessage, scrapeReply, failureMessage,
 } from '../protocol/ws-messages.ts';
+import { EVENT_STOPPED, EVENT_COMPLETED } from '../protocol/events.ts';
 import type { WsAnnounce, WsOffer, WsScrape, ScrapeEntry } from '../protocol/ws-messages.ts';
 
 /** An answer is accepted this long after its offer was delivered (aquatic_ws: 120 s; clients give up after 50 s). */
@@ -37,15 +43,7 @@ const SWEEP_MS = 1000;
 /** Stale peers (connections that stopped announcing a torrent) are looked for this often. */
 const PEER_SWEEP_MS = 30_000;
 
-const NOT_AUTHORIZED = 'Requested download is not authorized for use with this tracker.';
-const PEER_ID_TAKEN = 'this peer_id is in use by another connection';
-const ONE_PEER_ID = 'only one peer_id per torrent per connection';
-const UNKNOWN_OFFER = 'no such offer was relayed to you';
-const TRACKER_FULL = 'tracker full, try later';
-const NO_FULL_SCRAPE = 'full scrapes are not available over WebSocket';
 
-/** A request as ws's handleUpgrade reads it: method, url, lowercase headers (and the socket, for `secure`). */
-export type UpgradeRequest = { method: string; url: string; headers: Record<string, string>; socket: Duplex };
 
 /** What one worker says to another. */
 type Relay =
@@ -102,14 +100,15 @@ function inboxName(trackerId: number, worker: number): string {
   return `swarmd-ws-${trackerId}-${worker}`;
 }
 
-export class WsSignalling {
+export class WsSignalling implements Upgrader {
   private readonly wss: WebSocketServer;
   private readonly config: Config['ws'];
   private readonly ctx: TrackerContext;
   private readonly counters: Float64Array;
   private readonly table: WsSwarms;
   private readonly tableCounts: WsSwarmCounts;
-  private readonly storeCounts = new Counts();
+  private readonly announces: AnnounceRules;
+  private readonly scrapes: ScrapeRules;
   private readonly worker: number;
   private readonly workers: number;
   private readonly trackerId: number;
@@ -128,6 +127,8 @@ export class WsSignalling {
     this.ctx = ctx;
     this.config = ctx.config.ws;
     this.counters = ctx.counters;
+    this.announces = new AnnounceRules(ctx);
+    this.scrapes = new ScrapeRules(ctx);
     this.table = new WsSwarms(shared);
     this.tableCounts = new WsSwarmCounts(shared.workers);
     this.worker = worker;
@@ -200,17 +201,12 @@ export class WsSignalling {
   }
 
   private announce(c: WsConnection, m: WsAnnounce): void {
-    this.counters[C.ws_announce]++;
     const hash = this.hashBytes;
     hash.write(m.infoHash, 0, 'latin1');
-    const refusal = this.ctx.access.announceRefusal(hash, 0, m.event === EVENT_STOPPED);
-    if (refusal !== ANNOUNCE_ALLOWED) {
-      const notListed = refusal === ANNOUNCE_NOT_LISTED;
-      this.counters[notListed ? C.ws_announce_denied : C.ws_announce_blocked]++;
-      return this.send(c, failureMessage(notListed ? NOT_AUTHORIZED : this.ctx.access.blockReason(refusal), 'announce', m.infoHash));
-    }
+    const admitted = this.announces.admit(PROTO_WS, hash, 0, m.event);
+    if (admitted !== ANSWERED) return this.send(c, failureMessage(this.announces.refusalText(admitted), 'announce', m.infoHash));
     let peer = c.peers.get(m.infoHash) ?? null;
-    if (peer !== null && peer.peerId !== m.peerId) return this.refusePeerId(c, m, ONE_PEER_ID);
+    if (peer !== null && peer.peerId !== m.peerId) return this.refusePeerId(c, m, REFUSED_WS_ONE_PEER_ID);
     if (m.answer !== null) return this.answer(c, m);
     if (m.event === EVENT_STOPPED) {
       if (peer !== null) this.removePeer(peer);
@@ -219,12 +215,12 @@ export class WsSignalling {
     const now = Date.now();
     if (peer === null) {
       const swarm = this.swarms.get(m.infoHash) ?? new LocalSwarm(m.infoHash);
-      if (swarm.byId.has(m.peerId)) return this.refusePeerId(c, m, PEER_ID_TAKEN);
+      if (swarm.byId.has(m.peerId)) return this.refusePeerId(c, m, REFUSED_WS_PEER_ID_TAKEN);
       peer = new WsPeer(m.peerId, c, swarm);
       peer.seeder = m.seeder;
       if (!this.publish(swarm, 1, m.seeder ? 1 : 0)) {
         this.counters[C.ws_full]++;
-        return this.send(c, failureMessage(TRACKER_FULL, 'announce', m.infoHash));
+        return this.send(c, failureMessage(REFUSAL_TEXT[REFUSED_FULL], 'announce', m.infoHash));
       }
       this.swarms.set(m.infoHash, swarm);
       peer.index = swarm.peers.length;
@@ -239,35 +235,27 @@ export class WsSignalling {
     }
     peer.lastAnnounce = now;
     // Counted in the store's torrent, so scrapes over every protocol and state dumps include it.
-    if (m.event === EVENT_COMPLETED && m.seeder && !peer.completed && this.ctx.store.countCompletion(hash, 0)) {
-      peer.completed = true;
-      this.counters[C.completed]++;
-    }
+    if (m.event === EVENT_COMPLETED && m.seeder && !peer.completed && this.announces.countCompletion(hash, 0)) peer.completed = true;
     this.reply(c, m.infoHash);
-    const want = Math.min(m.offers.length, m.numwant < 0 ? m.offers.length : m.numwant, this.config.numwantMax);
+    const want = Math.min(m.offers.length, this.ctx.policy.want(PROTO_WS, m.numwant, 4));
     if (want > 0) this.relayOffers(peer, m.offers, want);
   }
 
-  private refusePeerId(c: WsConnection, m: WsAnnounce, reason: string): void {
+  private refusePeerId(c: WsConnection, m: WsAnnounce, refusal: number): void {
     this.counters[C.ws_peer_id_refused]++;
-    this.send(c, failureMessage(reason, 'announce', m.infoHash));
+    this.send(c, failureMessage(REFUSAL_TEXT[refusal], 'announce', m.infoHash));
   }
 
   /** complete/incomplete: WebSocket peers of every worker plus the HTTP/UDP peers of the store. */
   private reply(c: WsConnection, infoHash: string): void {
-    this.readCounts(infoHash);
-    const t = this.tableCounts;
-    const s = this.storeCounts;
-    this.send(c, announceReply(infoHash, t.seeders + s.seeders, t.leechers + s.leechers, this.config.interval));
-  }
-
-  /** Fills tableCounts and storeCounts for a hash. */
-  private readCounts(infoHash: string): void {
     const hash = this.hashBytes;
     hash.write(infoHash, 0, 'latin1');
     this.table.read(hash, 0, this.tableCounts);
-    this.ctx.store.now = Math.floor(Date.now() / 60000);
-    this.ctx.store.scrape(hash, 0, this.storeCounts);
+    this.ctx.store.setClock();
+    this.ctx.store.scrape(hash, 0, this.scrapes.counts); // admitted already: no access check again
+    const t = this.tableCounts;
+    const s = this.scrapes.counts;
+    this.send(c, announceReply(infoHash, t.seeders + s.seeders, t.leechers + s.leechers, this.ctx.policy.interval(PROTO_WS)));
   }
 
   /**
@@ -365,7 +353,7 @@ export class WsSignalling {
     const p = this.pending.get(key);
     if (p === undefined || p.toConn !== c.id || p.infoHash !== m.infoHash || p.fromPeerId !== a.toPeerId || Date.now() - p.at > OFFER_TTL_MS) {
       this.counters[C.ws_answers_refused]++;
-      return this.send(c, failureMessage(UNKNOWN_OFFER, 'announce', m.infoHash));
+      return this.send(c, failureMessage(REFUSAL_TEXT[REFUSED_WS_UNKNOWN_OFFER], 'announce', m.infoHash));
     }
     this.pending.delete(key);
     if (p.fromWorker === this.worker) return this.deliverAnswer(p.fromConn, m.infoHash, a.toPeerId, m.peerId, a.offerId, a.sdp);
@@ -399,22 +387,22 @@ export class WsSignalling {
   }
 
   private scrape(c: WsConnection, m: WsScrape): void {
-    this.counters[C.ws_scrape]++;
-    if (m.infoHashes.length === 0) return this.send(c, failureMessage(NO_FULL_SCRAPE, 'scrape', null));
+    const scrapes = this.scrapes;
+    scrapes.received(PROTO_WS);
+    if (m.infoHashes.length === 0) return this.send(c, failureMessage(REFUSAL_TEXT[REFUSED_WS_FULL_SCRAPE], 'scrape', null));
     const entries: ScrapeEntry[] = [];
+    const hash = this.hashBytes;
+    const t = this.tableCounts;
+    const s = scrapes.counts;
+    this.ctx.store.setClock();
     for (const infoHash of m.infoHashes) {
-      this.hashBytes.write(infoHash, 0, 'latin1');
-      if (!this.ctx.access.allows(this.hashBytes, 0)) {
-        this.counters[this.ctx.access.blockedBy(this.hashBytes, 0) >= 0 ? C.ws_scrape_blocked : C.ws_scrape_denied]++;
-        entries.push({ infoHash, complete: 0, incomplete: 0, downloaded: 0 }); // as an unknown torrent
-        continue;
-      }
-      this.readCounts(infoHash);
-      const t = this.tableCounts;
-      const s = this.storeCounts;
+      hash.write(infoHash, 0, 'latin1');
+      // A refused hash answers as an unknown torrent: the store's zeros, and none of the table's.
+      if (scrapes.count(PROTO_WS, hash, 0)) this.table.read(hash, 0, t);
+      else t.seeders = t.leechers = 0;
       entries.push({ infoHash, complete: t.seeders + s.seeders, incomplete: t.leechers + s.leechers, downloaded: s.downloaded });
     }
-    this.send(c, scrapeReply(entries, this.config.interval));
+    this.send(c, scrapeReply(entries, this.ctx.policy.interval(PROTO_WS)));
   }
 
   /** Sends, or drops a client whose queue is over ws.max_queue_size (it doesn't read). */

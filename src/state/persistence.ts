@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
+import { currentMinute } from '../store/swarm-store.ts';
 import type { HashFilter } from '../scrape/full-scrape.ts';
 import { loadStateDump, writeStateDump } from './state-dump.ts';
 import { loadPeerState, writePeerStateFile } from './peer-state.ts';
@@ -152,7 +153,7 @@ export class StatePersistence {
 
     // Loaded torrents live at least one peer timeout after the start, however long the tracker
     // was down, so that their clients can come back before the cleaner drops them.
-    const nowMinute = Math.floor(Date.now() / 60000);
+    const nowMinute = currentMinute();
     const minActiveMinute = nowMinute - Math.ceil(config.torrentTimeout / 60) + Math.ceil(config.peerTimeout / 60);
     if (config.peerStateFile !== null) {
       const file = path.resolve(config.peerStateFile);

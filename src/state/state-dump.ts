@@ -21,6 +21,7 @@ import type { ReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { SwarmStore } from '../store/swarm-store.ts';
+import { currentMinute } from '../store/swarm-store.ts';
 import { fullScrape } from '../scrape/full-scrape.ts';
 import type { HashFilter } from '../scrape/full-scrape.ts';
 import { HEX_VALUE } from '../text/hex.ts';
@@ -276,7 +277,7 @@ class DumpLoader {
   private readonly progressLines: number;
   private readonly maxReported: number;
   private readonly line = new StateLine();
-  private readonly nowMinute = Math.floor(Date.now() / 60000);
+  private readonly nowMinute = currentMinute();
   /** The memory limit was reached: no more lines are loaded. */
   private stopped = false;
   private lastProgress = performance.now();

@@ -1,60 +1,101 @@
 // Event counters, histograms and gauges. Each thread writes only its own row of one shared
 // Float64Array (no atomics, no shared cache lines on the hot path); readers add the rows up when
 // someone asks. Row 0 is the main thread's, row i the i-th worker's.
+//
+// Counters are listed by protocol. Their indexes hold for one build only, and nothing keeps them
+// longer: the rows live in shared memory for one run, and every reader (/stats, /metrics,
+// /stats.json, the history, the dashboard, the logs) reads counters by name.
 
 export const COUNTER_NAMES = [
+  // Every protocol's announces (src/requests/), and the store.
+  'completed', // completion events counted
+  'peers_new',
+  'peers_stopped',
+  'woodpeckers', // re-announces far sooner than the interval asks
+  'store_full', // announces that could not be stored (memory limit)
+  'notice_torrents_removed', // torrents dropped from the store because a notice blocked them
+  // UDP (BEP 15).
   'udp_received', // datagrams
-  'udp_connect',
-  'udp_announce',
-  'udp_scrape',
-  'udp_malformed', // dropped: unparseable
-  'udp_oversized', // dropped: larger than a receive slot
-  'udp_bad_connection_id', // answered with an error packet
-  'udp_invalid', // well-formed but refused (port 0, ...): answered with an error packet
   'udp_sent',
   'udp_send_errors',
+  'udp_bytes_in', // datagram payload bytes received
+  'udp_bytes_out', // datagram payload bytes sent
+  'udp_malformed', // dropped: unparseable
+  'udp_oversized', // dropped: larger than a receive slot
+  'udp_connect',
+  'udp_bad_connection_id', // answered with an error packet
+  'udp_scrape_bad_connection_id', // the scrapes among udp_bad_connection_id
+  'udp_announce',
+  'udp_invalid', // well-formed but refused (port 0, ...): answered with an error packet
+  'udp_announce_denied', // announces refused by the access list
+  'udp_announce_blocked', // announces refused: the info hash is blocked by a takedown notice
+  'udp_store_full', // the UDP announces among store_full
+  'udp_scrape',
+  'udp_scrape_denied', // info hashes in scrapes that the access list refuses (answered as unknown torrents)
+  'udp_scrape_blocked', // info hashes in scrapes blocked by a takedown notice (answered as unknown torrents)
+  // HTTP (and HTTPS).
   'http_accepted', // TCP connections
+  'http_refused', // connections refused over the connection cap
+  'http_timeouts', // connections closed for idleness or a slow request head
+  'http_bytes_in', // bytes read from HTTP connections
+  'http_bytes_out', // bytes written to HTTP connections (answers, errors, full scrapes)
   'http_requests',
-  'http_announce',
-  'http_scrape',
-  'http_invalid', // announce or scrape refused with a failure reason (bad parameter)
   'http_malformed', // 400: unparseable request
   'http_too_large', // 413/431: request over the size limit
   'http_method', // 405
   'http_not_found', // 404
   'http_redirect', // 302
-  'http_forbidden', // 403: stats from an address not allowed to see them
-  'http_timeouts', // connections closed for idleness or a slow request head
-  'http_refused', // connections refused over the connection cap
-  'http_stats', // /stats requests answered
+  'http_invalid', // announce or scrape refused with a failure reason (bad parameter)
+  'http_announce',
+  'http_announce_invalid', // announces refused with a failure reason (a subset of http_invalid)
+  'http_announce_denied', // announces refused by the access list
+  'http_announce_blocked', // announces refused: the info hash is blocked by a takedown notice
+  'http_scrape',
+  'http_scrape_invalid', // scrapes refused with a failure reason (a subset of http_invalid)
+  'http_scrape_denied', // info hashes in scrapes that the access list refuses (answered as unknown torrents)
+  'http_scrape_blocked', // info hashes in scrapes blocked by a takedown notice (answered as unknown torrents)
   'http_full_scrape', // full scrapes answered
   'http_full_scrape_bytes',
-  'http_rate_limited', // full scrapes refused by the per-address limit
-  'store_full', // announces that could not be stored (memory limit)
-  'completed', // completion events counted
-  'peers_new',
-  'peers_stopped',
-  'woodpeckers', // re-announces far sooner than the interval asks
-  // Appended for /metrics, /stats.json and the dashboard (src/stats/figures.ts derives the
-  // requests-by-outcome matrix from these and the ones above). Never reorder: append only.
-  'http_bytes_in', // bytes read from HTTP connections
-  'http_bytes_out', // bytes written to HTTP connections (answers, errors, full scrapes)
-  'udp_bytes_in', // datagram payload bytes received
-  'udp_bytes_out', // datagram payload bytes sent
-  'http_announce_invalid', // announces refused with a failure reason (a subset of http_invalid)
-  'http_scrape_invalid', // scrapes refused with a failure reason (a subset of http_invalid)
-  'http_announce_denied', // announces refused by the access list
-  'http_scrape_denied', // info hashes in scrapes that the access list refuses (answered as unknown torrents)
   'http_full_scrape_denied', // full scrapes asked for while tracker.full_scrape is off
-  'udp_announce_denied', // announces refused by the access list
-  'udp_scrape_denied', // info hashes in scrapes that the access list refuses (answered as unknown torrents)
-  'udp_scrape_bad_connection_id', // the scrapes among udp_bad_connection_id
-  'udp_store_full', // the UDP announces among store_full
+  'http_rate_limited', // full scrapes refused by the per-address limit
+  'http_stats', // /stats requests answered
+  'http_forbidden', // 403: stats from an address not allowed to see them
+  // WebSocket signalling (WebTorrent).
+  'ws_connections', // WebSocket upgrades accepted
+  'ws_refused', // upgrades refused: over ws.max_connections, or WebSocket turned off
+  'ws_too_large', // connections closed for a message over ws.max_message_size
+  'ws_idle_timeouts', // connections closed after ws.idle_timeout without a message
+  'ws_ping_timeouts', // connections closed for not answering a ping
+  'ws_slow_dropped', // connections dropped with more than ws.max_queue_size queued
+  'ws_bytes_in', // message bytes received
+  'ws_bytes_out', // message bytes sent
+  'ws_malformed', // messages refused: not JSON, no known action, a bad field
+  'ws_announce', // announce messages (with offers, answers or neither)
+  'ws_announce_denied', // announces refused by the access list
+  'ws_announce_blocked', // announces refused: the info hash is blocked by a takedown notice
+  'ws_full', // announces refused: the shared table of WebSocket swarms is full (ws.max_swarms)
+  'ws_too_many_offers', // announces refused: more offers than ws.max_offers
+  'ws_peer_id_refused', // announces refused: a second peer_id for a torrent on one connection, or a peer_id another connection holds
+  'ws_offers_relayed', // offers delivered to a peer
+  'ws_offers_forwarded', // offers handed to another worker (counted again there when delivered)
+  'ws_offers_unplaced', // offers with no peer left to take them
+  'ws_answers_relayed', // answers delivered to their offerer
+  'ws_answers_refused', // answers to offers never relayed to that peer (or expired, or whose offerer left)
+  'ws_scrape', // scrape messages
+  'ws_scrape_denied', // info hashes in scrapes that the access list refuses (answered as unknown torrents)
+  'ws_scrape_blocked', // info hashes in scrapes blocked by a takedown notice (answered as unknown torrents)
+  // TLS.
+  'tls_handshake_errors', // TLS connections that failed before a request
+  'tls_reloads', // main thread: certificates reloaded (SIGHUP)
+  'tls_reload_failures', // main thread: reloads that kept the old certificate
+  // The main thread: workers, state dumps, the request log, the admin API.
   'worker_restarts', // main thread: workers restarted after dying
   'state_dumps', // main thread: state dumps written
   'state_dump_failures', // main thread: state dumps that failed
   'log_requests', // request-log lines written (log.requests sampling)
   'log_requests_dropped', // sampled request-log lines dropped by the per-second cap
+  'admin_requests', // main thread: admin API requests answered (any status)
+  'admin_refused', // main thread: admin API requests refused: wrong or missing token, or an address outside admin.networks
   // The cluster (src/cluster/): workers count ring drops, the main thread the rest.
   'cluster_batches_published',
   'cluster_records_published',
@@ -68,40 +109,6 @@ export const COUNTER_NAMES = [
   'cluster_outages', // times NATS became unreachable (or was at start)
   'cluster_snapshots_served',
   'cluster_snapshots_loaded',
-  // WebSocket signalling (WebTorrent) and TLS.
-  'ws_connections', // WebSocket upgrades accepted
-  'ws_refused', // upgrades refused: over ws.max_connections, or WebSocket turned off
-  'ws_bytes_in', // message bytes received
-  'ws_bytes_out', // message bytes sent
-  'ws_announce', // announce messages (with offers, answers or neither)
-  'ws_scrape', // scrape messages
-  'ws_malformed', // messages refused: not JSON, no known action, a bad field
-  'ws_announce_denied', // announces refused by the access list
-  'ws_scrape_denied', // info hashes in scrapes that the access list refuses (answered as unknown torrents)
-  'ws_full', // announces refused: the shared table of WebSocket swarms is full (ws.max_swarms)
-  'ws_offers_relayed', // offers delivered to a peer
-  'ws_offers_forwarded', // offers handed to another worker (counted again there when delivered)
-  'ws_offers_unplaced', // offers with no peer left to take them
-  'ws_answers_relayed', // answers delivered to their offerer
-  'ws_answers_refused', // answers to offers never relayed to that peer (or expired, or whose offerer left)
-  'ws_too_many_offers', // announces refused: more offers than ws.max_offers
-  'ws_peer_id_refused', // announces refused: a second peer_id for a torrent on one connection, or a peer_id another connection holds
-  'ws_too_large', // connections closed for a message over ws.max_message_size
-  'ws_idle_timeouts', // connections closed after ws.idle_timeout without a message
-  'ws_ping_timeouts', // connections closed for not answering a ping
-  'ws_slow_dropped', // connections dropped with more than ws.max_queue_size queued
-  'tls_handshake_errors', // TLS connections that failed before a request
-  'tls_reloads', // main thread: certificates reloaded (SIGHUP)
-  'tls_reload_failures', // main thread: reloads that kept the old certificate
-  'http_announce_blocked', // announces refused: the info hash is blocked by a takedown notice
-  'http_scrape_blocked', // info hashes in scrapes blocked by a takedown notice (answered as unknown torrents)
-  'udp_announce_blocked', // announces refused: the info hash is blocked by a takedown notice
-  'udp_scrape_blocked', // info hashes in scrapes blocked by a takedown notice (answered as unknown torrents)
-  'notice_torrents_removed', // torrents dropped from the store because a notice blocked them
-  'admin_requests', // main thread: admin API requests answered (any status)
-  'admin_refused', // main thread: admin API requests refused: wrong or missing token, or an address outside admin.networks
-  'ws_announce_blocked', // announces refused: the info hash is blocked by a takedown notice
-  'ws_scrape_blocked', // info hashes in scrapes blocked by a takedown notice (answered as unknown torrents)
 ] as const;
 
 /** Per-thread values that are not added up: the latest reading of each thread. */

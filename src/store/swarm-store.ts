@@ -18,6 +18,7 @@ import { Arena, createArenaShared, sizeClass } from './arena.ts';
 import type { ArenaShared } from './arena.ts';
 import { lock, unlock } from './lock.ts';
 import { hashInfoHash } from '../protocol/siphash.ts';
+import { EVENT_NONE, EVENT_COMPLETED, EVENT_STOPPED } from '../protocol/events.ts';
 import { randomFillSync } from 'node:crypto';
 
 export const STRIPE_BITS = 12;
@@ -103,10 +104,11 @@ const MINUTE_MASK = 0x1fff;
 /** Peer ages are kept modulo 2^13 minutes, so a timeout must stay well below that. */
 export const MAX_PEER_TIMEOUT_MINUTES = 4 * 24 * 60;
 
-export const EVENT_NONE = 0;
-export const EVENT_COMPLETED = 1;
-export const EVENT_STARTED = 2;
-export const EVENT_STOPPED = 3;
+
+/** The minute (Unix time / 60) of a time in milliseconds: the store's clock counts minutes. */
+export function currentMinute(ms: number = Date.now()): number {
+  return Math.floor(ms / 60000);
+}
 
 export const ANNOUNCE_OK = 0;
 export const ANNOUNCE_FULL = 1; // the memory limit kept a new torrent or peer out
@@ -325,8 +327,8 @@ export class SwarmStore {
   private readonly k1: number;
   private readonly peerTimeout: number;
   private readonly torrentTimeout: number;
-  /** The current minute (Unix time / 60); set by the owner before each batch of requests. */
-  now = Math.floor(Date.now() / 60000);
+  /** The store's clock: the current minute (Unix time / 60), as setClock() last set it. */
+  private minute = currentMinute();
   private readonly key = new Uint32Array(5); // the peer being looked up: address words, then port
   private readonly hashWords = new Uint32Array(5);
   private readonly peerAddress = new Uint8Array(16); // visitStripe's peer addresses
@@ -341,6 +343,19 @@ export class SwarmStore {
     if (settings.peerTimeoutMinutes >= MAX_PEER_TIMEOUT_MINUTES) throw new RangeError('peer timeout too long');
     this.peerTimeout = settings.peerTimeoutMinutes;
     this.torrentTimeout = settings.torrentTimeoutMinutes;
+  }
+
+  /** The store's clock, in minutes since the Unix epoch. */
+  get now(): number {
+    return this.minute;
+  }
+
+  /**
+   * Sets the store's clock: the owner calls it before a request or a batch of them (the current
+   * minute), tests and restores with the minute they mean.
+   */
+  setClock(minute: number = currentMinute()): void {
+    this.minute = minute;
   }
 
   /** Adds, renews or removes the announcing peer and samples peers for the reply. */
@@ -378,7 +393,7 @@ export class SwarmStore {
       else {
         self = this.upsertPeer(stripe, t, a);
         if (self < 0) status = ANNOUNCE_FULL;
-        if (!a.synced) setActive(this.arena.words, t, this.now);
+        if (!a.synced) setActive(this.arena.words, t, this.minute);
       }
       const W = this.arena.words;
       const n4 = peerCount(W, t + T_META4);
@@ -435,7 +450,7 @@ export class SwarmStore {
         this.expirePeers(stripe, t);
         const W = this.arena.words;
         if (peerCount(W, t + T_META4) + peerCount(W, t + T_META6) !== 0) continue;
-        const idle = activeAge(W, t, this.now);
+        const idle = activeAge(W, t, this.minute);
         if (W[t + T_DOWNLOADED] === 0 || idle >= this.torrentTimeout) this.deleteTorrent(stripe, t);
       }
       this.compactTable(stripe);
@@ -474,7 +489,7 @@ export class SwarmStore {
         rows.seeders[n] = seeders;
         rows.leechers[n] = peerCount(W, t + T_META4) + peerCount(W, t + T_META6) - seeders;
         rows.downloaded[n] = W[t + T_DOWNLOADED];
-        rows.active[n] = this.now - activeAge(W, t, this.now);
+        rows.active[n] = this.minute - activeAge(W, t, this.minute);
         n++;
       }
     } finally {
@@ -575,8 +590,8 @@ export class SwarmStore {
       if (t < 0) return false;
       const W = this.arena.words;
       if (downloaded > W[t + T_DOWNLOADED]) W[t + T_DOWNLOADED] = downloaded;
-      const age = Math.min(MINUTES16, Math.max(0, this.now - activeMinute));
-      if (age < activeAge(W, t, this.now) || peerCount(W, t + T_META4) + peerCount(W, t + T_META6) === 0) setActive(W, t, this.now - age);
+      const age = Math.min(MINUTES16, Math.max(0, this.minute - activeMinute));
+      if (age < activeAge(W, t, this.minute) || peerCount(W, t + T_META4) + peerCount(W, t + T_META6) === 0) setActive(W, t, this.minute - age);
       return true;
     } finally {
       unlock(S, stripe + S_LOCK);
@@ -597,7 +612,7 @@ export class SwarmStore {
       const t = this.findOrInsertTorrent(stripe, hash, offset);
       if (t < 0) return false;
       const W = this.arena.words;
-      if (peerCount(W, t + T_META4) + peerCount(W, t + T_META6) === 0) setActive(W, t, this.now);
+      if (peerCount(W, t + T_META4) + peerCount(W, t + T_META6) === 0) setActive(W, t, this.minute);
       W[t + T_DOWNLOADED]++;
       S[stripe + S_COMPLETED]++;
       return true;
@@ -829,8 +844,8 @@ export class SwarmStore {
     W.fill(0, t, t + TORRENT_WORDS);
     for (let i = 0; i < 5; i++) W[t + T_HASH + i] = this.hashWords[i];
     setState(W, t, LIVE);
-    setActive(W, t, this.now);
-    setOldest(W, t, this.now);
+    setActive(W, t, this.minute);
+    setOldest(W, t, this.minute);
     S[stripe + S_LIVE]++;
     return t;
   }
@@ -960,7 +975,7 @@ export class SwarmStore {
     let list = W[t + fList];
     const count = peerCount(W, t + fMeta);
     let idx = this.findPeer(list, count, stride);
-    const minute = this.now & MINUTE_MASK;
+    const minute = this.minute & MINUTE_MASK;
     let flags = a.seeder ? PEER_SEEDER : 0;
     if (a.synced) flags |= PEER_SYNCED;
     if (idx >= 0) {
@@ -1043,7 +1058,7 @@ export class SwarmStore {
 
   /** Drops peers older than the timeout, if the torrent's oldest peer says there can be any. */
   private expirePeers(stripe: number, t: number): void {
-    const now = this.now;
+    const now = this.minute;
     if (oldestPeerAge(this.arena.words, t, now) < this.peerTimeout) return;
     let oldestAge = 0;
     for (let family = 4; family <= 6; family += 2) {

@@ -14,6 +14,7 @@
 import { randomInt } from 'node:crypto';
 import { lock, unlock } from './lock.ts';
 import { hashInfoHash } from '../protocol/siphash.ts';
+import { MAX_WORKER_PEERS } from '../config/config.ts';
 
 const LOCK = 0;
 const USED = 1;
@@ -21,9 +22,6 @@ const K0 = 2;
 const K1 = 3;
 const HEADER = 4;
 const KEY_WORDS = 5;
-/** A worker's seeders and leechers in one swarm are 16-bit each (ws.max_connections is at most this). */
-export const MAX_WORKER_PEERS = 0xffff;
-
 export type WsSwarmsShared = { buffer: SharedArrayBuffer; capacity: number; workers: number };
 
 /** A table for `swarms` swarms (kept at most half full) and `workers` workers. */

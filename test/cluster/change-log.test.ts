@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CAPACITY, ChangeLog, ChangeReader, WAKE, createChangeRing } from '../../src/cluster/change-log.ts';
 import { REC_COMPLETED, REC_PEER, REC_STOPPED } from '../../src/cluster/codec.ts';
-import { Announce, EVENT_COMPLETED, EVENT_NONE, EVENT_STOPPED } from '../../src/store/swarm-store.ts';
+import { Announce } from '../../src/store/swarm-store.ts';
+import { EVENT_COMPLETED, EVENT_NONE, EVENT_STOPPED } from '../../src/protocol/events.ts';
 import { C, COUNTER_NAMES } from '../../src/stats/counters.ts';
 
 function announce(port: number, event: number, opts: { family?: number; completed?: boolean; seeder?: boolean } = {}): Announce {

@@ -2,13 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import fc from 'fast-check';
+import { EVENT_COMPLETED, EVENT_NONE, EVENT_PAUSED, EVENT_STARTED, EVENT_STOPPED } from '../../src/protocol/events.ts';
 import {
   AnnounceQuery,
-  EVENT_COMPLETED,
-  EVENT_NONE,
-  EVENT_PAUSED,
-  EVENT_STARTED,
-  EVENT_STOPPED,
   QUERY_DUPLICATE_INFO_HASH,
   QUERY_ERROR_MESSAGES,
   QUERY_ERROR_NAMES,

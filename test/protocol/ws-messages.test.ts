@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   parseWsMessage, isBinaryString20, announceReply, offerMessage, answerMessage, scrapeReply, failureMessage,
-  EVENT_NONE, EVENT_STARTED, EVENT_STOPPED,
 } from '../../src/protocol/ws-messages.ts';
+import { EVENT_NONE, EVENT_STARTED, EVENT_STOPPED } from '../../src/protocol/events.ts';
 
 const hash = '\u0000\u00ff\u0080abcdefghijklmnopq';
 const peer = 'peer-id-0123456789ab';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { FullScrapeLimiter, DEFAULT_LIMITER_SLOTS } from '../../src/scrape/limiter.ts';
-import { addressBytes } from '../../src/server/address.ts';
+import { addressBytes } from '../../src/net/address.ts';
 
 function addr(text: string): [number, Uint8Array, number] {
   const b = new Uint8Array(16);

@@ -1,7 +1,8 @@
 // Stores filled with known torrents, for the full-scrape and state-dump tests.
 
 import { randomFillSync } from 'node:crypto';
-import { Announce, SwarmStore, createStoreShared, ANNOUNCE_OK, EVENT_COMPLETED } from '../../src/store/swarm-store.ts';
+import { Announce, SwarmStore, createStoreShared, ANNOUNCE_OK } from '../../src/store/swarm-store.ts';
+import { EVENT_COMPLETED } from '../../src/protocol/events.ts';
 
 export const SETTINGS = { peerTimeoutMinutes: 45, torrentTimeoutMinutes: 24 * 60 };
 

@@ -312,8 +312,8 @@ test('a failure half-way through (disk error) keeps the old dump and removes the
   fs.writeFileSync(file, OPENTRACKER_DUMP);
   const { store: big } = bigStore(100_000);
   const failing = {
-    set now(v: number) {
-      big.now = v;
+    setClock(minute?: number) {
+      big.setClock(minute);
     },
     snapshotStripe(i: number, rows: TorrentRows) {
       if (i === 3000) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });

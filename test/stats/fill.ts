@@ -1,7 +1,8 @@
 // Stores and counter rows with known contents, for the stats tests and the cost measurements.
 
 import { createHash } from 'node:crypto';
-import { Announce, SwarmStore, createStoreShared, ANNOUNCE_OK, EVENT_COMPLETED } from '../../src/store/swarm-store.ts';
+import { Announce, SwarmStore, createStoreShared, ANNOUNCE_OK } from '../../src/store/swarm-store.ts';
+import { EVENT_COMPLETED } from '../../src/protocol/events.ts';
 
 export const SETTINGS = { peerTimeoutMinutes: 45, torrentTimeoutMinutes: 24 * 60 };
 

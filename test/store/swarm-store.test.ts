@@ -4,8 +4,9 @@ import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import {
   Announce, Counts, SwarmStore, createStoreShared, STRIPES,
-  ANNOUNCE_OK, ANNOUNCE_FULL, EVENT_COMPLETED, EVENT_STOPPED, EVENT_STARTED, EVENT_NONE,
+  ANNOUNCE_OK, ANNOUNCE_FULL,
 } from '../../src/store/swarm-store.ts';
+import { EVENT_COMPLETED, EVENT_STOPPED, EVENT_STARTED, EVENT_NONE } from '../../src/protocol/events.ts';
 
 const SETTINGS = { peerTimeoutMinutes: 45, torrentTimeoutMinutes: 24 * 60 };
 
@@ -141,20 +142,20 @@ test('peers expire after the timeout; torrents with completions outlive their pe
   const plain = hashOf(9);
   announce(store, done, 1, { seeder: true, event: EVENT_COMPLETED });
   announce(store, plain, 1);
-  store.now += 30;
+  store.setClock(store.now + 30);
   announce(store, plain, 2);
-  store.now += 20; // peer 1 is 50 minutes old, peer 2 is 20
+  store.setClock(store.now + 20); // peer 1 is 50 minutes old, peer 2 is 20
   const c = new Counts();
   store.scrape(plain, 0, c);
   assert.deepEqual([c.seeders, c.leechers, c.found], [0, 1, true]);
   store.cleanAll();
   store.scrape(done, 0, c);
   assert.deepEqual([c.seeders, c.leechers, c.downloaded, c.found], [0, 0, 1, true]);
-  store.now += 30;
+  store.setClock(store.now + 30);
   store.cleanAll();
   store.scrape(plain, 0, c);
   assert.equal(c.found, false);
-  store.now += 24 * 60;
+  store.setClock(store.now + 24 * 60);
   store.cleanAll();
   store.scrape(done, 0, c);
   assert.equal(c.found, false);
@@ -227,7 +228,7 @@ test('the store agrees with a simple model under random operations (property)', 
       };
       for (const o of ops) {
         const key = `${o.v6}/${o.peer}`;
-        if (o.op === 'tick') { store.now += o.minutes; continue; }
+        if (o.op === 'tick') { store.setClock(store.now + o.minutes); continue; }
         if (o.op === 'clean') { store.cleanAll(); expire(); continue; }
         expire();
         const peers = model.get(o.torrent) ?? new Map();

@@ -4,7 +4,7 @@
 // answer is no proof of taking part. The price: clients spend a few connection attempts on
 // addresses that never answer, so keep the share small and the ranges unrouted or your own.
 
-import { addressBytes } from './address.ts';
+import { addressBytes } from '../net/address.ts';
 
 type Range = { family: number; prefix: Uint8Array; bits: number };
 

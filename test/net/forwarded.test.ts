@@ -4,7 +4,7 @@ import { startTestTracker, infoHash, percentEncode } from '../helpers/tracker.ts
 import type { TestTracker } from '../helpers/tracker.ts';
 import { get } from '../helpers/http-client.ts';
 import { decode } from '../../src/protocol/bencode.ts';
-import { NetworkList } from '../../src/server/networks.ts';
+import { NetworkList } from '../../src/net/networks.ts';
 
 test('network lists match by prefix and family', () => {
   const list = new NetworkList(['10.0.0.0/8', '192.0.2.128/25', '2001:db8::/32', '127.0.0.1/32']);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Deniability } from '../../src/server/deniability.ts';
+import { Deniability } from '../../src/requests/deniability.ts';
 import { startTestTracker, infoHash, percentEncode } from '../helpers/tracker.ts';
 import { get } from '../helpers/http-client.ts';
 import { decode } from '../../src/protocol/bencode.ts';
