@@ -95,7 +95,7 @@ try {
   const size = fs.statSync(file).size;
 
   const copy = new SwarmStore(createStoreShared(MAX_BYTES), SETTINGS);
-  copy.now = store.now;
+  copy.setClock(store.now);
   t0 = performance.now();
   c0 = process.cpuUsage();
   const load = await loadPeerState(copy, file);

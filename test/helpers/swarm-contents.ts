@@ -3,7 +3,8 @@
 // must find every torrent and peer back as it was.
 
 import { createHash } from 'node:crypto';
-import { Announce, SwarmStore, createStoreShared, ANNOUNCE_OK, EVENT_COMPLETED, EVENT_NONE, EVENT_STOPPED, STRIPES } from '../../src/store/swarm-store.ts';
+import { Announce, SwarmStore, createStoreShared, ANNOUNCE_OK, STRIPES } from '../../src/store/swarm-store.ts';
+import { EVENT_COMPLETED, EVENT_NONE, EVENT_STOPPED } from '../../src/protocol/events.ts';
 
 export const SETTINGS = { peerTimeoutMinutes: 45, torrentTimeoutMinutes: 24 * 60 };
 
@@ -13,7 +14,7 @@ export function newStore(maxBytes = 512 * 1024 * 1024): SwarmStore {
 
 /** Sets the store's clock (the minute it takes for now). */
 export function setMinute(store: SwarmStore, minute: number): void {
-  store.now = minute;
+  store.setClock(minute);
 }
 
 /** A deterministic hash for torrent `n`: SHA-1 of its number, like a real info hash. */
