@@ -32,10 +32,14 @@ const torrent = (t: number) => Buffer.from(hashOf(t));
 /** Peers of torrent t: ports 10000 + t * 100 + k, k < 2 + t % 7; every third a seeder, some of them completed. */
 const peersOf = (t: number) => Array.from({ length: 2 + (t % 7) }, (_, k) => ({ port: 10000 + t * 100 + k, seeder: k % 3 === 0, completed: k % 6 === 0 }));
 
+/** One announce; sent again when unanswered, as clients do (this test is about the state, not about loss). */
 async function announce(c: UdpClient, cid: Buffer, hash: Buffer, port: number, opts: { seeder?: boolean; event?: number; numwant?: number } = {}): Promise<string[]> {
-  const r = await c.request(announcePacket({ connectionId: cid, transactionId: c.nextTransactionId(), infoHash: hash, port, left: opts.seeder ? 0n : 1000n, event: opts.event ?? 0, numwant: opts.numwant ?? 0 }));
-  assert.ok(r !== null, 'an answer');
-  return parseAnnounceReply(r, false).peers.sort();
+  for (let attempt = 1; ; attempt++) {
+    const packet = announcePacket({ connectionId: cid, transactionId: c.nextTransactionId(), infoHash: hash, port, left: opts.seeder ? 0n : 1000n, event: opts.event ?? 0, numwant: opts.numwant ?? 0 });
+    const r = await c.request(packet, 3000);
+    if (r !== null) return parseAnnounceReply(r, false).peers.sort();
+    assert.ok(attempt < 3, 'no answer to three tries');
+  }
 }
 
 /** The full scrape (a chunked answer) as latin1 text. */
