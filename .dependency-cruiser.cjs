@@ -4,7 +4,7 @@
 // a type is part of a module's interface too.
 const LAYERS = [
   // Helpers everything may use: atomic files and journals, small utilities, the logger.
-  { name: 'base', paths: ['^src/fs/', '^src/text/', '^src/util/', '^src/(?!tracker[.]ts$|cli[.]ts$)[^/]+$'] },
+  { name: 'base', paths: ['^src/fs/', '^src/text/', '^src/util/', '^src/(?!tracker[.]ts$|cli[.]ts$|check-config[.]ts$)[^/]+$'] },
   // Pure codecs: bytes <-> typed requests and replies.
   { name: 'protocol', paths: ['^src/protocol/'] },
   // Client addresses and network lists, UDP byte movers, the configuration.
@@ -17,8 +17,8 @@ const LAYERS = [
   { name: 'requests', paths: ['^src/requests/'] },
   // Connections and framing: HTTP endpoints, the UDP and WebSocket servers, the worker.
   { name: 'transports', paths: ['^src/http/', '^src/server/'] },
-  // The main thread and the command line.
-  { name: 'top', paths: ['^src/tracker[.]ts$', '^src/cli[.]ts$'] },
+  // The main thread and the command line (with its --check-config, which looks at what every layer will open).
+  { name: 'top', paths: ['^src/tracker[.]ts$', '^src/cli[.]ts$', '^src/check-config[.]ts$'] },
 ];
 
 // One rule per layer: its modules (those not already in a lower layer) import no module of a higher one.

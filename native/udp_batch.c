@@ -22,19 +22,12 @@
 #include <node_api.h>
 #include <uv.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include "sock_common.h"
+
 #define SLOT_SIZE 2048
-#define ADDR_SIZE 20
 /* Batches read per wake-up before yielding, so timers and other sockets get their turn. The
  * poll is level-triggered: whatever is left wakes us again on the next loop iteration. 4 batches
  * (~1.2 ms of work at 64 datagrams each) keep the event-loop delay's p99 near 2.6 ms under full
@@ -45,73 +38,18 @@
 enum { C_RECEIVED, C_SENT, C_TRUNCATED, C_SEND_ERRORS, C_BATCHES, C_HANDLER_ERRORS, C_RECV_ERRORS, C_COUNT };
 
 typedef struct {
-  napi_env env;
+  js_link_t link;   /* first: the handle points at it; keeps the batches' memory and onBatch alive */
   uv_poll_t poll;
   int fd, family;
   int closing;      /* close() was called: no more reads, sends or callbacks */
-  int poll_closed;  /* uv_close finished */
-  int finalized;    /* the JS handle was garbage-collected */
   uint32_t cap;
   uint8_t *rx_data, *rx_addrs, *tx_data, *tx_addrs;
   int32_t *rx_len, *tx_len;
   double *counters;
-  napi_ref state_ref;  /* keeps the batches' memory and the callback alive while open */
-  napi_ref self_ref;   /* keeps the handle alive until the poll handle is closed */
-  napi_async_context actx;
-  napi_async_cleanup_hook_handle cleanup;
   struct mmsghdr *rx_msgs, *tx_msgs;
   struct iovec *rx_iov, *tx_iov;
   struct sockaddr_storage *rx_names, *tx_names;
 } sock_t;
-
-/* "EADDRINUSE" for err.code, as Node's own errors have (strerrorname_np is glibc >= 2.32). */
-static const char *errno_name(int err) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-  return strerrorname_np(err);
-#else
-  switch (err) {
-    case EADDRINUSE: return "EADDRINUSE";
-    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-    case EACCES: return "EACCES";
-    case EAFNOSUPPORT: return "EAFNOSUPPORT";
-    case EINVAL: return "EINVAL";
-    case EMFILE: return "EMFILE";
-    case ENOBUFS: return "ENOBUFS";
-    case ENOMEM: return "ENOMEM";
-    case ENOPROTOOPT: return "ENOPROTOOPT";
-    default: return NULL;
-  }
-#endif
-}
-
-static napi_value throw_errno(napi_env env, const char *what, const char *host, int port, int err) {
-  char msg[256];
-  const char *code = errno_name(err);
-  snprintf(msg, sizeof msg, "%s %s %s:%d (%s)", what, code ? code : "E?", host, port, strerror(err));
-  napi_throw_error(env, code, msg);
-  return NULL;
-}
-
-/* sockaddr -> the 20-byte slot; IPv4-mapped IPv6 addresses come out as family 4. */
-static void addr_to_slot(const struct sockaddr_storage *ss, uint8_t *out) {
-  memset(out, 0, ADDR_SIZE);
-  if (ss->ss_family == AF_INET) {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-    out[0] = 4;
-    memcpy(out + 2, &a->sin_port, 2);
-    memcpy(out + 4, &a->sin_addr, 4);
-  } else if (ss->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-    memcpy(out + 2, &a->sin6_port, 2);
-    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
-      out[0] = 4;
-      memcpy(out + 4, a->sin6_addr.s6_addr + 12, 4);
-    } else {
-      out[0] = 6;
-      memcpy(out + 4, a->sin6_addr.s6_addr, 16);
-    }
-  }
-}
 
 /* The slot -> a sockaddr for this socket's family (family 4 on AF_INET6 becomes v4-mapped).
  * Returns the address length, or 0 when the slot can't be sent from this socket. */
@@ -181,7 +119,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   (void)events;
   if (s->closing) return;
   if (status < 0) { s->counters[C_RECV_ERRORS]++; return; }
-  napi_env env = s->env;
+  napi_env env = s->link.env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   for (int round = 0; round < MAX_ROUNDS && !s->closing; round++) {
@@ -206,16 +144,11 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     s->counters[C_RECEIVED] += n;
     s->counters[C_BATCHES]++;
 
-    /* make_callback: async context, then microtasks and nextTicks run after the handler. */
-    napi_value state, cb, arg, result;
+    napi_value arg, result;
     uint32_t replies = 0;
-    napi_get_reference_value(env, s->state_ref, &state);
-    napi_get_named_property(env, state, "onBatch", &cb);
     napi_create_uint32(env, (uint32_t)n, &arg);
-    if (napi_make_callback(env, s->actx, state, cb, 1, &arg, &result) != napi_ok) {
+    if (!link_call(&s->link, "onBatch", 1, &arg, &result)) {
       /* onBatch catches the handler's errors, so this is a bug there or a terminating worker */
-      napi_value ex;
-      napi_get_and_clear_last_exception(env, &ex);
       s->counters[C_HANDLER_ERRORS]++;
       break;
     }
@@ -227,23 +160,13 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-static void free_if_done(sock_t *s) {
-  if (s->poll_closed && s->finalized) free(s);
-}
-
 static void on_closed(uv_handle_t *h) {
   sock_t *s = h->data;
-  napi_env env = s->env;
-  if (s->cleanup) napi_remove_async_cleanup_hook(s->cleanup);
-  s->cleanup = NULL;
-  napi_async_destroy(env, s->actx);
-  napi_delete_reference(env, s->state_ref);
-  s->poll_closed = 1;
-  napi_ref self = s->self_ref;
-  napi_delete_reference(env, self);  /* may finalize the handle, which may free s: last */
+  link_release(&s->link);
 }
 
-static void do_close(sock_t *s) {
+static void do_close(void *owner) {
+  sock_t *s = owner;
   if (s->closing) return;
   s->closing = 1;
   uv_close((uv_handle_t *)&s->poll, on_closed);
@@ -252,42 +175,7 @@ static void do_close(sock_t *s) {
   s->fd = -1;
 }
 
-/* The environment (a worker thread, or the main thread at exit) is going away while the
- * socket is open: close it, or libuv would find an open handle on a closing loop. */
-static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
-  sock_t *s = arg;
-  (void)handle;
-  do_close(s);  /* on_closed removes the hook, which lets the teardown continue */
-}
-
-static void on_finalize(napi_env env, void *data, void *hint) {
-  sock_t *s = data;
-  (void)env; (void)hint;
-  s->finalized = 1;
-  free_if_done(s);
-}
-
-static int get_array(napi_env env, napi_value obj, const char *name, napi_typedarray_type want, size_t min_bytes, void **out) {
-  napi_value v;
-  napi_typedarray_type type;
-  size_t length, offset;
-  napi_value ab;
-  void *data;
-  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return 0;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok) return 0;
-  size_t elem = type == napi_int32_array ? 4 : type == napi_float64_array ? 8 : 1;
-  if (type != want || length * elem < min_bytes) return 0;
-  *out = data;
-  return 1;
-}
-
-static sock_t *get_sock(napi_env env, napi_value v) {
-  void *p = NULL;
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
-  napi_get_value_external(env, v, &p);
-  return p;
-}
+static sock_t *get_sock(napi_env env, napi_value v) { return get_external(env, v); }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -314,33 +202,21 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_valuetype cbt = napi_undefined;
   if (napi_get_named_property(env, argv[5], "onBatch", &cb) == napi_ok) napi_typeof(env, cb, &cbt);
   if (cap == 0 || cap > 1024 || cbt != napi_function ||
-      !get_array(env, argv[5], "rxData", napi_uint8_array, (size_t)cap * SLOT_SIZE, &rx_data) ||
-      !get_array(env, argv[5], "rxLengths", napi_int32_array, (size_t)cap * 4, &rx_len) ||
-      !get_array(env, argv[5], "rxAddrs", napi_uint8_array, (size_t)cap * ADDR_SIZE, &rx_addrs) ||
-      !get_array(env, argv[5], "txData", napi_uint8_array, (size_t)cap * SLOT_SIZE, &tx_data) ||
-      !get_array(env, argv[5], "txLengths", napi_int32_array, (size_t)cap * 4, &tx_len) ||
-      !get_array(env, argv[5], "txAddrs", napi_uint8_array, (size_t)cap * ADDR_SIZE, &tx_addrs) ||
-      !get_array(env, argv[5], "counters", napi_float64_array, C_COUNT * 8, &counters)) {
+      !get_array(env, argv[5], "rxData", napi_uint8_array, (size_t)cap * SLOT_SIZE, &rx_data, NULL) ||
+      !get_array(env, argv[5], "rxLengths", napi_int32_array, (size_t)cap * 4, &rx_len, NULL) ||
+      !get_array(env, argv[5], "rxAddrs", napi_uint8_array, (size_t)cap * ADDR_SIZE, &rx_addrs, NULL) ||
+      !get_array(env, argv[5], "txData", napi_uint8_array, (size_t)cap * SLOT_SIZE, &tx_data, NULL) ||
+      !get_array(env, argv[5], "txLengths", napi_int32_array, (size_t)cap * 4, &tx_len, NULL) ||
+      !get_array(env, argv[5], "txAddrs", napi_uint8_array, (size_t)cap * ADDR_SIZE, &tx_addrs, NULL) ||
+      !get_array(env, argv[5], "counters", napi_float64_array, C_COUNT * 8, &counters, NULL)) {
     napi_throw_type_error(env, NULL, "open: bad batch state");
     return NULL;
   }
 
-  struct addrinfo hints, *ai = NULL;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;  /* literal addresses only (with %scope): no DNS here */
-  if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai) {
-    napi_throw_error(env, "EINVAL", "open: host must be a numeric IPv4 or IPv6 address");
-    return NULL;
-  }
   struct sockaddr_storage ss;
-  socklen_t sl = ai->ai_addrlen;
-  memcpy(&ss, ai->ai_addr, sl);
-  freeaddrinfo(ai);
+  socklen_t sl = bind_address(env, host, port, SOCK_DGRAM, &ss);
+  if (!sl) return NULL;
   int family = ss.ss_family;
-  if (family == AF_INET) ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-  else ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
 
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, "socket", host, port, errno);
@@ -364,7 +240,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t per = sizeof(struct mmsghdr) + sizeof(struct iovec) + sizeof(struct sockaddr_storage);
   sock_t *s = calloc(1, sizeof *s + 2 * cap * per);
   if (!s) { close(fd); napi_throw_error(env, "ENOMEM", "open: out of memory"); return NULL; }
-  s->env = env; s->fd = fd; s->family = family; s->cap = cap;
+  s->fd = fd; s->family = family; s->cap = cap;
   s->rx_data = rx_data; s->rx_len = rx_len; s->rx_addrs = rx_addrs;
   s->tx_data = tx_data; s->tx_len = tx_len; s->tx_addrs = tx_addrs;
   s->counters = counters;
@@ -387,19 +263,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
 
   uv_loop_t *loop;
-  napi_value name;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &s->poll, fd) != 0) {
     close(fd); free(s);
     napi_throw_error(env, NULL, "open: uv_poll_init_socket failed");
     return NULL;
   }
   s->poll.data = s;
-  napi_create_string_utf8(env, "swarmd:udp", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, argv[5], name, &s->actx);
-  napi_create_reference(env, argv[5], 1, &s->state_ref);
-  napi_create_external(env, s, on_finalize, NULL, &handle);
-  napi_create_reference(env, handle, 1, &s->self_ref);
-  napi_add_async_cleanup_hook(env, on_env_cleanup, s, &s->cleanup);
+  s->link.close_owner = do_close;
+  s->link.free_owner = free;
+  handle = link_open(env, &s->link, argv[5], "swarmd:udp");
   int r = uv_poll_start(&s->poll, UV_READABLE, on_readable);
   if (r != 0) {
     do_close(s);
@@ -411,34 +283,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 
 static napi_value js_address(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], out, v;
+  napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   sock_t *s = argc ? get_sock(env, argv[0]) : NULL;
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof ss;
-  if (!s || s->closing || getsockname(s->fd, (struct sockaddr *)&ss, &sl) < 0) {
-    napi_throw_error(env, "EBADF", "address: socket is closed");
-    return NULL;
-  }
-  char text[INET6_ADDRSTRLEN];
-  int port;
-  if (ss.ss_family == AF_INET) {
-    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-    inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-    port = ntohs(a->sin_port);
-  } else {
-    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-    inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-    port = ntohs(a->sin6_port);
-  }
-  napi_create_array_with_length(env, 3, &out);
-  napi_create_int32(env, ss.ss_family == AF_INET ? 4 : 6, &v);
-  napi_set_element(env, out, 0, v);
-  napi_create_int32(env, port, &v);
-  napi_set_element(env, out, 1, v);
-  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &v);
-  napi_set_element(env, out, 2, v);
-  return out;
+  return local_address(env, s && !s->closing ? s->fd : -1);
 }
 
 static napi_value js_send(napi_env env, napi_callback_info info) {
@@ -465,21 +313,12 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  sock_t *s = argc ? get_sock(env, argv[0]) : NULL;
-  if (s) do_close(s);
-  return NULL;
-}
-
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
-    {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"address", NULL, js_address, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"send", NULL, js_send, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    EXPORT_FN("open", js_open),
+    EXPORT_FN("address", js_address),
+    EXPORT_FN("send", js_send),
+    EXPORT_FN("close", link_js_close),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -3,7 +3,9 @@
 # browser tests drive through playwright-core; python3-prometheus-client, the Prometheus
 # text-format parser that checks /metrics; nats-server, for the cluster tests; and the real
 # BitTorrent clients of the end-to-end tests (libtorrent-rasterbar's Python binding, aria2,
-# Transmission, mktorrent). Idempotent: does nothing when all are there; runs `apt-get update`
+# Transmission, mktorrent); promtool (Debian's prometheus package), which checks /metrics and
+# contrib/prometheus/alerts.yml; python3-yaml, which reads compose.yaml; and systemd-analyze (systemd), which verifies
+# contrib/swarmd.service. Idempotent: does nothing when all are there; runs `apt-get update`
 # only when the package lists can't supply them.
 # No browser is ever downloaded from anywhere but Debian's archive (playwright-core never
 # downloads one by itself).
@@ -19,16 +21,20 @@ PACKAGES=()
 have_chromium() { [ -x "$CHROMIUM" ]; }
 have_parser() { [ -x "$PYTHON" ] && "$PYTHON" -c 'import prometheus_client.parser' >/dev/null 2>&1; }
 have_libtorrent() { [ -x "$PYTHON" ] && "$PYTHON" -c 'import libtorrent' >/dev/null 2>&1; }
+have_yaml() { [ -x "$PYTHON" ] && "$PYTHON" -c 'import yaml' >/dev/null 2>&1; }
 have() { command -v "$1" >/dev/null 2>&1; }
 have_chromium || PACKAGES+=(chromium fonts-dejavu-core)
 have_parser || PACKAGES+=(python3 python3-prometheus-client)
 have_libtorrent || PACKAGES+=(python3 python3-libtorrent)
+have_yaml || PACKAGES+=(python3 python3-yaml)
 have nats-server || PACKAGES+=(nats-server)
 have aria2c || PACKAGES+=(aria2)
 have transmission-daemon || PACKAGES+=(transmission-daemon)
 have transmission-create || PACKAGES+=(transmission-cli)
 have mktorrent || PACKAGES+=(mktorrent)
 have openssl || PACKAGES+=(openssl) # self-signed certificates for the TLS tests
+have promtool || PACKAGES+=(prometheus)
+have systemd-analyze || PACKAGES+=(systemd)
 
 # Transmission 3.00 cannot parse a tracker URL with an IPv6 literal ([::1]), so its IPv6 tests
 # name the tracker ip6-localhost, which Debian's /etc/hosts maps to ::1; some container images
@@ -96,7 +102,8 @@ fi
 have_chromium || fail "$CHROMIUM is still missing after the install"
 have_parser || fail "$PYTHON's prometheus_client is still missing after the install"
 have_libtorrent || fail "$PYTHON's libtorrent is still missing after the install"
-for tool in nats-server aria2c transmission-daemon transmission-create mktorrent; do
+have_yaml || fail "$PYTHON's yaml is still missing after the install"
+for tool in nats-server aria2c transmission-daemon transmission-create mktorrent promtool systemd-analyze; do
   have "$tool" || fail "$tool is still missing after the install"
 done
 exit 0

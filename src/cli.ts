@@ -1,7 +1,12 @@
 // `swarmd`: parse the command line and config, start the tracker, stop cleanly on SIGTERM/SIGINT.
+// Exit status: EXIT_STATUS in config/command-line.ts (0 fine, 1 usage or config error, 2
+// `swarmd notices` usage error, 111 could not start). Messages for a person go to stderr; stdout
+// carries what was asked for (--help, --version, --check-config's verdict) and the JSON log.
 
 import { execFileSync } from 'node:child_process';
 import { parseCommandLine, helpText } from './config/command-line.ts';
+import type { Config } from './config/config.ts';
+import { checkConfig } from './check-config.ts';
 import { ConfigError } from './config/config.ts';
 import { createLogger } from './log.ts';
 import { startTracker, VERSION } from './tracker.ts';
@@ -14,7 +19,8 @@ async function main(): Promise<number> {
     cmd = parseCommandLine(process.argv.slice(2));
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`swarmd: ${err.message}\nTry 'swarmd --help'.\n`);
+      for (const e of err.errors) process.stderr.write(`swarmd: ${e}\n`);
+      process.stderr.write(`swarmd: ${err.errors.length} error${err.errors.length === 1 ? '' : 's'}; try 'swarmd --help'.\n`);
       return 1;
     }
     throw err;
@@ -27,6 +33,7 @@ async function main(): Promise<number> {
     process.stdout.write(`swarmd ${VERSION} (Node.js ${process.versions.node})\n`);
     return 0;
   }
+  if (cmd.action === 'check') return check(cmd.config, cmd.warnings);
   const config = cmd.config;
   const log = createLogger(config.logLevel);
   for (const w of cmd.warnings) log.warn(w);
@@ -80,6 +87,29 @@ async function main(): Promise<number> {
   });
   await tracker.close();
   log.info({ counters: tracker.counters(), store: tracker.totals() }, 'swarmd stopped');
+  return 0;
+}
+
+/** --check-config: the parsed config passed; now what it names. Reads only, binds nothing. */
+function check(config: Config, warnings: string[]): number {
+  for (const w of warnings) process.stderr.write(`swarmd: warning: ${w}\n`);
+  if (config.rootdir !== null) {
+    try {
+      process.chdir(config.rootdir); // relative paths are relative to it, as when swarmd runs
+    } catch (err) {
+      process.stderr.write(`swarmd: tracker.rootdir ${config.rootdir}: can't enter it (${(err as NodeJS.ErrnoException).code})\n`);
+      return 1;
+    }
+  }
+  const { errors, notes } = checkConfig(config);
+  for (const n of notes) process.stderr.write(`swarmd: note: ${n}\n`);
+  for (const e of errors) process.stderr.write(`swarmd: ${e}\n`);
+  const source = config.configFile ?? 'the command line';
+  if (errors.length > 0) {
+    process.stderr.write(`swarmd: ${source}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
+    return 1;
+  }
+  process.stdout.write(`swarmd: configuration OK (${source}; ${config.listeners.length} listener${config.listeners.length === 1 ? '' : 's'}, ${config.workers} worker${config.workers === 1 ? '' : 's'})\n`);
   return 0;
 }
 

@@ -32,7 +32,9 @@ import { renderTransparency } from './notices/transparency.ts';
 import { acquireListenerLocks } from './net/listener-lock.ts';
 import type { ListenerLock } from './net/listener-lock.ts';
 
-const WORKER_URL = new URL('./server/worker.ts', import.meta.url);
+// '.ts' run from src/ (type stripping), '.js' from the built dist/ of an installed package.
+const SOURCE_EXT = import.meta.url.slice(import.meta.url.lastIndexOf('.'));
+const WORKER_URL = new URL(`./server/worker${SOURCE_EXT}`, import.meta.url);
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 const CLEAN_TICK_MS = 250;
 const RESTART_DELAY_MS = 1000;

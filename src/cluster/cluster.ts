@@ -9,8 +9,9 @@
 // publishControl(kind, data) on one node calls the handler registered with onControl(kind) on
 // every other node.
 
-import { connect, createInbox, credsAuthenticator, Events, nkeyAuthenticator } from 'nats';
-import type { ConnectionOptions, NatsConnection, Subscription } from 'nats';
+// nats.js v3: the Node transport re-exports nats-core's API (inboxes, authenticators, types).
+import { connect, createInbox, credsAuthenticator, nkeyAuthenticator } from '@nats-io/transport-node';
+import type { ConnectionOptions, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -206,8 +207,8 @@ export class Cluster {
 
   private async watch(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
-      if (s.type === Events.Disconnect) this.outage(null);
-      else if (s.type === Events.Reconnect) this.up('reconnected to NATS');
+      if (s.type === 'disconnect') this.outage(null);
+      else if (s.type === 'reconnect') this.up('reconnected to NATS');
     }
   }
 

@@ -15,7 +15,8 @@ import {
 } from './config-file.ts';
 import type { Setting, Unsupported } from './config-file.ts';
 
-export type Action = 'run' | 'help' | 'version';
+/** 'check': --check-config, parse and validate, then check what the config names; never start. */
+export type Action = 'run' | 'check' | 'help' | 'version';
 
 export type CommandLine = {
   /** 'help' and 'version' stop at that switch, as opentracker's -h and -v exit there. */
@@ -27,9 +28,9 @@ export type CommandLine = {
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Switches that are not config keys. */
-type Switch = { long: string; short?: string; arg?: string; help: string };
+export type Switch = { long: string; short?: string; arg?: string; help: string };
 
-const SWITCHES: readonly Switch[] = [
+export const SWITCHES: readonly Switch[] = [
   { long: 'config', short: 'f', arg: 'FILE', help: 'read a config file at this point; later switches override it' },
   { long: 'ip', short: 'i', arg: 'ADDR', help: `address for the -p and -P that follow (default: ${DEFAULT_HOST})` },
   { long: 'tcp-port', short: 'p', arg: 'PORT', help: 'listen for HTTP (TCP) on the current -i address; repeatable' },
@@ -42,6 +43,14 @@ const SWITCHES: readonly Switch[] = [
   },
   { long: 'help', short: 'h', help: 'show this help and exit' },
   { long: 'version', short: 'v', help: 'show the version and exit' },
+  {
+    long: 'check-config',
+    short: 't',
+    help:
+      'check the configuration and exit (0: fine, 1: errors, each named with its file:line or switch): parse and validate ' +
+      'every setting, then check the files and directories it names (certificates, lists, state and journal ' +
+      'directories, the user). Opens no socket and writes nothing; the other switches still apply',
+  },
 ];
 
 type OptionSpec = { type: 'string' | 'boolean'; short?: string };
@@ -105,6 +114,11 @@ export function parseCommandLine(argv: readonly string[], env: Env = process.env
       b.errors.push(flag ? `${raw} does not take a value` : `unknown option ${raw}`);
       continue;
     }
+    if (t.name === 'check-config') {
+      if (t.value !== undefined) b.errors.push(`${raw} does not take a value`);
+      else if (action === 'run') action = 'check';
+      continue;
+    }
     if (t.name === 'help' || t.name === 'version') {
       if (t.value !== undefined) {
         b.errors.push(`${raw} does not take a value`);
@@ -137,7 +151,7 @@ export function parseCommandLine(argv: readonly string[], env: Env = process.env
   const token = env.SWARMD_ADMIN_TOKEN?.trim();
   if (token && b.config.admin.token === null) b.config.admin.token = token;
 
-  if (action !== 'run' && b.errors.length === 0) return { action, config: b.finish(false), warnings: b.warnings };
+  if ((action === 'help' || action === 'version') && b.errors.length === 0) return { action, config: b.finish(false), warnings: b.warnings };
   const config = b.finish(true);
   return { action, config, warnings: b.warnings };
 }
@@ -168,6 +182,14 @@ function runSwitch(b: ConfigBuilder, name: string, raw: string, value: string): 
 
 // ---------------------------------------------------------------- help
 
+/** What swarmd's exit status means (the help text, the man page and the README list it). */
+export const EXIT_STATUS: readonly (readonly [number, string])[] = [
+  [0, 'stopped cleanly (SIGTERM, SIGINT); --help, --version; --check-config found nothing wrong'],
+  [1, 'a usage or configuration error (every one is printed on standard error with its file:line or switch); --check-config found errors; a Node.js older than 24; `swarmd notices` failed'],
+  [2, '`swarmd notices` was called wrongly (a usage error)'],
+  [111, "could not start or could not drop privileges: a socket that can't be bound, a state dump or list that can't be read, ... (opentracker's code for fatal errors); the log says why"],
+];
+
 const WIDTH = 79;
 
 function wrap(text: string, indent: string): string {
@@ -189,11 +211,28 @@ function optionLine(long: string, arg: string | undefined, short: string | undef
   return `  ${names}${arg && !flag ? ` ${arg}` : ''}`;
 }
 
+/**
+ * A setting's default as the help shows it ('' for settings that have none to show);
+ * `portable`: in words where it depends on the machine (for the man page).
+ */
+export function settingDefault(s: Setting, defaults: Config, portable = false): string {
+  if (s.repeatable || s.key === 'listen.udp.workers') return '';
+  const shown = portable && s.dflt !== undefined ? s.dflt : s.show(defaults);
+  return shown === '' ? 'none' : shown;
+}
+
 function settingEntry(s: Setting, defaults: Config): string {
-  const shown = s.show(defaults);
-  const dflt = s.repeatable || s.key === 'listen.udp.workers' ? '' : ` Default: ${shown === '' ? 'none' : shown}.`;
+  const shown = settingDefault(s, defaults);
+  const dflt = shown === '' ? '' : ` Default: ${shown}.`;
   return `${optionLine(s.long, s.arg, s.short, s.flag)}\n${wrap(`${s.help}. Key: ${s.key}.${dflt}`, '        ')}`;
 }
+
+/** The environment variables swarmd reads (before any switch). */
+export const ENVIRONMENT: readonly (readonly [string, string])[] = [
+  ['SWARMD_CONFIG=FILE', 'a config file read before the switches'],
+  ['SWARMD_LOG_LEVEL=LEVEL', 'the log level unless a file or switch sets one'],
+  ['SWARMD_ADMIN_TOKEN=TOKEN', "the admin API's token unless admin.token is set"],
+];
 
 function unsupportedEntry(u: Unsupported): string {
   const what = u.kind === 'nats' ? `${u.what} (swarmd clusters over NATS instead)` : u.what;
@@ -230,11 +269,12 @@ export function helpText(program = 'swarmd'): string {
   for (const u of UNSUPPORTED) out.push(unsupportedEntry(u));
   out.push('');
   out.push('Environment (read before any switch):');
-  out.push(`  SWARMD_CONFIG=FILE\n${wrap('a config file read before the switches.', '        ')}`);
-  out.push(`  SWARMD_LOG_LEVEL=LEVEL\n${wrap('the log level unless a file or switch sets one.', '        ')}`);
-  out.push(`  SWARMD_ADMIN_TOKEN=TOKEN\n${wrap('the admin API\'s token unless admin.token is set.', '        ')}`);
+  for (const [name, what] of ENVIRONMENT) out.push(`  ${name}\n${wrap(`${what}.`, '        ')}`);
   out.push('');
   out.push(`Takedown notices: ${program} notices add|list|show|lift ... (${program} notices --help).`);
+  out.push('');
+  out.push('Exit status:');
+  for (const [code, what] of EXIT_STATUS) out.push(`${String(code).padStart(5)}  ${wrap(what, '       ').trimStart()}`);
   out.push('');
   out.push(`Example: ${program} -i 127.0.0.1 -p 6969 -P 6969 -f ./opentracker.conf -i 10.1.1.23 -p 2710 -p 80`);
   return out.join('\n') + '\n';

@@ -27,7 +27,7 @@ import {
   defaultListeners,
   defaultWorkers,
 } from './config.ts';
-import type { AccessConfig, Config, LogLevel, Proto, UdpIo } from './config.ts';
+import type { AccessConfig, Config, LogLevel, Proto, TcpIo, UdpIo } from './config.ts';
 import { MAX_WORKER_PEERS } from './config.ts';
 
 /** A value that can't be used; the message names the value, the caller adds where it came from. */
@@ -182,6 +182,8 @@ export type Setting = {
   help: string;
   /** The value in effect, for the help text's defaults ('' = none). */
   show: (c: Config) => string;
+  /** The default in words where it depends on the machine (the man page's, the same everywhere). */
+  dflt?: string;
   /** Applies a value; throws BadValue. */
   set: (b: ConfigBuilder, value: string) => void;
 };
@@ -467,6 +469,7 @@ export const SETTINGS: readonly Setting[] = [
     arg: 'N',
     help: `worker threads, each with its own sockets (1 to ${MAX_WORKERS})`,
     show: (c) => `${c.workers} (the number of cores here)`,
+    dflt: 'the number of cores',
     set: (b, v) => b.setWorkers(parseInteger(v, 1, MAX_WORKERS)),
   },
   seconds('tracker.interval', 'interval', 'announce interval handed to clients',
@@ -511,6 +514,7 @@ export const SETTINGS: readonly Setting[] = [
     arg: 'BYTES',
     help: `most memory for the swarm store, in bytes or with a K/M/G suffix (${formatSize(MIN_MEMORY_LIMIT)} to ${formatSize(MAX_MEMORY_LIMIT)})`,
     show: (c) => `${formatSize(c.memoryLimit)} (3/4 of the RAM here, at most ${formatSize(MAX_MEMORY_LIMIT)})`,
+    dflt: `3/4 of the RAM, at most ${formatSize(MAX_MEMORY_LIMIT)}`,
     set: (b, v) => (b.config.memoryLimit = parseSize(v, MIN_MEMORY_LIMIT, MAX_MEMORY_LIMIT)),
   },
   file('tracker.state_file', 'state-file', 'state dump (completion counts, opentracker\'s statedump format) loaded at start and written every tracker.state_interval and at shutdown',
@@ -544,6 +548,14 @@ export const SETTINGS: readonly Setting[] = [
     help: 'datagrams received or sent per system call (1 to 1024)',
     show: (c) => String(c.udpBatchSize),
     set: (b, v) => (b.config.udpBatchSize = parseInteger(v, 1, 1024)),
+  },
+  {
+    key: 'listen.tcp.io',
+    long: 'tcp-io',
+    arg: 'auto|native|net',
+    help: 'HTTP connections: native epoll addon, node:net, or auto (native if it loads)',
+    show: (c) => c.tcpIo,
+    set: (b, v) => (b.config.tcpIo = parseChoice<TcpIo>(v, ['auto', 'native', 'net'])),
   },
   seconds('http.idle_timeout', 'http-idle-timeout', 'an idle HTTP connection is closed after this',
     (c) => c.http.idleTimeout, (c, v) => (c.http.idleTimeout = v)),

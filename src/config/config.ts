@@ -24,6 +24,8 @@ export type Listener = {
 export const MAX_WORKER_PEERS = 0xffff;
 
 export type UdpIo = 'auto' | 'native' | 'dgram';
+/** How HTTP connections are moved: the native epoll addon (src/io/tcp-native.ts) or node:net. */
+export type TcpIo = 'auto' | 'native' | 'net';
 
 export type HttpConfig = {
   /** Seconds a keep-alive connection may sit idle between requests. */
@@ -110,6 +112,7 @@ export type Config = {
   workers: number;
   udpIo: UdpIo;
   udpBatchSize: number;
+  tcpIo: TcpIo;
   rootdir: string | null;
   user: string | null;
   redirectUrl: string | null;
@@ -219,6 +222,7 @@ export function defaultConfig(): Config {
     workers: defaultWorkers(),
     udpIo: 'auto',
     udpBatchSize: 64,
+    tcpIo: 'auto',
     rootdir: null,
     user: null,
     redirectUrl: null,

@@ -3,9 +3,9 @@
 // fills the rx batch's memory and calls onBatch(n), whose return value is the number of tx
 // slots it then sends with sendmmsg. See udp-batch.ts for the interface.
 
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { AddonStatus } from './addon.ts';
+import { loadAddon } from './addon.ts';
 import type { Batch, BatchHandler, ResolvedUdpOptions, UdpBatchSocket } from './udp-batch.ts';
 import { BATCH_COUNTER_NAMES, allocBatch, countersView, runHandler } from './udp-batch.ts';
 
@@ -37,28 +37,11 @@ const NATIVE_ADDON_PATH =
   process.env.SWARMD_UDP_ADDON || fileURLToPath(new URL('../../native/build/Release/swarmd_udp.node', import.meta.url));
 
 let addon: Addon | null = null;
-let status: { available: boolean; reason: string } | null = null;
+let status: AddonStatus | null = null;
 
 // Loads the addon once (lazily: nothing is dlopen'ed until a socket or the status is asked for).
-export function nativeStatus(): { available: boolean; reason: string } {
-  if (status) return status;
-  if (process.platform !== 'linux') {
-    status = { available: false, reason: `not Linux (${process.platform}): recvmmsg/sendmmsg are Linux calls` };
-  } else if (!existsSync(NATIVE_ADDON_PATH)) {
-    status = {
-      available: false,
-      reason: `not built: ${NATIVE_ADDON_PATH} is missing (build it with \`node scripts/build-native.js\`)`,
-    };
-  } else {
-    try {
-      const loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Addon;
-      if (typeof loaded?.open !== 'function') throw new Error('it does not export open()');
-      addon = loaded;
-      status = { available: true, reason: `loaded ${NATIVE_ADDON_PATH}` };
-    } catch (err) {
-      status = { available: false, reason: `load error: ${err instanceof Error ? err.message : String(err)}` };
-    }
-  }
+export function nativeStatus(): AddonStatus {
+  if (!status) ({ addon, status } = loadAddon<Addon>(NATIVE_ADDON_PATH, 'open'));
   return status;
 }
 

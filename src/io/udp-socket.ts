@@ -8,6 +8,7 @@ import { MAX_BATCH_SIZE } from './udp-batch.ts';
 import type { BatchHandler, ResolvedUdpOptions, UdpBatchSocket } from './udp-batch.ts';
 import { nativeStatus, openNativeSocket } from './udp-native.ts';
 import { openDgramSocket } from './udp-dgram.ts';
+import { throttledStderr } from './addon.ts';
 
 export interface UdpBatchOptions {
   // '::' = dual stack (IPv4 clients show up as family 4, never as v4-mapped), '0.0.0.0',
@@ -30,24 +31,6 @@ const DEFAULT_BUFFER_SIZE = 8 << 20;
 // or the load error).
 export function nativeUdpStatus(): { available: boolean; reason: string } {
   return nativeStatus();
-}
-
-// stderr, at most once a second per socket, saying how many were left out.
-function defaultOnError(label: string): (err: unknown) => void {
-  let last = -Infinity;
-  let skipped = 0;
-  return (err) => {
-    const now = performance.now();
-    if (now - last < 1000) {
-      skipped++;
-      return;
-    }
-    last = now;
-    const more = skipped > 0 ? ` (${skipped} more since the last one)` : '';
-    skipped = 0;
-    const text = err instanceof Error ? (err.stack ?? String(err)) : String(err);
-    process.stderr.write(`swarmd: udp ${label}: batch handler threw${more}: ${text}\n`);
-  };
 }
 
 async function resolveOptions(opts: UdpBatchOptions): Promise<ResolvedUdpOptions> {
@@ -79,7 +62,7 @@ async function resolveOptions(opts: UdpBatchOptions): Promise<ResolvedUdpOptions
     batchSize,
     recvBufferSize: bufSize(opts.recvBufferSize, 'recvBufferSize'),
     sendBufferSize: bufSize(opts.sendBufferSize, 'sendBufferSize'),
-    onError: opts.onError ?? defaultOnError(`${opts.host}:${port}`),
+    onError: opts.onError ?? throttledStderr(`udp ${opts.host}:${port}`),
   };
 }
 

@@ -125,6 +125,8 @@ export const GAUGE_NAMES = [
   'ws_open_connections', // each worker's, like http_open_connections
   'notices', // takedown notices filed
   'hashes_blocked', // info hashes blocked by takedown notices now
+  'event_loop_delay_sum_ms', // each thread's: event-loop delay added up over every sample since it started
+  'event_loop_samples', // each thread's: samples taken since it started (the summary's _count)
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

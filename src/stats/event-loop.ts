@@ -17,16 +17,33 @@ function delayMs(sampleNs: number): number {
   return Math.max(0, sampleNs / 1e6 - RESOLUTION_MS);
 }
 
+/** The delay (ms) added up over the window's samples: their mean less the period, times their count. */
+function windowSumMs(h: { mean: number; count: number }): number {
+  return h.count === 0 ? 0 : h.count * delayMs(h.mean);
+}
+
+/**
+ * The quantiles cover the last ten seconds; the sum and count (a Prometheus summary's) cover
+ * the thread's life: the windows already reset are carried in `pastSum` and `pastCount`.
+ */
 export function trackEventLoop(row: Float64Array): () => void {
   const h = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   h.enable();
   let ticks = 0;
+  let pastSum = 0;
+  let pastCount = 0;
   const timer = setInterval(() => {
     row[G.event_loop_p50_ms] = delayMs(h.percentile(50));
     row[G.event_loop_p99_ms] = delayMs(h.percentile(99));
     row[G.event_loop_max_ms] = delayMs(h.max);
+    row[G.event_loop_delay_sum_ms] = pastSum + windowSumMs(h);
+    row[G.event_loop_samples] = pastCount + h.count;
     row[G.heap_used_bytes] = getHeapStatistics().used_heap_size;
-    if (++ticks % WINDOW_SECONDS === 0) h.reset();
+    if (++ticks % WINDOW_SECONDS === 0) {
+      pastSum += windowSumMs(h);
+      pastCount += h.count;
+      h.reset();
+    }
   }, 1000);
   timer.unref();
   return () => {

@@ -103,12 +103,15 @@ export function requestCells(totals: Float64Array, into: Float64Array = new Floa
   return into;
 }
 
-interface ThreadGauges {
+export interface ThreadGauges {
   /** 'main' or 'worker-N' (N as in the logs' `worker` field). */
   thread: string;
   eventLoopP50Ms: number;
   eventLoopP99Ms: number;
   eventLoopMaxMs: number;
+  /** Delay added up over every sample since the thread started, and the samples (a summary's sum and count). */
+  eventLoopSumMs: number;
+  eventLoopSamples: number;
   heapUsedBytes: number;
   httpOpenConnections: number;
   wsOpenConnections: number;
@@ -130,6 +133,8 @@ export function threadGauges(buffer: SharedArrayBuffer): ThreadGauges[] {
       eventLoopP50Ms: all[b + G.event_loop_p50_ms],
       eventLoopP99Ms: all[b + G.event_loop_p99_ms],
       eventLoopMaxMs: all[b + G.event_loop_max_ms],
+      eventLoopSumMs: all[b + G.event_loop_delay_sum_ms],
+      eventLoopSamples: all[b + G.event_loop_samples],
       heapUsedBytes: all[b + G.heap_used_bytes],
       httpOpenConnections: all[b + G.http_open_connections],
       wsOpenConnections: all[b + G.ws_open_connections],

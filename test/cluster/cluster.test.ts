@@ -3,7 +3,7 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import { infoHash, percentEncode } from '../helpers/tracker.ts';
 import { get } from '../helpers/http-client.ts';
 import { NatsServer, natsMissing } from './nats-server.ts';

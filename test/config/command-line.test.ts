@@ -122,7 +122,7 @@ test('every config key has a long option taking the same value', () => {
     '--peer-timeout', '1200', '--torrent-timeout', '3600', '--clean-interval', '30', '--numwant', '10',
     '--numwant-max', '100', '--udp-numwant-max4', '150', '--udp-numwant-max6', '50',
     '--max-scrape-hashes', '20', '--ip-from-query', '--memory-limit', '64M', '--udp-io', 'native',
-    '--udp-batch', '16', '--http-idle-timeout', '15', '--http-header-timeout', '5',
+    '--udp-batch', '16', '--tcp-io', 'native', '--http-idle-timeout', '15', '--http-header-timeout', '5',
     '--http-max-request-size', '2048', '--no-http-keepalive', '--http-max-connections', '50',
     '--connection-id-lifetime', '60', '--log-level', 'trace',
   ).config;
@@ -148,6 +148,7 @@ test('every config key has a long option taking the same value', () => {
   assert.equal(c.memoryLimit, 64 * MIB);
   assert.equal(c.udpIo, 'native');
   assert.equal(c.udpBatchSize, 16);
+  assert.equal(c.tcpIo, 'native');
   assert.deepEqual(c.http, { idleTimeout: 15, headerTimeout: 5, maxRequestBytes: 2048, keepAlive: false, maxConnections: 50 });
   assert.equal(c.connectionIdLifetime, 60);
   assert.equal(c.logLevel, 'trace');

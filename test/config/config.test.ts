@@ -12,6 +12,7 @@ test('defaultConfig has every documented default', () => {
   assert.equal(c.workers, Math.min(256, os.availableParallelism()));
   assert.equal(c.udpIo, 'auto');
   assert.equal(c.udpBatchSize, 64);
+  assert.equal(c.tcpIo, 'auto');
   assert.equal(c.rootdir, null);
   assert.equal(c.user, null);
   assert.equal(c.redirectUrl, null);

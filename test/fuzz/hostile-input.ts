@@ -112,18 +112,29 @@ export async function fuzzTracker(opts: { udpPort: number; tcpPort: number; data
     await check(sent);
   }
 
-  // HTTP: a few connections at a time, each sending a hostile request and reading what comes back.
+  await hostileHttp({ port: opts.tcpPort, requests: opts.requests, r, result, checkEvery, check: (n) => check(opts.datagrams + n) });
+  await check(opts.datagrams + opts.requests + 1);
+  checker.close();
+  garbage.close();
+  return result;
+}
+
+/**
+ * HTTP: a few connections at a time (20), each sending a hostile request and reading what comes
+ * back; `check` after every `checkEvery` requests. The server must answer or close each one:
+ * an incomplete head when the head timeout runs out, a connection that sent nothing (an empty
+ * payload) at the idle timeout; one still open after 5 s counts in result.httpHung.
+ */
+export async function hostileHttp(opts: { port: number; requests: number; r: () => number; result: FuzzResult; checkEvery: number; check: (sent: number) => Promise<void> }): Promise<void> {
+  const { result } = opts;
   const oneRequest = (payload: Buffer) =>
     new Promise<void>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port: opts.tcpPort });
+      const s = net.connect({ host: '127.0.0.1', port: opts.port });
       const done = () => {
         clearTimeout(timer);
         s.destroy();
         resolve();
       };
-      // The server must answer or close: an incomplete head when the head timeout runs out, a
-      // connection that sent nothing (an empty payload) at the idle timeout (2 s in the tests, checked
-      // every second).
       const timer = setTimeout(() => {
         if (result.httpHung++ < 3) result.httpHungRequests.push(JSON.stringify(payload.toString('latin1').slice(0, 300)));
         done();
@@ -135,13 +146,9 @@ export async function fuzzTracker(opts: { udpPort: number; tcpPort: number; data
     });
   for (let sent = 0; sent < opts.requests; ) {
     const batch = Math.min(20, opts.requests - sent);
-    await Promise.all(Array.from({ length: batch }, () => oneRequest(hostileRequest(r))));
+    await Promise.all(Array.from({ length: batch }, () => oneRequest(hostileRequest(opts.r))));
     sent += batch;
     result.requests = sent;
-    if (sent % checkEvery < batch) await check(opts.datagrams + sent);
+    if (sent % opts.checkEvery < batch) await opts.check(sent);
   }
-  await check(opts.datagrams + opts.requests + 1);
-  checker.close();
-  garbage.close();
-  return result;
 }

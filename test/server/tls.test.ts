@@ -71,7 +71,7 @@ test('https and wss serve announces, scrapes and the metrics; a bad certificate 
     const r = await httpsGet(port, `/announce?info_hash=${percentEncode(hash)}&port=1234&left=0`, ca);
     assert.equal(r.status, 200);
     assert.equal((decode(r.body) as Map<string, unknown>).get('complete'), 1);
-    assert.match((await httpsGet(port, '/metrics', ca)).body.toString(), /swarmd_tls_reloads_total\{result="ok"\} 0/);
+    assert.match((await httpsGet(port, '/metrics', ca)).body.toString(), /swarmd_tls_reloads_total\{outcome="ok"\} 0/);
     const ws = await WsTestClient.open(`wss://127.0.0.1:${port}`, { ca });
     ws.send({ action: 'announce', info_hash: hash.toString('latin1'), peer_id: bin20('wss-peer'), event: 'started', left: 5 });
     assert.deepEqual(await ws.next(), { action: 'announce', interval: 120, info_hash: hash.toString('latin1'), complete: 1, incomplete: 1 });

@@ -89,7 +89,7 @@ describe('/metrics: the Prometheus text format', () => {
     addPeer(store, hashOf(2), 4);
     const now = 1_700_000_160_000;
     const m = parsePrometheusText(metricsText({ counters, store, startedAt: 1_700_000_000_000, version: '1.2.3' }, now));
-    assert.equal(value(m, 'swarmd_info', { version: '1.2.3' }), 1);
+    assert.equal(value(m, 'swarmd_build_info', { version: '1.2.3', node: process.versions.node }), 1);
     assert.equal(value(m, 'process_start_time_seconds'), 1_700_000_000);
     assert.equal(value(m, 'swarmd_torrents'), 2);
     assert.equal(value(m, 'swarmd_peers', { family: 'ipv4' }), 3);
@@ -156,7 +156,7 @@ describe('/metrics: the Prometheus text format', () => {
     assert.equal(formatValue(1e21), '1e+21');
     const version = 'weird "1.0"\\build\nline';
     const text = metricsText({ counters: createCounters(2), store: newStore(), startedAt: 0, version });
-    assert.equal(value(parsePrometheusText(text), 'swarmd_info', { version }), 1);
+    assert.equal(value(parsePrometheusText(text), 'swarmd_build_info', { version, node: process.versions.node }), 1);
   });
 
   test('the official Prometheus client parser reads it and agrees', { skip: !CI && !referenceParserAvailable() && 'python3-prometheus-client missing (scripts/test-setup.sh installs it)' }, () => {

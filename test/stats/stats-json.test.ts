@@ -157,7 +157,7 @@ describe('/stats.json, the stats path and the dashboard files over HTTP', () => 
 
   test('?mode=metrics on the stats path is /metrics', async () => {
     const r = await get('127.0.0.1', h.stats, '/stats?mode=metrics');
-    assert.match(r.body.toString(), /^# HELP swarmd_info /);
+    assert.match(r.body.toString(), /^# HELP swarmd_build_info /);
   });
 
   test('a browser asking for HTML gets the dashboard; scripts keep opentracker\'s modes', async () => {

@@ -66,7 +66,7 @@ describe('observability on the real tracker', () => {
     assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
     assert.equal((await get('127.0.0.1', tracker.tcp4, '/stats?asset=uPlot.min.js')).status, 200);
     assert.equal(JSON.parse((await get('127.0.0.1', tracker.tcp4, '/stats?mode=json&history=0')).body.toString()).schema, 'swarmd-stats/1');
-    assert.match((await get('127.0.0.1', tracker.tcp4, '/stats?mode=metrics')).body.toString(), /^# HELP swarmd_info/);
+    assert.match((await get('127.0.0.1', tracker.tcp4, '/stats?mode=metrics')).body.toString(), /^# HELP swarmd_build_info/);
     assert.equal((await get('127.0.0.1', tracker.tcp4, '/stats')).body.toString().split('\n')[0], '4', 'scripts still get mode=peer');
   });
 
