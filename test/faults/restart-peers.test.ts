@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { UdpClient, announcePacket, parseAnnounceReply } from '../helpers/udp-client.ts';
 import { startChildTracker } from './child-tracker.ts';
+import { waitUntil } from '../clients/client.ts';
 import type { ChildTracker } from './child-tracker.ts';
 import { newStore, setMinute, hashOf, announcePeer } from '../helpers/swarm-contents.ts';
 import { writePeerStateFile } from '../../src/state/peer-state.ts';
@@ -24,6 +25,8 @@ after(() => {
 async function start(file: string, port?: number): Promise<ChildTracker> {
   const t = await startChildTracker(['--peer-state-file', file, '--log-level', 'info'], port);
   running.push(t);
+  // Its workers answer before the main thread has set up its SIGTERM handler: wait for that.
+  await waitUntil(() => t.lines.some((l) => l.includes('"swarmd listening"')), 20_000, () => t.child.output());
   return t;
 }
 

@@ -4,19 +4,26 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { Child } from '../clients/client.ts';
+import { Child, waitUntil } from '../clients/client.ts';
 import { startChildTracker } from './child-tracker.ts';
 import type { ChildTracker } from './child-tracker.ts';
 
 const SWARMD = fileURLToPath(new URL('../../bin/swarmd.js', import.meta.url));
 const running: ChildTracker[] = [];
+
+/** Started with --log-level info, and past the point where a SIGTERM stops it cleanly (its workers answer before). */
+async function start(port?: number): Promise<ChildTracker> {
+  const t = await startChildTracker(['--log-level', 'info'], port);
+  running.push(t);
+  await waitUntil(() => t.lines.some((l) => l.includes('"swarmd listening"')), 20_000, () => t.child.output());
+  return t;
+}
 after(() => {
   for (const t of running) t.child.kill();
 });
 
 test('a second swarmd on the same port refuses to start and names the first', { timeout: 60_000 }, async () => {
-  const first = await startChildTracker(['--log-level', 'info']);
-  running.push(first);
+  const first = await start();
   const second = new Child(process.execPath, [SWARMD, '--listen-udp', `127.0.0.1:${first.port}`, '--workers', '1', '--memory-limit', '64M']);
   assert.equal(await second.exited, 111, second.output());
   const fatal = second.output().split('\n').find((l) => l.includes('could not start'));
@@ -28,7 +35,6 @@ test('a second swarmd on the same port refuses to start and names the first', { 
   // The first one goes on, alone on its port; once it has stopped, the port is free again.
   assert.ok(first.child.running);
   assert.equal(await first.child.stop('SIGTERM'), 0);
-  const third = await startChildTracker(['--log-level', 'info'], first.port);
-  running.push(third);
+  const third = await start(first.port);
   assert.equal(await third.child.stop('SIGTERM'), 0);
 });
