@@ -75,6 +75,8 @@ export class ListenerLock {
     this.server = server;
     this.hello = hello;
     server.on('connection', (socket) => this.answer(socket));
+    // A lock never keeps the process alive by itself: the tracker's own work does.
+    server.unref();
   }
 
   /**
@@ -118,6 +120,7 @@ export class ListenerLock {
   }
 
   private answer(socket: net.Socket): void {
+    socket.unref();
     socket.on('error', () => {});
     socket.setTimeout(ANSWER_MS, () => socket.destroy());
     socket.write(this.hello);
