@@ -2,7 +2,7 @@
 // in one run, on loopback; writes bench/report.md and the raw figures to bench/out/.
 //
 //   node bench/run.ts [--quick] [--rows udp-announce,udp-mixed,http-close,http-keepalive,crosscheck,workers,rss,
-//                                       metrics-cost,scrape-load,scale,cluster-sync,websocket]
+//                                       metrics-cost,scrape-load,scale,cluster-sync,websocket,timings]
 //                     [--trackers swarmd,opentracker,bittorrent-tracker] [--reps N] [--warmup S]
 //                     [--duration S] [--no-profile] [--report-only bench/out/results.json]
 //
@@ -78,6 +78,7 @@ const ALL_ROWS = [
   'scale',
   'cluster-sync',
   'websocket',
+  'timings',
 ] as const;
 type RowName = (typeof ALL_ROWS)[number];
 const ALL_TRACKERS = ['swarmd', 'opentracker', 'bittorrent-tracker'] as const;
@@ -1348,7 +1349,15 @@ async function wsRow(): Promise<void> {
   writeResults();
 }
 
-// the rows of issues 3 (scale), 4, 5, 7 and 8: a failure there is noted in the report, not fatal
+// Times the tests only check as behaviour (bench/micro/timings.ts), pinned like a server: one note each.
+async function timingsRow(): Promise<void> {
+  if (!ROWS.has('timings')) return;
+  const r = await runToEnd('timings', 'taskset', ['-c', SWARMD_CPUS, NODE, join(BENCH, 'micro', 'timings.ts')], 600_000, { cwd: ROOT });
+  if (r.code !== 0) throw new Error(`bench/micro/timings.ts failed (exit ${r.code}): ${r.stderr.slice(-5).join(' | ')}`);
+  for (const l of r.lines) notes.push(`timings: ${l}`);
+}
+
+// the rows of issues 3 (scale), 4, 5, 7 and 8, and the timings: a failure there is noted in the report, not fatal
 async function laterRows(): Promise<void> {
   for (const [name, row] of [
     ['metrics-cost', metricsCostRow],
@@ -1356,6 +1365,7 @@ async function laterRows(): Promise<void> {
     ['scale', scaleRow],
     ['cluster-sync', clusterRow],
     ['websocket', wsRow],
+    ['timings', timingsRow],
   ] as const) {
     try {
       await row();

@@ -77,8 +77,9 @@ class Tracker implements RunningTracker {
   private persistence: StatePersistence | null = null;
   /** The cluster link (null: no cluster.nats), created by start(). */
   cluster: Cluster | null = null;
-  /** The TLS listeners' certificate and key in use (null: no listen.tls). */
+  /** The TLS listeners' certificate and key in use (null: no listen.tls), and how often it was reloaded. */
   private tls: TlsCredentials | null = null;
+  private tlsGeneration = 0;
   /** WebSocket peer counts per worker: a dead worker's are taken out. */
   private readonly wsSwarms: WsSwarms;
   notices: NoticeRegistry | null = null;
@@ -293,12 +294,14 @@ class Tracker implements RunningTracker {
   }
 
   async reload(): Promise<void> {
-    this.reloadTls();
-    await this.access?.reload();
+    await Promise.all([this.reloadTls(), this.access?.reload()]);
   }
 
-  /** New certificate and key for new connections; a bad pair keeps the one in use. */
-  private reloadTls(): void {
+  /**
+   * New certificate and key for new connections; a bad pair keeps the one in use. Logged as
+   * reloaded once every running worker uses it.
+   */
+  private async reloadTls(): Promise<void> {
     if (this.tls === null) return;
     try {
       this.tls = readTlsCredentials(this.config.tls);
@@ -308,7 +311,19 @@ class Tracker implements RunningTracker {
       return;
     }
     this.mainRow[C.tls_reloads]++;
-    for (const w of this.workers) w?.postMessage({ type: 'tls', credentials: this.tls });
+    const generation = ++this.tlsGeneration;
+    const credentials = this.tls;
+    await Promise.all(this.workers.map((w) => w === null ? undefined : new Promise<void>((resolve) => {
+      const done = () => {
+        w.off('message', onMessage);
+        w.off('exit', done);
+        resolve();
+      };
+      const onMessage = (m: WorkerMessage) => m.type === 'tls-applied' && m.generation === generation && done();
+      w.on('message', onMessage);
+      w.once('exit', done); // a dead worker is restarted with the new one
+      w.postMessage({ type: 'tls', credentials, generation });
+    })));
     this.log.info({ cert: this.config.tls.cert }, 'TLS certificate reloaded');
   }
 

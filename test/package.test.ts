@@ -7,7 +7,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { NODE_VERSION, ROOT, announceOverHttpAndUdp, freshEnv, packTarball, systemNodeBin, tarballFiles, workDir } from './helpers/package.ts';
 import { freePort, startSwarmd } from './helpers/swarmd-process.ts';
@@ -61,6 +61,10 @@ describe('the npm package', { timeout: 300_000 }, () => {
       'package.json',
     ]) {
       assert.ok(files.includes(f), `${f} in the tarball`);
+    }
+    // Every source the addons build from (a new header missed here fails the install's build).
+    for (const f of readdirSync(join(ROOT, 'native')).filter((n) => /\.(c|h|gyp)$/.test(n))) {
+      assert.ok(files.includes(`native/${f}`), `native/${f} in the tarball`);
     }
     assert.deepEqual(
       files.filter((f) => /^(test|bench|src)\//.test(f) || /\.ts$/.test(f) || f.startsWith('native/build/')),

@@ -65,7 +65,11 @@ export class NetConnectionLayer {
   /** HTTPS (and WSS): TLS sockets go down the same accept path as plain ones. */
   listenTls(host: string, port: number, credentials: { cert: string; key: string }): Promise<tls.Server> {
     const server = tls.createServer({ ...credentials, handshakeTimeout: this.limits.headerTimeout * 1000 }, (socket) => this.accept(socket));
-    server.on('tlsClientError', () => this.counters[C.tls_handshake_errors]++);
+    // With a listener, Node leaves the socket open (a silent client would stay forever): close it.
+    server.on('tlsClientError', (_err, socket) => {
+      this.counters[C.tls_handshake_errors]++;
+      socket.destroy();
+    });
     return this.bind(server, host, port);
   }
 

@@ -38,6 +38,8 @@ export type WorkerMessage =
   | { type: 'ready'; listening: ListeningSocket[] }
   /** The worker uses this version of the notices now (the main thread waits for it before answering). */
   | { type: 'notices-applied'; generation: number }
+  /** The worker hands this version of the certificate to new TLS connections (the reload waits for every worker). */
+  | { type: 'tls-applied'; generation: number }
   | { type: 'failed'; message: string; code: string }
   | { type: 'closed' };
 
@@ -66,5 +68,5 @@ export type MainMessage =
   | { type: 'access'; state: AccessState }
   /** `blocked`: the hashes this version newly blocks (20 bytes each), whose swarms the worker drops. */
   | { type: 'notices'; state: NoticesState; blocked: Uint8Array }
-  | { type: 'tls'; credentials: TlsCredentials }
+  | { type: 'tls'; credentials: TlsCredentials; generation: number }
   | { type: 'close' };

@@ -97,6 +97,7 @@ port.on('message', async (message: MainMessage) => {
   }
   if (message.type === 'tls') {
     http.setCredentials(message.credentials); // new handshakes only: open connections keep theirs
+    post({ type: 'tls-applied', generation: message.generation });
     return;
   }
   stopTracking();

@@ -22,16 +22,17 @@ const K0 = 2;
 const K1 = 3;
 const HEADER = 4;
 const KEY_WORDS = 5;
-export type WsSwarmsShared = { buffer: SharedArrayBuffer; capacity: number; workers: number };
+/** `limit`: the most swarms it takes (ws.max_swarms); its slots are at least twice that. */
+export type WsSwarmsShared = { buffer: SharedArrayBuffer; capacity: number; workers: number; limit: number };
 
-/** A table for `swarms` swarms (kept at most half full) and `workers` workers. */
+/** A table for at most `swarms` swarms (kept at most half full) and `workers` workers. */
 export function createWsSwarms(swarms: number, workers: number): WsSwarmsShared {
   const capacity = 2 ** Math.ceil(Math.log2(Math.max(16, swarms * 2)));
   const buffer = new SharedArrayBuffer((HEADER + capacity * (KEY_WORDS + workers)) * 4);
   const w = new Int32Array(buffer);
   w[K0] = randomInt(2 ** 31);
   w[K1] = randomInt(2 ** 31);
-  return { buffer, capacity, workers };
+  return { buffer, capacity, workers, limit: swarms };
 }
 
 /** What read() fills in: the totals, and each worker's peers (seeders + leechers). */
@@ -49,7 +50,7 @@ export class WsSwarms {
   private readonly capacity: number;
   private readonly slotWords: number;
   private readonly workers: number;
-  /** The most swarms the table takes (half its slots). */
+  /** The most swarms the table takes (ws.max_swarms: at most half its slots). */
   readonly limit: number;
 
   constructor(shared: WsSwarmsShared) {
@@ -57,7 +58,7 @@ export class WsSwarms {
     this.capacity = shared.capacity;
     this.workers = shared.workers;
     this.slotWords = KEY_WORDS + shared.workers;
-    this.limit = shared.capacity >> 1;
+    this.limit = shared.limit;
   }
 
   /** Swarms in the table. */

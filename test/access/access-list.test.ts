@@ -100,55 +100,17 @@ test('index bits grow with the list', () => {
   assert.equal(indexBits(1e9), 20);
 });
 
-test('lookup speed at 1M hashes (printed; generous bound)', () => {
+test('a 1M-hash table finds every listed hash and no other (how fast: npm run bench, timings row)', () => {
   const N = 1_000_000;
   const raw = randomBytes(N * 20);
   const keys = new Int32Array(N * KEY_WORDS);
   for (let k = 0; k < N; k++) keyFromHex(raw.toString('hex', k * 20, k * 20 + 20), keys, k);
-  let t = performance.now();
-  const n = sortUnique(keys, N);
-  const state = buildState('whitelist', 1, keys, n);
-  const buildMs = performance.now() - t;
-  const list = new AccessList(state);
-  const M = 1 << 19;
-  const hits = new Uint8Array(M * 20);
-  const misses = new Uint8Array(randomBytes(M * 20));
-  for (let i = 0; i < M; i++) {
-    const k = (i * 7919 + 13) % N;
-    hits.set(raw.subarray(k * 20, k * 20 + 20), i * 20);
-  }
-  const run = (q: Uint8Array) => {
-    let allowed = 0;
-    for (let i = 0; i < M; i++) if (list.allows(q, i * 20)) allowed++;
-    return allowed;
-  };
-  const measure = (q: Uint8Array, expected: number) => {
-    let best = Infinity;
-    for (let r = 0; r < 7; r++) {
-      t = performance.now();
-      assert.equal(run(q), expected);
-      best = Math.min(best, performance.now() - t);
-    }
-    return (best * 1e6) / M;
-  };
-  const hit = measure(hits, M);
-  const miss = measure(misses, 0);
-  // The same over a small list (in cache): the cost of the code itself.
-  const small = new AccessList(table('whitelist', Array.from({ length: 1000 }, (_, i) => Buffer.from(raw.subarray(i * 20, i * 20 + 20)))));
-  const smallHits = new Uint8Array(M * 20);
-  for (let i = 0; i < M; i++) smallHits.set(raw.subarray((i % 1000) * 20, (i % 1000) * 20 + 20), i * 20);
-  let best = Infinity;
-  for (let r = 0; r < 7; r++) {
-    t = performance.now();
-    let allowed = 0;
-    for (let i = 0; i < M; i++) if (small.allows(smallHits, i * 20)) allowed++;
-    assert.equal(allowed, M);
-    best = Math.min(best, performance.now() - t);
-  }
-  const smallHit = (best * 1e6) / M;
-  console.log(
-    `# 1M-hash table: built in ${buildMs.toFixed(0)} ms; lookups (random order): hit ${hit.toFixed(0)} ns, ` +
-      `miss ${miss.toFixed(0)} ns; 1000-hash table (in cache): hit ${smallHit.toFixed(0)} ns`,
-  );
-  assert.ok(hit < 5000 && miss < 5000);
+  const list = new AccessList(buildState('whitelist', 1, keys, sortUnique(keys, N)));
+  let found = 0;
+  for (let k = 0; k < N; k++) if (list.allows(raw, k * 20)) found++;
+  assert.equal(found, N);
+  const misses = randomBytes((1 << 17) * 20); // random hashes: none of them listed
+  let allowed = 0;
+  for (let i = 0; i < 1 << 17; i++) if (list.allows(misses, i * 20)) allowed++;
+  assert.equal(allowed, 0);
 });

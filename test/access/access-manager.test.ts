@@ -6,13 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { AccessManager, BATCH_MS } from '../../src/access/access-manager.ts';
 import type { AccessState } from '../../src/access/access-list.ts';
 import { defaultConfig } from '../../src/config/config.ts';
 import { readJournal } from '../../src/access/fifo-journal.ts';
-import { Tmpfs, fill, tmpfsSkip } from '../faults/tmpfs.ts';
+import { Tmpfs, fill, tmpfsSkip } from '../helpers/tmpfs.ts';
+import { capture } from '../helpers/log-capture.ts';
 import type { AccessConfig, Config } from '../../src/config/config.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmd-access-'));
@@ -23,15 +23,6 @@ function tmpdir(): string {
   const dir = path.join(root, String(++dirs));
   fs.mkdirSync(dir);
   return dir;
-}
-
-type Entry = { level: number; msg: string; [k: string]: unknown };
-
-function capture(): { log: Logger; entries: Entry[]; at: (level: 'info' | 'warn' | 'error') => Entry[] } {
-  const entries: Entry[] = [];
-  const log = pino({ level: 'debug' }, { write: (s: string) => void entries.push(JSON.parse(s)) });
-  const levels = { info: 30, warn: 40, error: 50 };
-  return { log, entries, at: (level) => entries.filter((e) => e.level === levels[level]) };
 }
 
 function configWith(access: Partial<AccessConfig>): Config {

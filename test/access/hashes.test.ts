@@ -105,23 +105,14 @@ test('sortUnique: large clustered and repeated inputs (radix passes all the way 
   assert.deepEqual(Array.from({ length: n }, (_, k) => hexOfKey(keys, k)), expected);
 });
 
-test('a list of 1M hashes loads quickly', () => {
+test('a list of 1M hashes loads: every hash, sorted, comments ignored (how fast: npm run bench, timings row)', () => {
   const N = 1_000_000;
   const raw = randomBytes(N * 20);
   const lines: string[] = [];
   for (let i = 0; i < N; i++) lines.push(raw.toString('hex', i * 20, i * 20 + 20) + (i % 10 === 0 ? ' # comment' : ''));
-  const text = Buffer.from(lines.join('\n') + '\n');
-  let best = Infinity;
-  let list;
-  for (let run = 0; run < 3; run++) {
-    const t = performance.now();
-    list = parseList(text);
-    best = Math.min(best, performance.now() - t);
-  }
-  console.log(`# 1M hashes (${(text.length / 1e6).toFixed(0)} MB): parsed, sorted and deduplicated in ${best.toFixed(0)} ms (best of 3)`);
-  assert.equal(list!.count, N);
-  assert.equal(list!.junk, 0);
-  assert.ok(best < 5000, `${best} ms`);
+  const list = parseList(Buffer.from(lines.join('\n') + '\n'));
+  assert.equal(list.count, N);
+  assert.equal(list.junk, 0);
   // Sorted.
-  for (let k = 1; k < 1000; k++) assert.ok(hexOfKey(list!.keys, k - 1) < hexOfKey(list!.keys, k));
+  for (let k = 1; k < 1000; k++) assert.ok(hexOfKey(list.keys, k - 1) < hexOfKey(list.keys, k));
 });

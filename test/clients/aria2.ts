@@ -5,7 +5,7 @@
 // use other clients for that).
 
 import { join } from 'node:path';
-import { Child, freePort } from './client.ts';
+import { Child, freePort } from '../helpers/process.ts';
 import type { ClientDriver, ClientStart, RunningClient } from './client.ts';
 
 export const aria2: ClientDriver = {

@@ -1,19 +1,15 @@
 // What the end-to-end tests need around the real BitTorrent clients: the tool check (a missing
-// client fails the test in CI, skips it elsewhere), the test torrent (a random file and a
-// .torrent made by mktorrent naming only swarmd), running a client as a child process that is
-// always killed, free ports, and scrapes.
+// client fails the test in CI, skips it elsewhere) and the test torrent (a random file and a
+// .torrent made by mktorrent naming only swarmd). Child processes and free ports are in
+// test/helpers/process.ts, scrapes in test/helpers/http-client.ts.
 
-import { execFile, spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { decode } from '../../src/protocol/bencode.ts';
 import type { BValue } from '../../src/protocol/bencode.ts';
-import { get } from '../helpers/http-client.ts';
-import { percentEncode } from '../helpers/tracker.ts';
 
 export type Host = '127.0.0.1' | '::1';
 
@@ -53,81 +49,6 @@ export function missingTools(tools: string[]): string[] {
   return tools.filter((t) => spawnSync('sh', ['-c', `command -v "$0"`, t]).status !== 0);
 }
 
-/** A child process whose output is kept (last lines) and which dies with the test process. */
-export class Child {
-  readonly process: ChildProcess;
-  readonly exited: Promise<number | null>;
-  private readonly tail: string[] = [];
-  private readonly listeners: ((line: string) => void)[] = [];
-
-  constructor(cmd: string, args: string[], opts: SpawnOptions = {}) {
-    this.process = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-    this.exited = new Promise((resolve) => {
-      this.process.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null)));
-      this.process.once('error', (err) => {
-        this.tail.push(String(err));
-        resolve(-1);
-      });
-    });
-    let pending = '';
-    const onData = (d: Buffer) => {
-      pending += d.toString('utf8');
-      let i;
-      while ((i = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, i);
-        pending = pending.slice(i + 1);
-        this.tail.push(line);
-        if (this.tail.length > 30) this.tail.shift();
-        for (const l of this.listeners) l(line);
-      }
-    };
-    this.process.stdout?.on('data', onData);
-    this.process.stderr?.on('data', onData);
-  }
-
-  onLine(listener: (line: string) => void): void {
-    this.listeners.push(listener);
-  }
-
-  get running(): boolean {
-    return this.process.exitCode === null && this.process.signalCode === null;
-  }
-
-  /** Sends `signal` and waits for the exit; SIGKILL after `graceMs`. */
-  async stop(signal: NodeJS.Signals, graceMs = 15_000): Promise<number | null> {
-    if (!this.running) return this.exited;
-    this.process.kill(signal);
-    const timer = setTimeout(() => this.kill(), graceMs);
-    const code = await this.exited;
-    clearTimeout(timer);
-    return code;
-  }
-
-  kill(): void {
-    if (this.running) this.process.kill('SIGKILL');
-  }
-
-  output(): string {
-    return this.tail.join('\n');
-  }
-}
-
-/** A port free on `host` for TCP and UDP (asked of the kernel, then released). */
-export async function freePort(host: Host): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = net.createServer();
-      srv.once('error', reject);
-      srv.listen(0, host, () => {
-        const a = srv.address();
-        srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-      });
-    });
-    // ports well inside the ephemeral range are handed out again soon: keep to those < 60000
-    if (port > 1024 && port < 60000) return port;
-  }
-}
-
 export interface TestTorrent {
   /** The directory holding the original file. */
   dir: string;
@@ -162,29 +83,4 @@ function infoHashOf(raw: Buffer, info: Map<string, BValue>): Buffer {
   const check = decode(bytes) as Map<string, BValue>;
   if (check.size !== info.size) throw new Error('could not find the info dictionary');
   return createHash('sha1').update(bytes).digest();
-}
-
-export interface ScrapeCounts {
-  complete: number;
-  incomplete: number;
-  downloaded: number;
-}
-
-/** An HTTP scrape of one torrent. */
-export async function scrape(port: number, infoHash: Buffer): Promise<ScrapeCounts> {
-  const r = await get('127.0.0.1', port, `/scrape?info_hash=${percentEncode(infoHash)}`);
-  const files = (decode(r.body) as Map<string, BValue>).get('files') as Map<string, BValue>;
-  const entry = files.get(infoHash.toString('latin1')) as Map<string, BValue> | undefined;
-  if (!entry) return { complete: 0, incomplete: 0, downloaded: 0 };
-  return { complete: Number(entry.get('complete')), incomplete: Number(entry.get('incomplete')), downloaded: Number(entry.get('downloaded')) };
-}
-
-/** Polls `probe` until it returns true; throws with `describe()` after `timeoutMs`. */
-export async function waitUntil(probe: () => Promise<boolean> | boolean, timeoutMs: number, describe: () => string | Promise<string>): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s: ${await describe()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }

@@ -2,7 +2,7 @@
 // /usr/bin/python3: the pyenv python3 earlier on PATH has no libtorrent module.
 
 import { fileURLToPath } from 'node:url';
-import { Child } from './client.ts';
+import { Child } from '../helpers/process.ts';
 import type { ClientDriver, ClientStart, RunningClient } from './client.ts';
 
 const PYTHON = '/usr/bin/python3';

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Child, freePort, waitUntil } from './client.ts';
+import { Child, freePort, waitUntil } from '../helpers/process.ts';
 import type { ClientDriver, ClientStart, RunningClient } from './client.ts';
 
 const run = promisify(execFile);

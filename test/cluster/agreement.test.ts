@@ -1,11 +1,15 @@
 // What must agree across nodes besides peers: access-list changes made through one node's FIFO,
-// and the NATS credentials (user/password, token) that nodes must present.
+// and the NATS credentials that nodes must present: user/password, token, an NKey seed file (a
+// nats-server with nkey users) and a creds file (a nats-server in operator mode, with operator,
+// account and user JWTs made here with @nats-io/jwt, as nsc makes them).
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createAccount, createOperator, createUser } from '@nats-io/nkeys';
+import { encodeAccount, encodeOperator, encodeUser, fmtCreds } from '@nats-io/jwt';
 import { infoHash } from '../helpers/tracker.ts';
 import { NatsServer, natsMissing } from './nats-server.ts';
 import { announce, clusterConnected, startNode, stopNode, within } from './node.ts';
@@ -67,8 +71,21 @@ describe('NATS credentials', { skip: missing ?? false }, () => {
     for (const s of servers) await s.kill();
   });
 
-  const pair = async (server: NatsServer, creds: { user?: string; password?: string; token?: string }) => {
-    const cfg = { servers: [server.url], user: creds.user ?? null, password: creds.password ?? null, token: creds.token ?? null };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmd-cluster-creds-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  /** Writes a secret file as an operator would: readable by its owner only. */
+  const secret = (name: string, text: string | Uint8Array) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text, { mode: 0o600 });
+    return file;
+  };
+
+  type Creds = { user?: string; password?: string; token?: string; nkeySeedFile?: string; credsFile?: string };
+  const pair = async (server: NatsServer, creds: Creds) => {
+    const cfg = {
+      servers: [server.url], user: creds.user ?? null, password: creds.password ?? null, token: creds.token ?? null,
+      nkeySeedFile: creds.nkeySeedFile ?? null, credsFile: creds.credsFile ?? null,
+    };
     const a = await startNode('a', cfg);
     const b = await startNode('b', cfg);
     started.push(a, b);
@@ -98,5 +115,59 @@ describe('NATS credentials', { skip: missing ?? false }, () => {
     const hash = infoHash('token');
     await announce(b, hash, 7201);
     await within(1000, 'synced', async () => (await announce(a, hash, 7202))?.includes('127.0.0.1:7201') ?? false);
+  });
+
+  /** A node that must be kept out: never connected, its outage counted, answering alone. */
+  const keptOut = async (server: NatsServer, name: string, creds: Creds, hash: Buffer, port: number) => {
+    const cfg = { servers: [server.url], nkeySeedFile: creds.nkeySeedFile ?? null, credsFile: creds.credsFile ?? null };
+    const intruder = await startNode(name, cfg);
+    started.push(intruder);
+    await within(5000, `${name}'s outage counted`, async () => intruder.counters().cluster_outages === 1);
+    assert.equal(clusterConnected(intruder), false);
+    assert.deepEqual(await announce(intruder, hash, port), [], 'it answers from what it has: nothing of the cluster');
+  };
+
+  test('nodes with the NKey seed of a user nats-server knows sync; another seed keeps a node out', async () => {
+    const user = createUser();
+    const conf = secret('nkey-server.conf', `authorization { users = [ { nkey: ${user.getPublicKey()} } ] }\n`);
+    const server = await NatsServer.start(['-c', conf]);
+    servers.push(server);
+    const seed = secret('swarm.nk', `${new TextDecoder().decode(user.getSeed())}\n`);
+    const [a, b] = await pair(server, { nkeySeedFile: seed });
+    await within(5000, 'connected', async () => clusterConnected(a) && clusterConnected(b));
+    const hash = infoHash('nkey');
+    await announce(a, hash, 7301);
+    await within(1000, 'synced', async () => (await announce(b, hash, 7302))?.includes('127.0.0.1:7301') ?? false);
+    const other = secret('other.nk', new TextDecoder().decode(createUser().getSeed()));
+    await keptOut(server, 'nkey-intruder', { nkeySeedFile: other }, hash, 7303);
+  });
+
+  test('nodes with a creds file (user JWT signed by a known account) sync; an unknown account keeps a node out', async () => {
+    const operator = createOperator();
+    const account = createAccount();
+    const operatorJwt = await encodeOperator('test-operator', operator);
+    // No limits (nsc's default for a new account; the library's defaults allow no connection).
+    const limits = { conn: -1, subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, leaf: -1 };
+    const accountJwt = await encodeAccount('swarm', account, { limits }, { signer: operator });
+    const conf = secret('operator-server.conf', [
+      `operator: ${operatorJwt}`,
+      'resolver: MEMORY',
+      `resolver_preload: { ${account.getPublicKey()}: ${accountJwt} }`,
+      '',
+    ].join('\n'));
+    const server = await NatsServer.start(['-c', conf]);
+    servers.push(server);
+    const user = createUser();
+    const userJwt = await encodeUser('swarmd', user, account, { pub: { allow: ['swarmd.>', '_INBOX.>'] }, sub: { allow: ['swarmd.>', '_INBOX.>'] } });
+    const creds = secret('swarmd.creds', fmtCreds(userJwt, user));
+    const [a, b] = await pair(server, { credsFile: creds });
+    await within(5000, 'connected', async () => clusterConnected(a) && clusterConnected(b));
+    const hash = infoHash('creds');
+    await announce(b, hash, 7401);
+    await within(1000, 'synced', async () => (await announce(a, hash, 7402))?.includes('127.0.0.1:7401') ?? false);
+    // A user of an account this server was never told of.
+    const stranger = createUser();
+    const strangerJwt = await encodeUser('stranger', stranger, createAccount());
+    await keptOut(server, 'creds-intruder', { credsFile: secret('stranger.creds', fmtCreds(strangerJwt, stranger)) }, hash, 7403);
   });
 });

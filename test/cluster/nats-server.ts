@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
+import { freePort } from '../helpers/process.ts';
 
 export const NATS_SERVER = '/usr/sbin/nats-server';
 
@@ -15,14 +15,6 @@ export function natsMissing(): string | null {
   const why = `${NATS_SERVER} is missing: install Debian's nats-server (scripts/test-setup.sh does)`;
   if (process.env.CI === 'true') throw new Error(why);
   return why;
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export class NatsServer {

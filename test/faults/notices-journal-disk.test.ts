@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { get } from '../helpers/http-client.ts';
 import { infoHash, percentEncode } from '../helpers/tracker.ts';
 import { decode } from '../../src/protocol/bencode.ts';
-import { startNoticeTracker, notice } from '../notices/fixture.ts';
-import type { NoticeTracker } from '../notices/fixture.ts';
-import { Tmpfs, fill, tmpfsSkip } from './tmpfs.ts';
+import { startNoticeTracker, notice } from '../helpers/notice-tracker.ts';
+import type { NoticeTracker } from '../helpers/notice-tracker.ts';
+import { Tmpfs, fill, tmpfsSkip } from '../helpers/tmpfs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmd-notices-disk-'));
 let disk: Tmpfs | undefined;

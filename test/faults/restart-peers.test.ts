@@ -8,12 +8,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UdpClient, announcePacket, parseAnnounceReply } from '../helpers/udp-client.ts';
-import { startChildTracker } from './child-tracker.ts';
-import { waitUntil } from '../clients/client.ts';
-import type { ChildTracker } from './child-tracker.ts';
+import { startChildTracker } from '../helpers/child-tracker.ts';
+import { waitUntil } from '../helpers/process.ts';
+import type { ChildTracker } from '../helpers/child-tracker.ts';
 import { newStore, setMinute, hashOf, announcePeer } from '../helpers/swarm-contents.ts';
 import { writePeerStateFile } from '../../src/state/peer-state.ts';
-import { capture } from '../state/log-capture.ts';
+import { capture } from '../helpers/log-capture.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmd-restart-peers-'));
 const running: ChildTracker[] = [];

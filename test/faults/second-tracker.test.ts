@@ -4,9 +4,9 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { Child, waitUntil } from '../clients/client.ts';
-import { startChildTracker } from './child-tracker.ts';
-import type { ChildTracker } from './child-tracker.ts';
+import { Child, waitUntil } from '../helpers/process.ts';
+import { startChildTracker } from '../helpers/child-tracker.ts';
+import type { ChildTracker } from '../helpers/child-tracker.ts';
 
 const SWARMD = fileURLToPath(new URL('../../bin/swarmd.js', import.meta.url));
 const running: ChildTracker[] = [];

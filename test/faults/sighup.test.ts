@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get } from '../helpers/http-client.ts';
 import { percentEncode } from '../helpers/tracker.ts';
-import { waitUntil } from '../clients/client.ts';
-import { startChildTracker, udpLoad } from './child-tracker.ts';
-import type { ChildTracker } from './child-tracker.ts';
+import { waitUntil } from '../helpers/process.ts';
+import { startChildTracker, udpLoad } from '../helpers/child-tracker.ts';
+import type { ChildTracker } from '../helpers/child-tracker.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmd-hup-'));
 let tracker: ChildTracker | undefined;

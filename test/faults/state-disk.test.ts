@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get } from '../helpers/http-client.ts';
 import { UdpClient, announcePacket } from '../helpers/udp-client.ts';
-import { waitUntil } from '../clients/client.ts';
-import { startChildTracker } from './child-tracker.ts';
-import type { ChildTracker } from './child-tracker.ts';
-import { Tmpfs, fill, tmpfsSkip } from './tmpfs.ts';
+import { waitUntil } from '../helpers/process.ts';
+import { startChildTracker } from '../helpers/child-tracker.ts';
+import type { ChildTracker } from '../helpers/child-tracker.ts';
+import { Tmpfs, fill, tmpfsSkip } from '../helpers/tmpfs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmd-disk-'));
 const mnt = join(dir, 'mnt');

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ReplaceFileError, describeFsError, removeStaleTemps, replaceFile, replaceFileWith, tempName } from '../../src/fs/atomic-file.ts';
-import { Tmpfs, fill, tmpfsSkip } from '../faults/tmpfs.ts';
+import { Tmpfs, fill, tmpfsSkip } from '../helpers/tmpfs.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmd-atomic-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

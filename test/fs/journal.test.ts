@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Journal } from '../../src/fs/journal.ts';
-import { Tmpfs, fill, tmpfsSkip } from '../faults/tmpfs.ts';
+import { Tmpfs, fill, tmpfsSkip } from '../helpers/tmpfs.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmd-journal-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,9 @@
 // Raw HTTP/1.x over net, so tests control every byte sent and see every byte received.
 
 import net from 'node:net';
+import { decode } from '../../src/protocol/bencode.ts';
+import type { BValue } from '../../src/protocol/bencode.ts';
+import { percentEncode } from './tracker.ts';
 
 export type RawResponse = { status: number; headers: Map<string, string>; body: Buffer };
 
@@ -57,4 +60,19 @@ export async function get(host: string, port: number, target: string, headers = 
   const r = await rawExchange(host, port, `GET ${target} HTTP/1.1\r\nHost: ${h}:${port}\r\nConnection: close\r\n${headers}\r\n`);
   if (r.responses.length !== 1) throw new Error(`expected one response, got ${r.data.toString('latin1').slice(0, 200)}`);
   return { ...r.responses[0], closedByServer: r.closedByServer };
+}
+
+export interface ScrapeCounts {
+  complete: number;
+  incomplete: number;
+  downloaded: number;
+}
+
+/** An HTTP scrape of one torrent on 127.0.0.1:`port`. */
+export async function scrape(port: number, infoHash: Buffer): Promise<ScrapeCounts> {
+  const r = await get('127.0.0.1', port, `/scrape?info_hash=${percentEncode(infoHash)}`);
+  const files = (decode(r.body) as Map<string, BValue>).get('files') as Map<string, BValue>;
+  const entry = files.get(infoHash.toString('latin1')) as Map<string, BValue> | undefined;
+  if (!entry) return { complete: 0, incomplete: 0, downloaded: 0 };
+  return { complete: Number(entry.get('complete')), incomplete: Number(entry.get('incomplete')), downloaded: Number(entry.get('downloaded')) };
 }

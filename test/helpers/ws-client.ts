@@ -59,6 +59,21 @@ export class WsTestClient {
     });
   }
 
+  /**
+   * Sends a scrape and resolves with every message that came before its answer: all that swarmd
+   * had written to this connection when it read the scrape (so "nothing arrived" needs no sleep).
+   */
+  async sync(): Promise<WsMessage[]> {
+    const probe = bin20('sync-probe');
+    this.send({ action: 'scrape', info_hash: probe });
+    const before: WsMessage[] = [];
+    for (;;) {
+      const m = await this.next();
+      if (m.action === 'scrape' && typeof m.files === 'object' && m.files !== null && probe in m.files) return before;
+      before.push(m);
+    }
+  }
+
   /** Messages already received and not yet taken. */
   get pending(): number {
     return this.queue.length;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { defaultConfig } from '../../src/config/config.ts';
 import { infoHash } from '../helpers/tracker.ts';
 import { rawExchange } from '../helpers/http-client.ts';
-import { startNoticeTracker, notice, TOKEN } from './fixture.ts';
+import { startNoticeTracker, notice, TOKEN } from '../helpers/notice-tracker.ts';
 
 const A = infoHash('admin-a').toString('hex');
 

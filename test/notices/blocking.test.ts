@@ -9,8 +9,8 @@ import { UdpClient, announcePacket, scrapePacket, parseAnnounceReply } from '../
 import { WsTestClient, bin20 } from '../helpers/ws-client.ts';
 import { decode } from '../../src/protocol/bencode.ts';
 import { defaultConfig } from '../../src/config/config.ts';
-import { startNoticeTracker, notice } from './fixture.ts';
-import type { NoticeTracker } from './fixture.ts';
+import { startNoticeTracker, notice } from '../helpers/notice-tracker.ts';
+import type { NoticeTracker } from '../helpers/notice-tracker.ts';
 
 const A = infoHash('takedown-a');
 const B = infoHash('takedown-b');
@@ -118,8 +118,10 @@ test('over WebSocket a notice drops the swarm on every worker and refuses announ
     assert.equal((await peers[0]!.next())['failure reason'], 'blocked by takedown notice WS-1', 'not even a stop is answered');
     offerer.send({ action: 'scrape', info_hash: hash });
     assert.deepEqual((await offerer.next()).files, { [hash]: { complete: 0, incomplete: 0, downloaded: 0 } });
-    await new Promise((r) => setTimeout(r, 200));
-    for (const p of peers.slice(1, 6)) assert.equal(p.pending, 0, 'no offer reached a peer of the blocked swarm');
+    // The refused announce's offer was never relayed, forwarded or counted as placed nowhere.
+    const offers = t.counters();
+    assert.equal(offers.ws_offers_relayed + offers.ws_offers_forwarded + offers.ws_offers_unplaced, 0);
+    for (const p of peers.slice(1, 6)) assert.deepEqual(await p.sync(), [], 'no offer reached a peer of the blocked swarm');
 
     // Lifted, the torrent starts empty: the six peers were dropped from every worker's share of the table.
     assert.equal((await t.api('POST', '/notices/WS-1/lift', { reason: 'withdrawn' })).status, 200);

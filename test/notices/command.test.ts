@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { infoHash, percentEncode } from '../helpers/tracker.ts';
 import { get } from '../helpers/http-client.ts';
-import { startNoticeTracker, notice, TOKEN } from './fixture.ts';
+import { startNoticeTracker, notice, TOKEN } from '../helpers/notice-tracker.ts';
 
 const BIN = new URL('../../bin/swarmd.js', import.meta.url).pathname;
 const A = infoHash('cli-a').toString('hex');

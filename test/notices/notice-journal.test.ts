@@ -5,9 +5,9 @@ import { infoHash, percentEncode } from '../helpers/tracker.ts';
 import { get } from '../helpers/http-client.ts';
 import { decode } from '../../src/protocol/bencode.ts';
 import { NoticeRegistry } from '../../src/notices/registry.ts';
-import { capture } from '../state/log-capture.ts';
-import { startNoticeTracker, notice, journalPath } from './fixture.ts';
-import type { NoticeTracker } from './fixture.ts';
+import { capture } from '../helpers/log-capture.ts';
+import { startNoticeTracker, notice, journalPath } from '../helpers/notice-tracker.ts';
+import type { NoticeTracker } from '../helpers/notice-tracker.ts';
 
 const A = infoHash('journal-a');
 const B = infoHash('journal-b');

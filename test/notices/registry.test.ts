@@ -5,7 +5,7 @@ import { NoticeRegistry } from '../../src/notices/registry.ts';
 import type { NoticeRecord } from '../../src/notices/notice-journal.ts';
 import { AccessList } from '../../src/access/access-list.ts';
 import { createLogger } from '../../src/log.ts';
-import { journalPath, notice } from './fixture.ts';
+import { journalPath, notice } from '../helpers/notice-tracker.ts';
 
 const A = 'aa'.repeat(20);
 const B = 'bb'.repeat(20);

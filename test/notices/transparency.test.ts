@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { infoHash } from '../helpers/tracker.ts';
 import { get } from '../helpers/http-client.ts';
-import { startNoticeTracker, notice } from './fixture.ts';
+import { startNoticeTracker, notice } from '../helpers/notice-tracker.ts';
 
 const A = infoHash('public-a').toString('hex');
 const B = infoHash('public-b').toString('hex');

@@ -10,9 +10,9 @@ import {
 } from '../../src/scrape/full-scrape.ts';
 import type { FullScrapeFormat, FullScrapeOptions, HashFilter } from '../../src/scrape/full-scrape.ts';
 import type { SwarmStore } from '../../src/store/swarm-store.ts';
-import { filledStore, newStore, hex, bigStore } from './store-fixture.ts';
+import { filledStore, newStore, hex, bigStore, addPeer } from '../helpers/store.ts';
 import { watchTimerGaps } from '../helpers/timer-gaps.ts';
-import type { Known } from './store-fixture.ts';
+import type { Known } from '../helpers/store.ts';
 
 async function collect(
   store: SwarmStore, format: FullScrapeFormat, filter?: HashFilter | null, options?: FullScrapeOptions,
@@ -103,9 +103,8 @@ test('tpbs formats bin, txt, txtp, url and the statedump lines, byte for byte', 
   const s = newStore();
   const a = Buffer.from('aaaaaaaaaaaaaaaaaaaa', 'latin1');
   s.restoreTorrent(a, 0, 1, 29921922);
-  const { addPeer } = await import('./store-fixture.ts');
-  for (let i = 0; i < 3; i++) addPeer(s, a, i + 1, true);
-  for (let i = 0; i < 3; i++) addPeer(s, a, i + 10, false);
+  for (let i = 0; i < 3; i++) addPeer(s, a, i + 1, { seeder: true });
+  for (let i = 0; i < 3; i++) addPeer(s, a, i + 10);
   assert.equal((await collect(s, 'txt')).body.toString('latin1'), '6161616161616161616161616161616161616161:3:3\n');
   assert.equal((await collect(s, 'txtp')).body.toString('latin1'), '6161616161616161616161616161616161616161:3:3:1\n');
   assert.equal((await collect(s, 'url')).body.toString('latin1'), 'aaaaaaaaaaaaaaaaaaaa:3:3\n');
@@ -175,22 +174,15 @@ test('stopping early leaves nothing running (plain and compressed)', async () =>
   assert.ok((await collect(store, 'txt')).body.length > 0);
 });
 
-test('a 200k-torrent full scrape lets timers run while it goes', async () => {
+test('a 200k-torrent full scrape lets the event loop turn while it goes (how long it waits: npm run bench, timings row)', async () => {
   const { store: big } = bigStore(200_000);
   for (const compress of [null, 'gzip'] as const) {
     const stopWatching = watchTimerGaps();
-    const started = performance.now();
     let chunks = 0;
-    let bytes = 0;
-    for await (const c of fullScrape(big, 'ben', null, { compress })) {
-      chunks++;
-      bytes += c.length;
-    }
-    const ms = performance.now() - started;
-    const { ticks, maxGapMs: maxGap } = stopWatching();
-    console.log(`full scrape of 200k torrents (${compress ?? 'plain'}): ${ms.toFixed(0)} ms, ${chunks} chunks, ${bytes} bytes; timer fired ${ticks} times, longest gap ${maxGap.toFixed(1)} ms`);
-    assert.ok(ticks >= 10, `timer fired ${ticks} times`);
-    assert.ok(maxGap < 250, `longest gap ${maxGap} ms`);
+    for await (const _ of fullScrape(big, 'ben', null, { compress })) chunks++;
+    const { ticks } = stopWatching();
+    assert.ok(chunks > 10, `${chunks} chunks`);
+    assert.ok(ticks >= 10, `a 1 ms timer fired ${ticks} times during the walk`);
   }
 });
 
@@ -275,7 +267,7 @@ test('pumpChunks: a client that goes away stops the walk', async () => {
     }
   }
   const pumping = pumpChunks(counted(), a);
-  await new Promise((r) => setTimeout(r, 50));
+  while (produced < 2) await new Promise((r) => setImmediate(r)); // the walk is under way
   b.destroy();
   const result = await pumping;
   server.close();

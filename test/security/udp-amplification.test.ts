@@ -26,8 +26,12 @@ test('a UDP reply to an address that never connected is never larger than its re
   const sizes = new Map<number, number>(); // transaction ID -> request size
   const oversized: string[] = [];
   let replies = 0;
+  let lastTid = -1;
+  let connected: () => void = () => {};
+  const connectAnswered = new Promise<void>((resolve) => (connected = resolve));
   victim.on('message', (m) => {
     replies++;
+    if (m.length === 16 && m.readUInt32BE(0) === 0 && m.readUInt32BE(4) === lastTid) connected();
     const tid = m.length >= 8 ? m.readUInt32BE(4) : -1;
     const asked = sizes.get(tid);
     if (asked === undefined || m.length > asked) oversized.push(`reply of ${m.length} bytes to tid ${tid} (request ${asked ?? 'unknown'} bytes)`);
@@ -46,8 +50,11 @@ test('a UDP reply to an address that never connected is never larger than its re
   connect.writeBigUInt64BE(0x41727101980n, 0);
   connect.writeUInt32BE(tid, 12);
   sizes.set(tid, 16);
+  lastTid = tid;
   victim.send(connect, tracker.udp4, '127.0.0.1');
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  // One socket's datagrams go to one worker, which answers them in order: the last one's answer
+  // comes after every other answer.
+  await connectAnswered;
   victim.close();
   assert.deepEqual(oversized.slice(0, 5), []);
   assert.ok(replies > 100, `${replies} replies checked`);

@@ -6,12 +6,13 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { defaultConfig } from '../../src/config/config.ts';
 import type { Config } from '../../src/config/config.ts';
-import { Counts } from '../../src/store/swarm-store.ts';
+import { Counts, STRIPES } from '../../src/store/swarm-store.ts';
+import type { TorrentRows } from '../../src/store/swarm-store.ts';
 import type { SwarmStore } from '../../src/store/swarm-store.ts';
 import { StatePersistence } from '../../src/state/persistence.ts';
 import { tempName } from '../../src/fs/atomic-file.ts';
-import { newStore, addPeer } from '../scrape/store-fixture.ts';
-import { capture } from './log-capture.ts';
+import { newStore, addPeer } from '../helpers/store.ts';
+import { capture } from '../helpers/log-capture.ts';
 import { fillSwarms, swarmContents, announcePeer, hashOf } from '../helpers/swarm-contents.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmd-persistence-'));
@@ -45,14 +46,14 @@ test('start loads the state file, dumps on schedule and once more at close', asy
   assert.equal(p.stats().file, file);
 
   // A completion after the start reaches the next periodic dump.
-  addPeer(store, Buffer.from(B, 'hex'), 1, true, true);
+  addPeer(store, Buffer.from(B, 'hex'), 1, { seeder: true, completed: true });
   const deadline = Date.now() + 5000;
   while (p.stats().dumps === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.equal(p.stats().dumps, 1);
   assert.match(fs.readFileSync(file, 'latin1'), new RegExp(`^${B.toUpperCase()}:\\d+:1$`, 'm'));
 
   // And one made just before close() reaches the final dump.
-  addPeer(store, Buffer.from(C, 'hex'), 2, true, true);
+  addPeer(store, Buffer.from(C, 'hex'), 2, { seeder: true, completed: true });
   await p.close();
   const text = fs.readFileSync(file, 'latin1');
   assert.match(text, new RegExp(`^${C.toUpperCase()}:\\d+:1$`, 'm'));
@@ -76,7 +77,7 @@ test('a first start: no file yet is a warning, and the first dump creates it', a
   assert.equal(p.stats().loads[0].found, false);
   assert.equal(at('error').length, 0);
   assert.equal(at('warn').length, 1);
-  addPeer(store, Buffer.from(A, 'hex'), 1, true, true);
+  addPeer(store, Buffer.from(A, 'hex'), 1, { seeder: true, completed: true });
   const r = await p.dumpNow();
   assert.equal(r!.ok, true);
   assert.equal(r!.torrents, 1);
@@ -123,7 +124,7 @@ test('state_interval 0 loads only; nothing configured does nothing', async () =>
   const store = newStore();
   const p = await StatePersistence.start(config({ stateFile: file, stateInterval: 0 }), store, capture().log);
   assert.equal(downloaded(store, A), 7);
-  addPeer(store, Buffer.from(B, 'hex'), 1, true, true);
+  addPeer(store, Buffer.from(B, 'hex'), 1, { seeder: true, completed: true });
   assert.equal(await p.dumpNow(), null);
   await p.close();
   assert.equal(fs.readFileSync(file, 'latin1'), `${A}:29000000:7\n`);
@@ -141,11 +142,25 @@ test('dumps never overlap; failures are counted; leftovers of dead processes are
   fs.writeFileSync(tempName(file, process.ppid), 'being written by a live process');
   const store = newStore();
   for (let i = 0; i < 2000; i++) store.restoreTorrent(Buffer.alloc(20, i & 255).fill(i >> 8, 0, 1), 0, 1, 29000000);
-  const p = await StatePersistence.start(config({ stateFile: file }), store, capture().log);
+  // Every dump walks the stripes 0, 1, ... in order, yielding between them: the stripes the
+  // store is asked for show whether one dump started before the one before it had finished.
+  const walked: number[] = [];
+  const watched = new Proxy(store, {
+    get(target, key) {
+      if (key === 'snapshotStripe') return (i: number, rows: TorrentRows) => (walked.push(i), target.snapshotStripe(i, rows));
+      const v = Reflect.get(target, key, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+    set: (target, key, value) => Reflect.set(target, key, value, target),
+  });
+  const p = await StatePersistence.start(config({ stateFile: file }), watched, capture().log);
   assert.deepEqual(fs.readdirSync(sub).sort(), [path.basename(tempName(file, process.ppid))]);
   const results = await Promise.all([p.dumpNow(), p.dumpNow(), p.dumpNow()]);
   assert.ok(results.every((r) => r!.ok));
   assert.equal(p.stats().dumps, 3);
+  const walk = Array.from({ length: STRIPES }, (_, i) => i);
+  assert.equal(walked.length, 3 * STRIPES, 'three whole walks');
+  assert.deepEqual(walked, [...walk, ...walk, ...walk], 'each dump walked the store alone, one after the other');
   // Make the next dump fail: the state file's place taken by a directory.
   fs.rmSync(file);
   fs.mkdirSync(file);

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { History, HISTORY_COLUMNS, historyJson, takeSample, startHistorySampler } from '../../src/stats/history.ts';
 import { REQUEST_CELLS } from '../../src/stats/figures.ts';
 import { createCounters, counterRow, C } from '../../src/stats/counters.ts';
-import { newStore, addPeer, hashOf } from './fill.ts';
+import { newStore, addPeer, hashOf } from '../helpers/store.ts';
 
 const WIDTH = HISTORY_COLUMNS.length;
 const col = (name: string) => HISTORY_COLUMNS.findIndex((c) => c.name === name);
@@ -76,43 +76,54 @@ describe('history: the last hour in a shared ring', () => {
   test('the sampler samples at once and then every interval', async () => {
     const buffer = History.create(100, 10);
     const stop = startHistorySampler(buffer, { counters: createCounters(2), store: newStore() });
-    assert.equal(new History(buffer).count, 1);
-    await new Promise((r) => setTimeout(r, 350));
+    const history = new History(buffer);
+    assert.equal(history.count, 1, 'the first sample is taken at once');
+    while (history.count < 4) await new Promise((r) => setTimeout(r, 20));
     stop();
-    const n = new History(buffer).count;
-    assert.ok(n >= 3 && n <= 5, `${n} samples`);
+    const times = history.read().rows.map((row) => row[0]!);
+    assert.equal(times.length, 4);
+    for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 90, `samples ${times.join(', ')}: one every 100 ms`);
   });
 
-  test('a reader in another thread never sees a torn sample', async () => {
+  test('a reader in another thread never sees a torn sample, though its reads overlap writes', { timeout: 120_000 }, async () => {
     const buffer = History.create(100, 2); // a small ring, overwritten all the time
     const h = new History(buffer);
-    // Every column of sample i holds i: a reader that mixed two samples would see two values.
+    // Every column of sample i holds i: a reader that mixed two samples would see two values. A
+    // read overlapped a write when the ring's sequence number (header word 0, odd during a
+    // write) was odd before it or changed during it; the reader reads until 1000 did.
     const worker = new Worker(
       `const { workerData, parentPort } = require('node:worker_threads');
        import(workerData.module).then(({ History }) => {
          const h = new History(workerData.buffer);
-         let reads = 0, torn = 0, rows = 0;
-         const end = Date.now() + 300;
-         while (Date.now() < end) {
+         const seq = new Int32Array(workerData.buffer, 0, 1);
+         let reads = 0, torn = 0, rows = 0, overlapped = 0;
+         const end = Date.now() + 60_000;
+         while (overlapped < 1000 && Date.now() < end) {
+           const before = Atomics.load(seq, 0);
            const r = h.read();
+           if ((before & 1) === 1 || Atomics.load(seq, 0) !== before) overlapped++;
            reads++;
            rows += r.rows.length;
            for (const row of r.rows) if (row.some((v) => v !== row[0])) torn++;
          }
-         parentPort.postMessage({ reads, torn, rows });
+         parentPort.postMessage({ reads, torn, rows, overlapped });
        });`,
       { eval: true, workerData: { buffer, module: new URL('../../src/stats/history.ts', import.meta.url).href } },
     );
-    const result = new Promise<{ reads: number; torn: number; rows: number }>((resolve) => worker.once('message', resolve));
-    let i = 1;
-    const end = Date.now() + 400;
-    while (Date.now() < end) {
+    let done = false;
+    const result = new Promise<{ reads: number; torn: number; rows: number; overlapped: number }>((resolve) => worker.once('message', (m) => {
+      done = true;
+      resolve(m);
+    }));
+    for (let i = 1; !done; ) {
       for (let k = 0; k < 100; k++, i++) h.append(new Float64Array(WIDTH).fill(i));
       await new Promise((r) => setImmediate(r));
     }
-    const { reads, torn, rows } = await result;
+    const { reads, torn, rows, overlapped } = await result;
     await worker.terminate();
-    assert.ok(reads > 0 && rows > 0, `${reads} reads, ${rows} rows`);
+    assert.ok(overlapped >= 1000, `only ${overlapped} of ${reads} reads overlapped a write`);
+    assert.ok(rows > 0, `${reads} reads, ${rows} rows`);
     assert.equal(torn, 0);
   });
+
 });

@@ -1,17 +1,15 @@
-import { test, describe, before, after } from 'node:test';
+// The Prometheus text of /metrics from known counters and stores (src/stats/prometheus.ts); the
+// endpoint itself, on a running swarmd, is tested in observability.test.ts.
+
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createCounters, counterRow, C, G, COUNTER_NAMES } from '../../src/stats/counters.ts';
+import { createCounters, counterRow, C, G } from '../../src/stats/counters.ts';
 import type { CounterName } from '../../src/stats/counters.ts';
 import { metricsText, METRICS, escapeLabel, escapeHelp, formatValue, METRICS_CONTENT_TYPE } from '../../src/stats/prometheus.ts';
 import { REQUEST_CELLS } from '../../src/stats/figures.ts';
 import { parsePrometheusText, value, referenceParse, referenceParserAvailable } from './prom-text.ts';
-import { newStore, fillStore, addPeer, hashOf } from './fill.ts';
-import { startHarness } from './harness.ts';
-import type { Harness } from './harness.ts';
-import { get } from '../helpers/http-client.ts';
-import { percentEncode, infoHash } from '../helpers/tracker.ts';
-import { UdpClient, announcePacket, scrapePacket } from '../helpers/udp-client.ts';
+import { newStore, fillStore, addPeer, hashOf } from '../helpers/store.ts';
 
 const CI = process.env.CI === 'true';
 
@@ -174,73 +172,5 @@ describe('/metrics: the Prometheus text format', () => {
       assert.ok(def, s.name);
       assert.equal(s.type, def.type, s.name);
     }
-  });
-});
-
-describe('/metrics after known traffic over real sockets', () => {
-  let h: Harness;
-  before(async () => {
-    h = await startHarness();
-    const hot = infoHash('metrics-hot');
-    for (let port = 1; port <= 4; port++) {
-      const r = await get('127.0.0.1', h.tcp, `/announce?info_hash=${percentEncode(hot)}&port=${port}&left=${port === 1 ? 0 : 5}`);
-      assert.equal(r.status, 200);
-    }
-    await get('127.0.0.1', h.tcp, `/scrape?info_hash=${percentEncode(hot)}`);
-    await get('127.0.0.1', h.tcp, '/nowhere');
-    const udp = await UdpClient.open('127.0.0.1', h.udp);
-    const id = await udp.connect();
-    await udp.request(announcePacket({ connectionId: id, transactionId: 1, infoHash: infoHash('metrics-cold'), port: 7000 }));
-    await udp.request(scrapePacket(id, 2, [hot]));
-    await udp.request(announcePacket({ connectionId: Buffer.alloc(8, 1), transactionId: 3, infoHash: hot, port: 7001 })); // bad id
-    await udp.request(Buffer.from('not a tracker packet'), 300); // dropped: no answer
-    udp.close();
-    const udp6 = await UdpClient.open('::1', h.udp6);
-    await udp6.request(announcePacket({ connectionId: await udp6.connect(), transactionId: 4, infoHash: hot, port: 7002, left: 0n }));
-    udp6.close();
-  });
-  after(() => h.close());
-
-  test('the counts, the swarm and the content type', async () => {
-    const r = await get('127.0.0.1', h.stats, '/metrics');
-    assert.equal(r.status, 200);
-    assert.equal(r.headers.get('content-type'), METRICS_CONTENT_TYPE);
-    const m = parsePrometheusText(r.body.toString());
-    const req = (protocol: string, action: string, outcome: string) => value(m, 'swarmd_requests_total', { protocol, action, outcome });
-    assert.equal(req('http', 'announce', 'ok'), 4);
-    assert.equal(req('http', 'scrape', 'ok'), 1);
-    assert.equal(req('http', 'other', 'not_found'), 1);
-    assert.equal(req('udp', 'connect', 'ok'), 2);
-    assert.equal(req('udp', 'announce', 'ok'), 2);
-    assert.equal(req('udp', 'scrape', 'ok'), 1);
-    assert.equal(req('udp', 'announce', 'bad_connection_id'), 1);
-    assert.equal(req('udp', 'other', 'malformed'), 1);
-    assert.equal(value(m, 'swarmd_torrents'), 2);
-    assert.equal(value(m, 'swarmd_peers', { family: 'ipv4' }), 5);
-    assert.equal(value(m, 'swarmd_peers', { family: 'ipv6' }), 1);
-    assert.equal(value(m, 'swarmd_seeders'), 2);
-    assert.equal(value(m, 'swarmd_leechers'), 4);
-    assert.equal(value(m, 'swarmd_peers_joined_total'), 6);
-    assert.equal(value(m, 'swarmd_udp_datagrams_received_total'), 7);
-    assert.equal(value(m, 'swarmd_workers'), 1);
-    assert.ok(value(m, 'swarmd_http_connections_accepted_total') >= 6);
-  });
-});
-
-describe('what a scrape of /metrics costs', () => {
-  test('at 100k torrents: tens of microseconds, whatever the number of torrents', () => {
-    const store = newStore();
-    fillStore(store, 100_000);
-    const counters = createCounters(9); // 8 workers
-    for (let r = 0; r < 9; r++) counterRow(counters, r).fill(r + 1, 0, COUNTER_NAMES.length);
-    const src = { counters, store, startedAt: Date.now(), version: 'bench' };
-    for (let i = 0; i < 200; i++) metricsText(src); // warm up
-    const n = 2000;
-    const t0 = process.hrtime.bigint();
-    let bytes = 0;
-    for (let i = 0; i < n; i++) bytes += metricsText(src).length;
-    const us = Number(process.hrtime.bigint() - t0) / 1000 / n;
-    console.log(`# metricsText at 100k torrents, 8 workers: ${us.toFixed(1)} µs per scrape, ${Math.round(bytes / n)} bytes`);
-    assert.ok(us < 2000, `${us} µs per scrape`);
   });
 });

@@ -7,12 +7,8 @@ import {
   ANNOUNCE_OK, ANNOUNCE_FULL,
 } from '../../src/store/swarm-store.ts';
 import { EVENT_COMPLETED, EVENT_STOPPED, EVENT_STARTED, EVENT_NONE } from '../../src/protocol/events.ts';
+import { SETTINGS, newStore } from '../helpers/store.ts';
 
-const SETTINGS = { peerTimeoutMinutes: 45, torrentTimeoutMinutes: 24 * 60 };
-
-function newStore(maxBytes = 256 << 20): SwarmStore {
-  return new SwarmStore(createStoreShared(maxBytes), SETTINGS);
-}
 
 function hashOf(n: number): Uint8Array {
   const h = new Uint8Array(20);

@@ -49,10 +49,17 @@ test('the table agrees with a model through sets, removals and a dead worker', (
   ));
 });
 
+test('ws.max_swarms is the limit even below the table\'s smallest size', () => {
+  const table = new WsSwarms(createWsSwarms(1, 1));
+  assert.ok(table.set(hashOf(0), 0, 0, 0, 1));
+  assert.equal(table.set(hashOf(1), 0, 0, 0, 1), false);
+});
+
 test('a full table refuses new swarms and still updates the ones it has', () => {
   const table = new WsSwarms(createWsSwarms(8, 1));
   let i = 0;
   while (table.set(hashOf(i), 0, 0, 0, 1)) i++;
+  assert.equal(i, 8, 'as many swarms as asked for (ws.max_swarms)');
   assert.equal(i, table.limit);
   assert.ok(table.set(hashOf(0), 0, 0, 5, 0));
   const c = new WsSwarmCounts(1);

@@ -8,6 +8,9 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 const root = process.getuid?.() === 0;
 const sudo = !root && spawnSync('sudo', ['-n', 'true']).status === 0;
 
+/** Whether this process can mount a tmpfs (root, or password-less sudo). */
+export const canMount = root || sudo;
+
 /** The `skip` option of a test that mounts a tmpfs. */
 export const tmpfsSkip = !root && !sudo && process.env.CI !== 'true' ? 'mounting a tmpfs needs root or password-less sudo' : false;
 

@@ -2,8 +2,8 @@
 // closed-loop UDP announce load that counts every request that went unanswered or wrong.
 
 import { fileURLToPath } from 'node:url';
-import { Child, freePort, waitUntil } from '../clients/client.ts';
-import { UdpClient, announcePacket, parseAnnounceReply } from '../helpers/udp-client.ts';
+import { Child, freePort, waitUntil } from './process.ts';
+import { UdpClient, announcePacket, parseAnnounceReply } from './udp-client.ts';
 
 const SWARMD = fileURLToPath(new URL('../../bin/swarmd.js', import.meta.url));
 
