@@ -2,24 +2,18 @@
 // store as sorted lines, for the tests that move a store (peer-state files, the handover) and
 // must find every torrent and peer back as it was.
 
-import { createHash } from 'node:crypto';
-import { Announce, SwarmStore, createStoreShared, ANNOUNCE_OK, STRIPES } from '../../src/store/swarm-store.ts';
+import { Announce, ANNOUNCE_OK, STRIPES } from '../../src/store/swarm-store.ts';
+import type { SwarmStore } from '../../src/store/swarm-store.ts';
 import { EVENT_COMPLETED, EVENT_NONE, EVENT_STOPPED } from '../../src/protocol/events.ts';
 
-export const SETTINGS = { peerTimeoutMinutes: 45, torrentTimeoutMinutes: 24 * 60 };
+import { hashOf } from './store.ts';
 
-export function newStore(maxBytes = 512 * 1024 * 1024): SwarmStore {
-  return new SwarmStore(createStoreShared(maxBytes), SETTINGS);
-}
+// One way to make a store and name a torrent, shared with the other store fixtures.
+export { SETTINGS, newStore, hashOf } from './store.ts';
 
 /** Sets the store's clock (the minute it takes for now). */
 export function setMinute(store: SwarmStore, minute: number): void {
   store.setClock(minute);
-}
-
-/** A deterministic hash for torrent `n`: SHA-1 of its number, like a real info hash. */
-export function hashOf(n: number): Uint8Array {
-  return createHash('sha1').update(`torrent ${n}`).digest();
 }
 
 export interface PeerSpec {
