@@ -31,6 +31,8 @@ import type { TlsCredentials } from './server/messages.ts';
 import { NoticeRegistry } from './notices/registry.ts';
 import { AdminApi } from './notices/admin-api.ts';
 import { renderTransparency } from './notices/transparency.ts';
+import { acquireListenerLocks } from './net/listener-lock.ts';
+import type { ListenerLock } from './net/listener-lock.ts';
 
 // '.ts' run from src/ (type stripping), '.js' from the built dist/ of an installed package.
 const SOURCE_EXT = import.meta.url.slice(import.meta.url.lastIndexOf('.'));
@@ -91,6 +93,8 @@ class Tracker implements RunningTracker {
   private noticeWaiters: { generation: number; resolve: () => void }[] = [];
   /** store_evicted when evictions were last logged. */
   private evictedLogged = 0;
+  /** One lock per listener: a second swarmd on the same address and port is refused. */
+  private locks: ListenerLock[] = [];
 
   constructor(config: Config, log: Logger) {
     this.config = config;
@@ -114,6 +118,9 @@ class Tracker implements RunningTracker {
   }
 
   async start(): Promise<void> {
+    // First of all, before any file is read: a second swarmd on these ports stops here.
+    const me = { pid: process.pid, version: VERSION, startedAt: this.shared.startedAt };
+    this.locks = await acquireListenerLocks(this.config.listeners, me);
     if (this.config.listeners.some((l) => l.proto === 'tls')) this.tls = readTlsCredentials(this.config.tls);
     // The access list comes first, so that nothing is ever answered without it.
     this.access = await AccessManager.open(this.config, this.log);
@@ -134,6 +141,8 @@ class Tracker implements RunningTracker {
     // The first worker binds first: a port 0 then becomes a real port that the others share.
     this.listening = await this.startWorker(0, this.config.listeners);
     const listeners: Listener[] = this.config.listeners.map((l, i) => ({ ...l, port: this.listening[i].port }));
+    // Port 0 became a real port: lock it too, so that a swarmd started on it later is refused.
+    this.locks.push(...(await acquireListenerLocks(listeners.filter((_, i) => this.config.listeners[i].port === 0), me)));
     await Promise.all(this.workers.slice(1).map((_, i) => this.startWorker(i + 1, listeners)));
     if (this.config.admin.listen !== null && this.notices !== null) {
       const { api, host, port } = await AdminApi.start(this.config.admin, this.notices, this.mainRow, this.log);
@@ -364,6 +373,8 @@ class Tracker implements RunningTracker {
     await this.persistence?.close(); // the final dump
     await this.access?.close();
     await this.notices?.close();
+    // Last: a swarmd started meanwhile is refused until this one has written its state.
+    await Promise.all(this.locks.map((l) => l.close()));
   }
 }
 

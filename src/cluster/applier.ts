@@ -13,10 +13,39 @@ import type { BatchHeader, Control, RecordSink } from './codec.ts';
 /** Handles one kind of control record; returns false when the data is not what it expects. */
 export type ControlHandler = (data: unknown) => boolean;
 
+/**
+ * Puts change records into a store as the announces they were: synced ones (another node's) or
+ * local ones (an upgrade's handover, src/state/handover.ts). Never asks for a peer list.
+ */
+export class RecordAnnouncer {
+  private readonly store: SwarmStore;
+  private readonly announce = new Announce();
+
+  constructor(store: SwarmStore, synced: boolean) {
+    this.store = store;
+    this.announce.want = 0;
+    this.announce.synced = synced;
+  }
+
+  /** Returns the store's status (ANNOUNCE_OK, or ANNOUNCE_FULL when the memory limit kept it out). */
+  peer(tag: number, hash: Uint8Array, hashOffset: number, family: number, address: Uint8Array, addressOffset: number, port: number, seeder: boolean): number {
+    const a = this.announce;
+    a.hash = hash;
+    a.hashOffset = hashOffset;
+    a.family = family;
+    a.address = address;
+    a.addressOffset = addressOffset;
+    a.port = port;
+    a.seeder = seeder;
+    a.event = tag === REC_STOPPED ? EVENT_STOPPED : tag === REC_COMPLETED ? EVENT_COMPLETED : EVENT_NONE;
+    return this.store.announce(a);
+  }
+}
+
 export class ClusterApplier implements RecordSink {
   private readonly store: SwarmStore;
   private readonly counters: Float64Array;
-  private readonly announce = new Announce();
+  private readonly announcer: RecordAnnouncer;
   private readonly handlers = new Map<string, ControlHandler>();
   private readonly onUnknownControl: (kind: string) => void;
 
@@ -24,8 +53,7 @@ export class ClusterApplier implements RecordSink {
     this.store = store;
     this.counters = counters;
     this.onUnknownControl = onUnknownControl;
-    this.announce.want = 0;
-    this.announce.synced = true;
+    this.announcer = new RecordAnnouncer(store, true);
   }
 
   onControl(kind: string, handler: ControlHandler): void {
@@ -49,16 +77,7 @@ export class ClusterApplier implements RecordSink {
   }
 
   peer(tag: number, hash: Uint8Array, hashOffset: number, family: number, address: Uint8Array, addressOffset: number, port: number, seeder: boolean): void {
-    const a = this.announce;
-    a.hash = hash;
-    a.hashOffset = hashOffset;
-    a.family = family;
-    a.address = address;
-    a.addressOffset = addressOffset;
-    a.port = port;
-    a.seeder = seeder;
-    a.event = tag === REC_STOPPED ? EVENT_STOPPED : tag === REC_COMPLETED ? EVENT_COMPLETED : EVENT_NONE;
-    if (this.store.announce(a) !== ANNOUNCE_OK) this.counters[C.store_full]++;
+    if (this.announcer.peer(tag, hash, hashOffset, family, address, addressOffset, port, seeder) !== ANNOUNCE_OK) this.counters[C.store_full]++;
   }
 
   torrent(hash: Uint8Array, hashOffset: number, completed: number): void {

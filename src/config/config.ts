@@ -189,6 +189,10 @@ export type Config = {
   loadState: string | null;
   /** Seconds between state dumps; 0 = never write one (load only). */
   stateInterval: number;
+  /** Every peer and completed count, loaded at start, written at a graceful stop (tracker.peer_state_file). */
+  peerStateFile: string | null;
+  /** Seconds between peer-state writes besides the one at a stop; 0: only at a stop. */
+  peerStateInterval: number;
   /** `GET /scrape` without info_hash answers every torrent. */
   fullScrape: boolean;
   /** Seconds between two full scrapes of one client address (IPv6: one /64); 0 = no limit. */
@@ -302,6 +306,8 @@ export function defaultConfig(): Config {
     stateFile: null,
     loadState: null,
     stateInterval: 300,
+    peerStateFile: null,
+    peerStateInterval: 0,
     fullScrape: true,
     fullScrapeInterval: 0,
     logLevel: 'info',

@@ -250,6 +250,24 @@ export class TorrentRows {
   }
 }
 
+/** Whether the batch's live peers are in the store's order (address, then port), each once. */
+function batchSorted(batch: PeerBatch, timeout: number, now: number): boolean {
+  const len = batch.family === 4 ? 4 : 16;
+  const a = batch.addresses;
+  let prev = -1;
+  for (let i = 0; i < batch.count; i++) {
+    if (now - batch.minutes[i] >= timeout) continue;
+    if (prev >= 0) {
+      let d = 0;
+      for (let k = 0; k < len && d === 0; k++) d = a[i * len + k] - a[prev * len + k];
+      if (d === 0) d = batch.ports[i] - batch.ports[prev];
+      if (d <= 0) return false;
+    }
+    prev = i;
+  }
+  return true;
+}
+
 /** Rows per stripe the sort keys can tell apart (2^21; the keys stay exact doubles). */
 const ROW_SPAN = 2097152;
 
@@ -261,10 +279,47 @@ function compareHashes(h: Uint8Array, x: number, y: number): number {
   return 0;
 }
 
-/** What `visitStripe()` calls; `hash`/`address` are views valid only during the call. */
+/**
+ * What `visitStripe()` calls; `hash`/`address` are views valid only during the call. `active` is
+ * the minute of the torrent's last announce; `flags` (PEER_*) and `minute` (of its last announce)
+ * are the peer's, for the peer-state file.
+ */
 export interface PeerVisitor {
-  torrent(hash: Uint8Array, hashOffset: number, completed: number): void;
-  peer(hash: Uint8Array, hashOffset: number, family: number, address: Uint8Array, port: number, seeder: boolean, synced: boolean): void;
+  torrent(hash: Uint8Array, hashOffset: number, completed: number, active: number): void;
+  peer(
+    hash: Uint8Array, hashOffset: number, family: number, address: Uint8Array, port: number, seeder: boolean, synced: boolean,
+    flags: number, minute: number,
+  ): void;
+}
+
+/**
+ * Peers of one torrent and one family to put back into the store (a peer-state file, a handover),
+ * filled and reused by the caller: `restorePeers()` reads the inputs and fills the outputs.
+ */
+export class PeerBatch {
+  family = 4;
+  count = 0;
+  /** 4 (IPv4) or 16 (IPv6) bytes per peer, network order. */
+  addresses = new Uint8Array(0);
+  ports = new Uint16Array(0);
+  /** PEER_SEEDER | PEER_COMPLETED | PEER_SYNCED per peer. */
+  flags = new Uint8Array(0);
+  /** Minute (Unix time / 60) of each peer's last announce. */
+  minutes = new Uint32Array(0);
+  // Outputs
+  /** Peers put in (new, or newer than the one the store had). */
+  restored = 0;
+  /** Peers whose timeout had passed: left out. */
+  expired = 0;
+
+  reserve(n: number): void {
+    if (n <= this.ports.length) return;
+    const cap = Math.max(n, this.ports.length * 2, 64);
+    this.addresses = new Uint8Array(cap * 16);
+    this.ports = new Uint16Array(cap);
+    this.flags = new Uint8Array(cap);
+    this.minutes = new Uint32Array(cap);
+  }
 }
 
 export interface StoreTotals {
@@ -292,6 +347,7 @@ export class SwarmStore {
   private evictScratch = new Uint32Array(0); // purgeTombstones' copy of a table
   private evictKeys = new Float64Array(0); // makeRoomInStripe's candidates
   private readonly evictKeep = new Uint32Array(5); // the hash words of the torrent that needs the room
+  private readonly restoring = new Announce(); // restorePeers' peer, through the announce path
 
   constructor(shared: StoreShared, settings: StoreSettings) {
     this.shared = shared;
@@ -528,7 +584,7 @@ export class SwarmStore {
         this.expirePeers(stripe, t);
         const W = this.arena.words;
         const bytes = this.arena.bytes;
-        torrent(bytes, t * 4, W[t + T_DOWNLOADED]);
+        torrent(bytes, t * 4, W[t + T_DOWNLOADED], this.now - activeAge(W, t, this.now));
         for (let family = 4; family <= 6; family += 2) {
           const stride = family === 4 ? STRIDE4 : STRIDE6;
           const list = W[t + (family === 4 ? T_LIST4 : T_LIST6)];
@@ -544,7 +600,8 @@ export class SwarmStore {
             }
             const meta = W[p + stride - 1];
             const flags = (meta >>> 13) & 7;
-            peer(bytes, t * 4, family, out, meta >>> 16, (flags & PEER_SEEDER) !== 0, (flags & PEER_SYNCED) !== 0);
+            const minute = this.now - ((this.now - meta) & MINUTE_MASK);
+            peer(bytes, t * 4, family, out, meta >>> 16, (flags & PEER_SEEDER) !== 0, (flags & PEER_SYNCED) !== 0, flags, minute);
           }
         }
       }
@@ -598,6 +655,139 @@ export class SwarmStore {
     } finally {
       unlock(S, stripe + S_LOCK);
     }
+  }
+
+  /**
+   * Puts peers of one torrent back (a peer-state file, a handover), each with its flags and the
+   * minute of its last announce. The torrent is created if missing, without completions (those
+   * come back through restoreTorrent); its last-activity minute is left alone and no completion is
+   * counted. Peers past the timeout are left out; a peer the store has already keeps whichever
+   * announce is newer. A sorted batch into an empty list (the usual case: the file keeps the
+   * store's order) is copied in one go, anything else goes peer by peer. False when memory ran out.
+   */
+  restorePeers(hash: Uint8Array, offset: number, batch: PeerBatch): boolean {
+    batch.restored = 0;
+    batch.expired = 0;
+    const now = this.now;
+    for (let i = 0; i < batch.count; i++) if (now - batch.minutes[i] >= this.peerTimeout) batch.expired++;
+    if (batch.expired === batch.count) return true;
+    const stripe = stripeOf(hash, offset);
+    const S = this.stripes;
+    lock(S, stripe + S_LOCK);
+    try {
+      this.arena.refresh();
+      const t = this.findOrInsertTorrent(stripe, hash, offset);
+      if (t < 0) return false;
+      const fMeta = batch.family === 4 ? T_META4 : T_META6;
+      const ok = peerCount(this.arena.words, t + fMeta) === 0 && batchSorted(batch, this.peerTimeout, now)
+        ? this.fillList(stripe, t, batch)
+        : this.mergePeers(stripe, t, batch);
+      // The torrent's oldest peer may now be older than it was: the cleaner must look at it in time.
+      let oldest = 0;
+      for (let i = 0; i < batch.count; i++) {
+        const age = Math.max(0, now - batch.minutes[i]);
+        if (age < this.peerTimeout && age > oldest) oldest = age;
+      }
+      if (oldest > oldestPeerAge(this.arena.words, t, now)) setOldest(this.arena.words, t, now - oldest);
+      return ok;
+    } finally {
+      unlock(S, stripe + S_LOCK);
+    }
+  }
+
+  /**
+   * Gives every stripe that has no table yet one sized for its share of `torrents` (a load into
+   * an empty store is about to insert them), so that the tables need not grow one doubling at a
+   * time. False when memory ran out (nothing is lost: tables then grow as usual).
+   */
+  reserveTorrents(torrents: number): boolean {
+    const perStripe = Math.ceil((torrents / STRIPES) * 1.1) + 1;
+    let cls = MIN_TABLE_CLASS;
+    while (perStripe * 2 > slotsOf(cls)) cls++;
+    const S = this.stripes;
+    for (let i = 0; i < STRIPES; i++) {
+      const stripe = HEADER_WORDS + i * STRIPE_WORDS;
+      lock(S, stripe + S_LOCK);
+      try {
+        this.arena.refresh();
+        if (S[stripe + S_TABLE] === 0 && !this.resizeTable(stripe, cls)) return false;
+      } finally {
+        unlock(S, stripe + S_LOCK);
+      }
+    }
+    return true;
+  }
+
+  /** restorePeers into an empty list: one block of the right size, filled in order. */
+  private fillList(stripe: number, t: number, batch: PeerBatch): boolean {
+    const v4 = batch.family === 4;
+    const stride = v4 ? STRIDE4 : STRIDE6;
+    const live = batch.count - batch.expired;
+    const cls = sizeClass(live * stride);
+    const block = this.arena.alloc(cls);
+    if (block === 0) return false;
+    this.arena.refresh();
+    const W = this.arena.words;
+    const fMeta = v4 ? T_META4 : T_META6;
+    if (klass(W, t + fMeta) !== 0) this.arena.free(W[t + (v4 ? T_LIST4 : T_LIST6)], klass(W, t + fMeta));
+    const bytes = batch.addresses;
+    const len = v4 ? 4 : 16;
+    const now = this.now;
+    let p = block;
+    let seeders = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const minute = Math.min(now, batch.minutes[i]);
+      if (now - minute >= this.peerTimeout) continue;
+      for (let o = i * len, end = o + len; o < end; o += 4) {
+        W[p++] = ((bytes[o] << 24) | (bytes[o + 1] << 16) | (bytes[o + 2] << 8) | bytes[o + 3]) >>> 0;
+      }
+      const flags = batch.flags[i] & 7;
+      W[p++] = ((batch.ports[i] << 16) | (flags << 13) | (minute & MINUTE_MASK)) >>> 0;
+      if (flags & PEER_SEEDER) seeders++;
+    }
+    W[t + (v4 ? T_LIST4 : T_LIST6)] = block;
+    setKlass(W, t + fMeta, cls);
+    setPeerCount(W, t + fMeta, live);
+    W[t + T_SEEDERS] += seeders;
+    const S = this.stripes;
+    S[stripe + S_SEEDERS] += seeders;
+    S[stripe + (v4 ? S_PEERS4 : S_PEERS6)] += live;
+    batch.restored = live;
+    return true;
+  }
+
+  /** restorePeers peer by peer, through the announce path, then with each peer's own minute and flags. */
+  private mergePeers(stripe: number, t: number, batch: PeerBatch): boolean {
+    const a = this.restoring;
+    const v4 = batch.family === 4;
+    const stride = v4 ? STRIDE4 : STRIDE6;
+    const now = this.now;
+    a.family = batch.family;
+    a.address = batch.addresses;
+    for (let i = 0; i < batch.count; i++) {
+      const minute = Math.min(now, batch.minutes[i]);
+      if (now - minute >= this.peerTimeout) continue;
+      a.addressOffset = i * (v4 ? 4 : 16);
+      a.port = batch.ports[i];
+      const flags = batch.flags[i] & 7;
+      a.seeder = (flags & PEER_SEEDER) !== 0;
+      a.synced = (flags & PEER_SYNCED) !== 0;
+      this.loadKey(a);
+      let W = this.arena.words;
+      const known = this.findPeer(W[t + (v4 ? T_LIST4 : T_LIST6)], peerCount(W, t + (v4 ? T_META4 : T_META6)), stride);
+      if (known >= 0) {
+        const meta = W[W[t + (v4 ? T_LIST4 : T_LIST6)] + known * stride + stride - 1];
+        if (((now - meta) & MINUTE_MASK) <= now - minute) continue; // the store's announce is as new
+      }
+      const idx = this.upsertPeer(stripe, t, a);
+      if (idx < 0) return false;
+      W = this.arena.words;
+      const m = W[t + (v4 ? T_LIST4 : T_LIST6)] + idx * stride + stride - 1;
+      const kept = (W[m] >>> 13) & PEER_COMPLETED;
+      W[m] = ((a.port << 16) | ((flags | kept) << 13) | (minute & MINUTE_MASK)) >>> 0;
+      batch.restored++;
+    }
+    return true;
   }
 
   /** The torrent's record, created without peers when missing; -1 when memory ran out. Under the stripe's lock. */

@@ -127,6 +127,7 @@ test('every key in SETTINGS is covered by a test line above or below', () => {
     'tracker.deniability', 'tracker.deniability_range',
     'stats.metrics_path', 'stats.json_path', 'stats.history_interval', 'log.requests',
     'tracker.state_file', 'tracker.state_interval', 'tracker.full_scrape', 'tracker.full_scrape_interval',
+    'tracker.peer_state_file', 'tracker.peer_state_interval',
     'access.whitelist', 'access.blacklist', 'access.fifo_add', 'access.fifo_delete', 'access.changes_file',
     'cluster.nats', 'cluster.user', 'cluster.password', 'cluster.token', 'cluster.nkey_seed_file', 'cluster.creds_file',
     'cluster.subject_prefix', 'cluster.node_name',
@@ -514,6 +515,17 @@ test('state dumps and full scrapes: file, intervals (0 allowed), on/off', () => 
     'FILE:1: tracker.state_interval: "-1" is not a whole number of seconds from 0 to 2147483 [line: "tracker.state_interval -1"]',
     'FILE:2: tracker.full_scrape: "maybe" is not yes/no/true/false/on/off/1/0 [line: "tracker.full_scrape maybe"]',
     'FILE:3: tracker.state_file needs a value [line: "tracker.state_file"]',
+  ]);
+});
+
+test('peer state: file and interval (0, the default: only at a stop)', () => {
+  const { config, warnings } = load('tracker.peer_state_file /var/lib/swarmd/peers.state\ntracker.peer_state_interval 600\n');
+  assert.deepEqual(warnings, []);
+  assert.deepEqual([config.peerStateFile, config.peerStateInterval], ['/var/lib/swarmd/peers.state', 600]);
+  assert.deepEqual([defaultConfig().peerStateFile, defaultConfig().peerStateInterval], [null, 0]);
+  assert.deepEqual(errorsOf('tracker.peer_state_interval soon\ntracker.peer_state_file'), [
+    'FILE:1: tracker.peer_state_interval: "soon" is not a whole number of seconds from 0 to 2147483 [line: "tracker.peer_state_interval soon"]',
+    'FILE:2: tracker.peer_state_file needs a value [line: "tracker.peer_state_file"]',
   ]);
 });
 

@@ -53,6 +53,7 @@ describe('contrib/swarmd.service', { skip }, () => {
     assert.ok(Number(one('LimitNOFILE')) >= 65536);
     // The state dump goes where ProtectSystem=strict still lets it write.
     assert.match(one('ExecStart')!, /--state-file \/var\/lib\/swarmd\//);
+    assert.match(one('ExecStart')!, /--peer-state-file \/var\/lib\/swarmd\//);
     assert.equal(service.get('MemoryDenyWriteExecute'), undefined, "V8's JIT needs W+X memory");
   });
 

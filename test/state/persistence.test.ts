@@ -13,6 +13,7 @@ import { StatePersistence } from '../../src/state/persistence.ts';
 import { tempName } from '../../src/fs/atomic-file.ts';
 import { newStore, addPeer } from '../helpers/store.ts';
 import { capture } from '../helpers/log-capture.ts';
+import { fillSwarms, swarmContents, announcePeer, hashOf } from '../helpers/swarm-contents.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmd-persistence-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -170,4 +171,57 @@ test('dumps never overlap; failures are counted; leftovers of dead processes are
   assert.equal(p.stats().lastDump!.ok, false);
   await p.close();
   assert.deepEqual(fs.readdirSync(sub).filter((f) => f.includes(`.tmp-${process.pid}`)), []);
+});
+
+test('peer state: written at close and on schedule, loaded at the next start with every peer', async () => {
+  const file = fresh('peers');
+  const store = newStore();
+  const { log, at } = capture();
+  const p = await StatePersistence.start(config({ peerStateFile: file, peerStateInterval: 1 }), store, log);
+  assert.equal(p.stats().peers!.load.found, false);
+  assert.ok(at('warn').some((e) => e.msg === 'no peer state to load (a first start?)'));
+  fillSwarms(store, 500);
+  const deadline = Date.now() + 5000;
+  while (p.stats().peers!.writes === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(p.stats().peers!.writes, 1, 'a periodic write');
+  announcePeer(store, hashOf(100_000), { id: 1, seeder: true, completed: true }); // just before the stop
+  await p.close();
+  assert.equal(p.stats().peers!.lastWrite!.ok, true);
+  assert.ok(at('info').some((e) => e.msg === 'peer state written'));
+
+  const next = newStore();
+  const q = await StatePersistence.start(config({ peerStateFile: file }), next, capture().log);
+  assert.equal(q.stats().peers!.load.ok, true);
+  assert.deepEqual(swarmContents(next), swarmContents(store));
+  await q.close();
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+});
+
+test('a damaged peer state is reported and nothing of it loaded; the state dump still is', async () => {
+  const file = fresh('peers');
+  const store = newStore();
+  fillSwarms(store, 200);
+  const p = await StatePersistence.start(config({ peerStateFile: file }), store, capture().log);
+  await p.close();
+  const bytes = fs.readFileSync(file);
+  bytes[bytes.length - 30] ^= 1;
+  fs.writeFileSync(file, bytes);
+  const dump = fresh('state');
+  fs.writeFileSync(dump, `${A.toUpperCase()}:29000000:5\n`);
+  const next = newStore();
+  const { log, at } = capture();
+  const q = await StatePersistence.start(config({ peerStateFile: file, stateFile: dump, stateInterval: 0 }), next, log);
+  const errors = at('error');
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0].msg, 'the peer state file is damaged or unreadable: nothing of it is loaded, starting without its peers');
+  assert.match(String(errors[0].error), /block checksum mismatch: the data is damaged \(at byte \d+\)/);
+  assert.equal(q.stats().peers!.load.ok, false);
+  assert.deepEqual(next.totals(), { torrents: 1, peers4: 0, peers6: 0, seeders: 0, completed: 0 });
+  assert.equal(downloaded(next, A), 5);
+  await q.close(); // rewrites the peer state from what is in the store now
+  const again = newStore();
+  const r = await StatePersistence.start(config({ peerStateFile: file }), again, capture().log);
+  assert.equal(r.stats().peers!.load.ok, true);
+  assert.equal(downloaded(again, A), 5);
+  await r.close();
 });
