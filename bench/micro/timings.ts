@@ -85,7 +85,7 @@ function accessList(): void {
   const parseMs = best(3, () => parseList(text));
   const keys = new Int32Array(N * KEY_WORDS);
   for (let k = 0; k < N; k++) keyFromHex(raw.toString('hex', k * 20, k * 20 + 20), keys, k);
-  let t = performance.now();
+  const t = performance.now();
   const list = new AccessList(buildState('whitelist', 1, keys, sortUnique(keys, N)));
   const buildMs = performance.now() - t;
   const M = 1 << 19;

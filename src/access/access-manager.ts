@@ -196,7 +196,7 @@ export class AccessManager {
     try {
       bytes = await fs.promises.readFile(this.file);
     } catch (e) {
-      throw new Error(`${what}: can't read ${this.file}: ${errorText(e)}`);
+      throw new Error(`${what}: can't read ${this.file}: ${errorText(e)}`, { cause: e });
     }
     this.installFile(parseList(bytes), 'loaded');
 
@@ -229,7 +229,7 @@ export class AccessManager {
     try {
       content = await readJournal(file);
     } catch (e) {
-      throw new Error(`access.changes_file: can't read ${file}: ${errorText(e)}`);
+      throw new Error(`access.changes_file: can't read ${file}: ${errorText(e)}`, { cause: e });
     }
     const useFifos = this.fifoAdd !== null || this.fifoDelete !== null;
     if (!content.exists && !useFifos) return;
@@ -270,7 +270,7 @@ export class AccessManager {
         this.journal = await FifoJournal.append(file, content.ops.length);
       }
     } catch (e) {
-      throw new Error(`access.changes_file: can't write ${file}: ${errorText(e)} (set access.changes_file to a writable place)`);
+      throw new Error(`access.changes_file: can't write ${file}: ${errorText(e)} (set access.changes_file to a writable place)`, { cause: e });
     }
   }
 

@@ -23,7 +23,7 @@ export async function ensureFifo(file: string, what: string): Promise<void> {
   try {
     st = await fs.promises.lstat(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${what}: can't use ${file}: ${errorText(e)}`);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${what}: can't use ${file}: ${errorText(e)}`, { cause: e });
     await mkfifo(file, what);
     st = await fs.promises.lstat(file);
   }

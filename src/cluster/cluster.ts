@@ -345,7 +345,7 @@ function authOptions(c: ClusterConfig): Partial<ConnectionOptions> {
     try {
       return readFileSync(file);
     } catch (e) {
-      throw new Error(`${key}: can't read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new Error(`${key}: can't read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
     }
   };
   if (c.nkeySeedFile !== null) {

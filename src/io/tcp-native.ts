@@ -221,20 +221,30 @@ function countersView(values: Float64Array): Readonly<TcpCounters> {
   return view as Readonly<TcpCounters>;
 }
 
-export function openNativeTcp(opts: NativeTcpOptions, handler: TcpBatchHandler, onHandover: TcpHandoverHandler): NativeTcpServer {
-  if (!nativeTcpStatus().available || !addon) throw new Error(`native TCP addon not available: ${nativeTcpStatus().reason}`);
-  const native = addon;
-  const maxConnections = checkInt('maxConnections', opts.maxConnections, 1, MAX_CONNECTIONS);
-  const maxRequest = checkInt('maxRequestBytes', opts.maxRequestBytes, 16, 1 << 24);
-  const headerMs = checkInt('headerTimeout (ms)', Math.round(opts.headerTimeout * 1000), 1, 0x7fffffff);
-  const idleMs = checkInt('idleTimeout (ms)', Math.round(opts.idleTimeout * 1000), 1, 0x7fffffff);
-  const capacity = checkInt('batchSize', opts.batchSize ?? 128, 1, 4096);
-  const rx = new TcpRx(capacity, Math.max(4 * maxRequest, 128 << 10));
-  const tx = new TcpTx(capacity, checkInt('txBytes', opts.txBytes ?? 512 << 10, 1, 0x7fffffff));
-  const ho = new Int32Array(capacity * HO_STRIDE);
-  const values = new Float64Array(TCP_COUNTER_NAMES.length);
-  const onError = opts.onError ?? throttledStderr('native tcp');
-  const fail = (err: unknown): void => {
+interface TcpSettings {
+  maxConnections: number;
+  maxRequest: number;
+  headerMs: number;
+  idleMs: number;
+  capacity: number;
+  txBytes: number;
+}
+
+// The options, checked (a RangeError names the first one out of range).
+function tcpSettings(opts: NativeTcpOptions): TcpSettings {
+  return {
+    maxConnections: checkInt('maxConnections', opts.maxConnections, 1, MAX_CONNECTIONS),
+    maxRequest: checkInt('maxRequestBytes', opts.maxRequestBytes, 16, 1 << 24),
+    headerMs: checkInt('headerTimeout (ms)', Math.round(opts.headerTimeout * 1000), 1, 0x7fffffff),
+    idleMs: checkInt('idleTimeout (ms)', Math.round(opts.idleTimeout * 1000), 1, 0x7fffffff),
+    capacity: checkInt('batchSize', opts.batchSize ?? 128, 1, 4096),
+    txBytes: checkInt('txBytes', opts.txBytes ?? 512 << 10, 1, 0x7fffffff),
+  };
+}
+
+// What the handler and onHandover throw: counted in handlerErrors, then given to onError.
+function errorSink(values: Float64Array, onError: (err: unknown) => void): (err: unknown) => void {
+  return (err: unknown): void => {
     values[C_HANDLER_ERRORS]++;
     try {
       onError(err);
@@ -242,6 +252,18 @@ export function openNativeTcp(opts: NativeTcpOptions, handler: TcpBatchHandler, 
       // nowhere better to go: counted above
     }
   };
+}
+
+// The connections C lets go of, made net.Sockets: after a flush (handed over as asked, or a
+// blocked answer finished here) and before a batch (partial heads, their bytes replayed).
+function handoverPaths(
+  rx: TcpRx,
+  tx: TcpTx,
+  ho: Int32Array,
+  idleMs: number,
+  onHandover: TcpHandoverHandler,
+  fail: (err: unknown) => void,
+): { afterFlush: (handovers: number) => void; readHandovers: (n: number) => void } {
   const give = (socket: net.Socket, reason: HandoverReason): void => {
     try {
       onHandover(socket, reason);
@@ -286,15 +308,6 @@ export function openNativeTcp(opts: NativeTcpOptions, handler: TcpBatchHandler, 
       give(socket, ho[h + 1] as HandoverReason);
     }
   };
-  let handle: Handle | null = null;
-  tx.flushNow = () => {
-    const n = tx.count;
-    const handovers = n > 0 && handle !== null ? native.flush(handle, n) : 0;
-    afterFlush(handovers);
-    for (let k = 0; k < n; k++) tx.replay[k] = null;
-    tx.count = 0;
-    tx.used = 0;
-  };
   const readHandovers = (n: number): void => {
     for (let k = 0; k < n; k++) {
       const h = k * HO_STRIDE;
@@ -303,6 +316,54 @@ export function openNativeTcp(opts: NativeTcpOptions, handler: TcpBatchHandler, 
       socket.unshift(Buffer.from(rx.data.subarray(ho[h + 2]!, ho[h + 2]! + ho[h + 3]!)));
       give(socket, ho[h + 1] as HandoverReason);
     }
+  };
+  return { afterFlush, readHandovers };
+}
+
+// The NativeTcpServer around an open handle; `release` runs once, at the first close().
+function nativeServer(native: Addon, own: Handle, values: Float64Array, release: () => void): NativeTcpServer {
+  let closed = false;
+  return {
+    io: 'native',
+    listen(l: TcpListenOptions): number {
+      const flags = (l.reusePort ? FLAG_REUSEPORT : 0) | (l.ipv6Only ? FLAG_IPV6ONLY : 0);
+      return native.listen(own, l.host, checkInt('port', l.port, 0, 65535), flags, checkInt('backlog', l.backlog ?? 511, 1, 65535));
+    },
+    address(listener: number) {
+      if (closed) throw new Error('native tcp server is closed');
+      const [family, port, address] = native.address(own, listener);
+      return { address, port, family: family === 6 ? 'IPv6' : 'IPv4' };
+    },
+    counters: countersView(values),
+    close(): Promise<void> {
+      if (!closed) {
+        closed = true;
+        release();
+        native.close(own); // listeners and connections are closed now; the poll handle finishes on the loop
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+export function openNativeTcp(opts: NativeTcpOptions, handler: TcpBatchHandler, onHandover: TcpHandoverHandler): NativeTcpServer {
+  if (!nativeTcpStatus().available || !addon) throw new Error(`native TCP addon not available: ${nativeTcpStatus().reason}`);
+  const native = addon;
+  const { maxConnections, maxRequest, headerMs, idleMs, capacity, txBytes } = tcpSettings(opts);
+  const rx = new TcpRx(capacity, Math.max(4 * maxRequest, 128 << 10));
+  const tx = new TcpTx(capacity, txBytes);
+  const ho = new Int32Array(capacity * HO_STRIDE);
+  const values = new Float64Array(TCP_COUNTER_NAMES.length);
+  const fail = errorSink(values, opts.onError ?? throttledStderr('native tcp'));
+  const { afterFlush, readHandovers } = handoverPaths(rx, tx, ho, idleMs, onHandover, fail);
+  let handle: Handle | null = null;
+  tx.flushNow = () => {
+    const n = tx.count;
+    const handovers = n > 0 && handle !== null ? native.flush(handle, n) : 0;
+    afterFlush(handovers);
+    for (let k = 0; k < n; k++) tx.replay[k] = null;
+    tx.count = 0;
+    tx.used = 0;
   };
   const state: NativeState = {
     rxData: rx.data,
@@ -328,27 +389,7 @@ export function openNativeTcp(opts: NativeTcpOptions, handler: TcpBatchHandler, 
     },
   };
   handle = native.open(state, maxConnections, maxRequest, headerMs, idleMs);
-  const own = handle;
-  let closed = false;
-  return {
-    io: 'native',
-    listen(l: TcpListenOptions): number {
-      const flags = (l.reusePort ? FLAG_REUSEPORT : 0) | (l.ipv6Only ? FLAG_IPV6ONLY : 0);
-      return native.listen(own, l.host, checkInt('port', l.port, 0, 65535), flags, checkInt('backlog', l.backlog ?? 511, 1, 65535));
-    },
-    address(listener: number) {
-      if (closed) throw new Error('native tcp server is closed');
-      const [family, port, address] = native.address(own, listener);
-      return { address, port, family: family === 6 ? 'IPv6' : 'IPv4' };
-    },
-    counters: countersView(values),
-    close(): Promise<void> {
-      if (!closed) {
-        closed = true;
-        handle = null;
-        native.close(own); // listeners and connections are closed now; the poll handle finishes on the loop
-      }
-      return Promise.resolve();
-    },
-  };
+  return nativeServer(native, handle, values, () => {
+    handle = null;
+  });
 }

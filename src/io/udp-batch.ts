@@ -131,7 +131,7 @@ export function runHandler(
   onError: (err: unknown) => void,
 ): number {
   tx.count = 0;
-  let replies = 0;
+  let replies: number;
   try {
     handler(rx, tx);
     replies = tx.count;

@@ -141,7 +141,7 @@ function adminApi(values: { url?: string; config?: string; 'token-file'?: string
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (e) {
-      throw new Error(`can't reach the admin API at ${url}: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
+      throw new Error(`can't reach the admin API at ${url}: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`, { cause: e });
     }
     const text = await res.text();
     let parsed: unknown = text;

@@ -88,7 +88,7 @@ export class NoticeRegistry {
     try {
       opened = await NoticeJournal.open(file);
     } catch (e) {
-      throw new Error(`notices.journal: can't open ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new Error(`notices.journal: can't open ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
     }
     const { journal, read } = opened;
     const r = new NoticeRegistry(journal, log);

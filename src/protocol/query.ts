@@ -320,7 +320,6 @@ function parsePort(a: Uint8Array, s: number, e: number): number {
 function parseIpValue(a: Uint8Array, s: number, e: number, out: Uint8Array): number {
   parsedIpPort = -1;
   if (s >= e) return 0;
-  let family = 0;
   if (a[s] === LBRACKET) {
     let close = s + 1;
     while (close < e && a[close] !== RBRACKET) close++;
@@ -330,7 +329,6 @@ function parseIpValue(a: Uint8Array, s: number, e: number, out: Uint8Array): num
       parsedIpPort = parsePort(a, close + 2, e);
       if (parsedIpPort < 0) return 0;
     }
-    family = 6;
   } else {
     let colon = s;
     let dots = 0;
@@ -346,9 +344,8 @@ function parseIpValue(a: Uint8Array, s: number, e: number, out: Uint8Array): num
       return parsedIpPort < 0 ? 0 : 4;
     }
     if (!parseIPv6(a, s, e, ip6Scratch)) return 0;
-    family = 6;
   }
-  // IPv4-mapped (::ffff:a.b.c.d) is IPv4
+  // Here ip6Scratch holds an IPv6 address; IPv4-mapped (::ffff:a.b.c.d) is IPv4
   const m = ip6Scratch;
   if (
     (m[0] | m[1] | m[2] | m[3] | m[4] | m[5] | m[6] | m[7] | m[8] | m[9]) === 0 &&
@@ -362,7 +359,7 @@ function parseIpValue(a: Uint8Array, s: number, e: number, out: Uint8Array): num
     return 4;
   }
   for (let i = 0; i < 16; i++) out[i] = m[i];
-  return family;
+  return 6;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -27,10 +27,9 @@ export function halfSipHashRounds(
   let v2 = (0x6c796765 ^ k0) | 0;
   let v3 = (0x74656462 ^ k1) | 0;
   const end = off + (len & ~3);
-  let m = 0;
   let i = off;
   for (; i < end; i += 4) {
-    m = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
+    const m = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
     v3 ^= m;
     for (let r = 0; r < cRounds; r++) {
       v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
@@ -70,10 +69,9 @@ export function halfSipHash(k0: number, k1: number, buf: Uint8Array, off: number
   let v2 = (0x6c796765 ^ k0) | 0;
   let v3 = (0x74656462 ^ k1) | 0;
   const end = off + (len & ~3);
-  let m = 0;
   let i = off;
   for (; i < end; i += 4) {
-    m = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
+    const m = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
     v3 ^= m;
     v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
     v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
@@ -104,6 +102,7 @@ export function halfSipHash(k0: number, k1: number, buf: Uint8Array, off: number
   v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
   v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
   v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
+  // eslint-disable-next-line no-useless-assignment -- unrolled rounds: the last round's assignment is kept so the rounds read alike
   v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
   return v1 ^ v3;
 }
@@ -117,8 +116,7 @@ export function hashInfoHash(k0: number, k1: number, buf: Uint8Array, off: numbe
   let v1 = k1 | 0;
   let v2 = (0x6c796765 ^ k0) | 0;
   let v3 = (0x74656462 ^ k1) | 0;
-  let m = 0;
-  m = buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24);
+  let m = buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24);
   v3 ^= m;
   v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
   v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
@@ -172,6 +170,7 @@ export function hashInfoHash(k0: number, k1: number, buf: Uint8Array, off: numbe
   v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
   v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
   v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
+  // eslint-disable-next-line no-useless-assignment -- unrolled rounds: the last round's assignment is kept so the rounds read alike
   v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
   return v1 ^ v3;
 }

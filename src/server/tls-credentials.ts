@@ -14,14 +14,14 @@ export function readTlsCredentials(tls: TlsConfig): TlsCredentials {
     try {
       return readFileSync(file, 'utf8');
     } catch (err) {
-      throw new Error(`tls.${what} ${file}: can't read it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new Error(`tls.${what} ${file}: can't read it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
   };
   const credentials = { cert: read('cert', tls.cert), key: read('key', tls.key) };
   try {
     createSecureContext(credentials);
   } catch (err) {
-    throw new Error(`tls.cert ${tls.cert} / tls.key ${tls.key}: not a usable certificate and key: ${(err as Error).message}`);
+    throw new Error(`tls.cert ${tls.cert} / tls.key ${tls.key}: not a usable certificate and key: ${(err as Error).message}`, { cause: err });
   }
   return credentials;
 }

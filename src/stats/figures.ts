@@ -9,12 +9,11 @@ import { COUNTER_NAMES, C, G, ROW } from './counters.ts';
 import type { CounterName, GaugeName } from './counters.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
 
-const PROTOCOLS = ['http', 'udp', 'ws'] as const;
-const ACTIONS = ['connect', 'announce', 'scrape', 'full_scrape', 'stats', 'other'] as const;
-const OUTCOMES = ['ok', 'denied', 'malformed', 'bad_connection_id', 'rate_limited', 'full', 'not_found'] as const;
-type Protocol = (typeof PROTOCOLS)[number];
-type Action = (typeof ACTIONS)[number];
-type Outcome = (typeof OUTCOMES)[number];
+// The label values of swarmd_requests_total (and the keys of /stats.json's requests): types only,
+// since REQUEST_CELLS below is the one list of the combinations that exist.
+type Protocol = 'http' | 'udp' | 'ws';
+type Action = 'connect' | 'announce' | 'scrape' | 'full_scrape' | 'stats' | 'other';
+type Outcome = 'ok' | 'denied' | 'malformed' | 'bad_connection_id' | 'rate_limited' | 'full' | 'not_found';
 
 /** One cell of the requests matrix: how to get its value from the counter totals. */
 interface RequestCell {

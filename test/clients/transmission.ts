@@ -18,7 +18,7 @@ async function remote(rpcPort: number, args: string[]): Promise<string> {
     return (await run('transmission-remote', [`127.0.0.1:${rpcPort}`, ...args], { encoding: 'utf8', timeout: 10_000 })).stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`transmission-remote ${args.join(' ')}: ${e.stderr || e.message}`);
+    throw new Error(`transmission-remote ${args.join(' ')}: ${e.stderr || e.message}`, { cause: err });
   }
 }
 

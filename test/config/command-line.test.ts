@@ -224,9 +224,9 @@ test("-f with a file that can't be opened is an error", () => {
 });
 
 test('unsupported switches and long options give the same error as their keys', () => {
-  assert.deepEqual(errorsOf(['-s', '9696']), ['-s (live sync) is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: \"Running a cluster\")']);
+  assert.deepEqual(errorsOf(['-s', '9696']), ['-s (live sync) is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster")']);
   assert.deepEqual(errorsOf(['--livesync-node-ip', '10.0.0.1']), [
-    '--livesync-node-ip: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: \"Running a cluster\")',
+    '--livesync-node-ip: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster")',
   ]);
 });
 
@@ -338,7 +338,7 @@ test('-l loads a state dump; the state and full-scrape settings have long option
   assert.deepEqual(errorsOf(['-l']), ['-l needs a value']);
   assert.deepEqual(errorsOf(['-l', 'a\u0001b']), ['-l: "a\\u0001b" contains control characters']);
   assert.deepEqual(errorsOf(['--state-interval', 'often']), ['--state-interval: "often" is not a whole number of seconds from 0 to 2147483']);
-  assert.match(helpText(), /^  -l, --load-state FILE$/m);
+  assert.match(helpText(), /^ {2}-l, --load-state FILE$/m);
 });
 
 test('environment: SWARMD_ADMIN_TOKEN gives the admin token unless the config sets one', () => {

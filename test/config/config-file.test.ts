@@ -387,12 +387,12 @@ test('unsupported opentracker keys are errors saying so', () => {
     'livesync.cluster.node_ip 192.168.0.4',
   ];
   assert.deepEqual(errorsOf(lines.join('\n')), [
-    'FILE:1: livesync.cluster.listen is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: \"Running a cluster\") [line: "livesync.cluster.listen 192.168.0.1:9696"]',
-    'FILE:2: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: \"Running a cluster\") [line: "livesync.cluster.node_ip 192.168.0.4"]',
+    'FILE:1: livesync.cluster.listen is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster") [line: "livesync.cluster.listen 192.168.0.1:9696"]',
+    'FILE:2: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster") [line: "livesync.cluster.node_ip 192.168.0.4"]',
   ]);
   // Unsupported even without a value.
   assert.deepEqual(errorsOf('livesync.cluster.listen'), [
-    'FILE:1: livesync.cluster.listen is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: \"Running a cluster\") [line: "livesync.cluster.listen"]',
+    'FILE:1: livesync.cluster.listen is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster") [line: "livesync.cluster.listen"]',
   ]);
   // The tables don't overlap.
   const keys = new Set(SETTINGS.map((s) => s.key));

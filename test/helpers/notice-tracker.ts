@@ -6,12 +6,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig } from '../../src/config/config.ts';
 import type { Config } from '../../src/config/config.ts';
+import type { FieldError } from '../../src/notices/notice.ts';
+import type { NoticeSummary, NoticeView } from '../../src/notices/registry.ts';
 import { startTestTracker } from '../helpers/tracker.ts';
 import type { TestTracker } from '../helpers/tracker.ts';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 
-export type NoticeTracker = TestTracker & { journal: string; api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }> };
+/**
+ * An admin API reply (always a JSON object): a notice (POST /notices, GET /notices/ID, .../lift), the
+ * list (GET /notices: summaries, without hashes and lifts), or an error with the fields at fault. Which
+ * fields are there depends on the request; the tests say which they expect.
+ */
+export type AdminReply = Partial<NoticeView & { notices: (NoticeSummary & Partial<NoticeView>)[]; error: string; errors: FieldError[] }>;
+
+export type NoticeTracker = TestTracker & { journal: string; api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: AdminReply; headers: Headers }> };
 
 export function journalPath(): string {
   return join(mkdtempSync(join(tmpdir(), 'swarmd-notices-')), 'notices.jsonl');
@@ -29,8 +38,7 @@ export async function startNoticeTracker(overrides: Partial<Config> = {}, journa
       headers: { Authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
-    const text = await res.text();
-    return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text, headers: res.headers };
+    return { status: res.status, body: (await res.json()) as AdminReply, headers: res.headers };
   };
   return Object.assign(tracker, { journal, api });
 }

@@ -10,7 +10,6 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { ACTION_CLOSE, RX_SLOT, RX_STRIDE, chooseTcpIo, nativeTcpStatus, openNativeTcp } from '../../src/io/tcp-native.ts';
-import type { NativeTcpServer } from '../../src/io/tcp-native.ts';
 import { rawExchange } from '../helpers/http-client.ts';
 import type { RawResponse } from '../helpers/http-client.ts';
 import { startNativeTestServer } from '../helpers/tcp-native-server.ts';
@@ -236,8 +235,7 @@ describe('native TCP layer', { skip }, () => {
 
   it('closes what the handler leaves unanswered or answers wrongly, and counts a throwing handler', async () => {
     let mode = 'ignore';
-    let server: NativeTcpServer | null = null;
-    server = openNativeTcp(
+    const server = openNativeTcp(
       { maxConnections: 100, maxRequestBytes: 4096, headerTimeout: 2, idleTimeout: 2, onError: () => {} },
       (rx, tx) => {
         const slot = rx.meta[RX_SLOT]!;

@@ -50,7 +50,7 @@ test('a filed notice blocks its hashes at once over HTTP and UDP, drops their sw
     const filed = await t.api('POST', '/notices', notice('N-1', [hex(A), hex(A).toUpperCase(), magnet]));
     assert.equal(filed.status, 201, JSON.stringify(filed.body));
     assert.deepEqual([filed.body.listed, filed.body.new, filed.body.duplicates], [3, 2, 1]);
-    assert.deepEqual(filed.body.hashes, [hex(A), hex(B)]);
+    assert.deepEqual(filed.body.hashes!, [hex(A), hex(B)]);
 
     // In force as soon as the API answered: on every worker (new connections go to either).
     for (let i = 0; i < 6; i++) assert.equal(await httpAnnounce(t, A, 10 + i), 'blocked by takedown notice N-1');
@@ -151,12 +151,12 @@ test('lifting ends a notice\'s block, but a hash another notice lists stays bloc
     const lifted = await t.api('POST', '/notices/first/lift', { reason: 'counter-notice accepted' });
     assert.equal(lifted.status, 200, JSON.stringify(lifted.body));
     assert.equal(lifted.body.lifted, 2);
-    assert.deepEqual(lifted.body.lifts.map((l: { reason: string; hashes: string[] }) => [l.reason, l.hashes.length]), [['counter-notice accepted', 2]]);
+    assert.deepEqual(lifted.body.lifts!.map((l: { reason: string; hashes: string[] }) => [l.reason, l.hashes.length]), [['counter-notice accepted', 2]]);
     assert.equal(await httpAnnounce(t, A), '', 'A is free again');
     assert.equal(await httpAnnounce(t, B), 'blocked by takedown notice second', 'B: the other notice still stands');
 
     const record = await t.api('GET', '/notices/first');
-    assert.deepEqual([record.status, record.body.hashes.length, record.body.new], [200, 2, 2], 'the notice is still on record');
+    assert.deepEqual([record.status, record.body.hashes!.length, record.body.new], [200, 2, 2], 'the notice is still on record');
     assert.equal((await t.api('POST', '/notices/first/lift', { reason: 'again' })).status, 200, 'lifting twice changes nothing');
 
     const partial = await t.api('POST', '/notices/second/lift', { reason: 'wrong hash', hashes: [`magnet:?xt=urn:btih:${hex(B)}`] });
@@ -165,12 +165,12 @@ test('lifting ends a notice\'s block, but a hash another notice lists stays bloc
 
     const notListed = await t.api('POST', '/notices/second/lift', { reason: 'x', hashes: [hex(C)] });
     assert.equal(notListed.status, 400);
-    assert.deepEqual(notListed.body.errors, [{ field: 'hashes[0]', message: `${hex(C)} is not listed in notice second` }]);
+    assert.deepEqual(notListed.body.errors!, [{ field: 'hashes[0]', message: `${hex(C)} is not listed in notice second` }]);
     assert.equal((await t.api('POST', '/notices/nothing/lift', { reason: 'x' })).status, 404);
-    assert.equal((await t.api('POST', '/notices/first/lift', {})).body.errors[0].field, 'reason');
+    assert.equal((await t.api('POST', '/notices/first/lift', {})).body.errors![0].field, 'reason');
     const list = await t.api('GET', '/notices');
-    assert.deepEqual(list.body.notices.map((n: { id: string; lifted: number }) => [n.id, n.lifted]), [['first', 2], ['second', 1]]);
-    assert.equal(list.body.notices[0].hashes, undefined, 'the list leaves the hashes out');
+    assert.deepEqual(list.body.notices!.map((n: { id: string; lifted: number }) => [n.id, n.lifted]), [['first', 2], ['second', 1]]);
+    assert.equal(list.body.notices![0].hashes, undefined, 'the list leaves the hashes out');
   } finally {
     await t.close();
   }

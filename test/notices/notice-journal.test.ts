@@ -38,7 +38,7 @@ test('a restart keeps every notice and lift acknowledged, and blocks before answ
     assert.equal(await announce(second, B), 'blocked by takedown notice R-1');
     assert.equal(await announce(second, C), 'blocked by takedown notice R-2');
     const r1 = (await second.api('GET', '/notices/R-1')).body;
-    assert.deepEqual([r1.note, r1.new, r1.lifted, r1.lifts[0].reason], ['kept', 2, 1, 'mistake']);
+    assert.deepEqual([r1.note, r1.new, r1.lifted, r1.lifts![0].reason], ['kept', 2, 1, 'mistake']);
     const r2 = (await second.api('GET', '/notices/R-2')).body;
     assert.deepEqual([r2.new, r2.duplicates], [1, 1], 'counted as when filed');
   } finally {
@@ -65,7 +65,7 @@ test('a torn last line (a crash mid-write) is reported, skipped and cut off; lat
   const second = await startNoticeTracker({}, journal);
   try {
     assert.equal(await announce(second, A), 'blocked by takedown notice whole');
-    assert.deepEqual((await second.api('GET', '/notices')).body.notices.map((n: { id: string }) => n.id), ['whole']);
+    assert.deepEqual((await second.api('GET', '/notices')).body.notices!.map((n: { id: string }) => n.id), ['whole']);
     assert.equal((await second.api('POST', '/notices', notice('next', [hex(B)]))).status, 201);
   } finally {
     await second.close();

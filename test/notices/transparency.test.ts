@@ -4,6 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { infoHash } from '../helpers/tracker.ts';
 import { get } from '../helpers/http-client.ts';
 import { startNoticeTracker, notice } from '../helpers/notice-tracker.ts';
+import type { PublicNotice } from '../../src/notices/registry.ts';
 
 const A = infoHash('public-a').toString('hex');
 const B = infoHash('public-b').toString('hex');
@@ -21,7 +22,7 @@ test('/transparency lists every notice with its hashes and counts, as JSON and a
     const doc = JSON.parse(json.body.toString());
     assert.equal(doc.schema, 'swarmd-transparency/1');
     assert.deepEqual([doc.notices, doc.hashes_listed, doc.hashes_blocked], [2, 4, 1]);
-    assert.deepEqual(doc.list.map((n: any) => [n.id, n.received, n.listed, n.new, n.duplicates, n.lifted, n.hashes]), [
+    assert.deepEqual(doc.list.map((n: PublicNotice) => [n.id, n.received, n.listed, n.new, n.duplicates, n.lifted, n.hashes]), [
       ['T-1', '2024-05-01', 2, 1, 1, 0, [A]],
       ['T-2', '2024-05-01', 2, 1, 1, 1, [A, B]],
     ]);

@@ -76,7 +76,7 @@ describe('/stats in opentracker\'s formats', () => {
     const r = await stats('?mode=everything');
     assert.equal(r.type, 'text/xml');
     assert.match(r.body, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<stats>/);
-    assert.match(r.body, /<peers>\n    <count>7<\/count>/);
+    assert.match(r.body, /<peers>\n {4}<count>7<\/count>/);
     assert.match(r.body, /<count interval="44">0<\/count>/);
     assert.match(r.body, /<\/stats>$/);
   });
