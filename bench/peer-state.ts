@@ -48,7 +48,10 @@ function fill(store: SwarmStore): void {
     const n = Math.round(((t + 1) * PEERS) / TORRENTS) - Math.round((t * PEERS) / TORRENTS);
     const n6 = Math.round(n / 5);
     if (t % 7 === 0) store.restoreTorrent(hash, 0, 1 + (t % 100), store.now - (t % 600));
-    for (const [family, count] of [[4, n - n6], [6, n6]] as const) {
+    for (const [family, count] of [
+      [4, n - n6],
+      [6, n6],
+    ] as const) {
       if (count === 0) continue;
       batch.reserve(count);
       batch.family = family;
@@ -74,7 +77,9 @@ const store = new SwarmStore(createStoreShared(MAX_BYTES), SETTINGS);
 let t0 = performance.now();
 fill(store);
 const filled = store.totals();
-console.error(`filled ${filled.torrents} torrents, ${filled.peers4}+${filled.peers6} peers in ${((performance.now() - t0) / 1000).toFixed(1)} s, rss ${mib(rss())}`);
+console.error(
+  `filled ${filled.torrents} torrents, ${filled.peers4}+${filled.peers6} peers in ${((performance.now() - t0) / 1000).toFixed(1)} s, rss ${mib(rss())}`,
+);
 
 const file = path.join(values.dir, `swarmd-peer-state-bench-${process.pid}`);
 try {
@@ -85,7 +90,7 @@ try {
   let c0 = process.cpuUsage();
   const fh = await fsp.open(file, 'w');
   for await (const chunk of writePeerState(store, counts)) {
-    for (let done = 0; done < chunk.length; ) done += (await fh.write(chunk, done)).bytesWritten;
+    for (let done = 0; done < chunk.length;) done += (await fh.write(chunk, done)).bytesWritten;
     peakWrite = Math.max(peakWrite, rss());
   }
   await fh.sync();

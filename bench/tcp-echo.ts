@@ -180,7 +180,17 @@ type Run = { us: number; rps: number; requests: number; p99: string; errors: str
 function wrk(port: number, seconds: number, keepalive: boolean): { requests: number; seconds: number; p99: string; errors: string } {
   const r = spawnSync(
     'taskset',
-    ['-c', '1', 'wrk', '-t1', `-c${args.connections}`, `-d${seconds}s`, '--latency', ...(keepalive ? [] : ['-H', 'Connection: close']), `http://127.0.0.1:${port}${URL_PATH}`],
+    [
+      '-c',
+      '1',
+      'wrk',
+      '-t1',
+      `-c${args.connections}`,
+      `-d${seconds}s`,
+      '--latency',
+      ...(keepalive ? [] : ['-H', 'Connection: close']),
+      `http://127.0.0.1:${port}${URL_PATH}`,
+    ],
     { encoding: 'utf8' },
   );
   const out = r.stdout;

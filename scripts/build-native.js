@@ -68,7 +68,9 @@ const [cmd, pre] = nodeGyp();
 const args = [...pre, 'rebuild', '--directory', nativeDir, ...nodedirArgs()];
 // gyp's Makefiles add CFLAGS and LDFLAGS from the environment to every target's own flags.
 const sanitize = '-fsanitize=address -fno-omit-frame-pointer -g';
-const env = asan ? { ...process.env, CFLAGS: `${process.env.CFLAGS ?? ''} ${sanitize}`, LDFLAGS: `${process.env.LDFLAGS ?? ''} -fsanitize=address` } : process.env;
+const env = asan
+  ? { ...process.env, CFLAGS: `${process.env.CFLAGS ?? ''} ${sanitize}`, LDFLAGS: `${process.env.LDFLAGS ?? ''} -fsanitize=address` }
+  : process.env;
 const run = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', timeout: 300_000, env });
 const output = `$ ${cmd} ${args.join(' ')}\n${run.stdout ?? ''}${run.stderr ?? ''}${run.error ? String(run.error) : ''}\n`;
 try {

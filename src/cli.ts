@@ -40,7 +40,10 @@ async function main(): Promise<number> {
   if (config.rootdir !== null) {
     process.chdir(config.rootdir);
     if (process.getuid?.() === 0) {
-      log.warn({ rootdir: config.rootdir }, 'tracker.rootdir: changed directory only; swarmd cannot chroot (Node.js has no chroot): confine it with systemd (RootDirectory=, ProtectSystem=strict) or a container instead');
+      log.warn(
+        { rootdir: config.rootdir },
+        'tracker.rootdir: changed directory only; swarmd cannot chroot (Node.js has no chroot): confine it with systemd (RootDirectory=, ProtectSystem=strict) or a container instead',
+      );
     }
   }
   const native = nativeUdpStatus();
@@ -109,7 +112,9 @@ function check(config: Config, warnings: string[]): number {
     process.stderr.write(`swarmd: ${source}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
     return 1;
   }
-  process.stdout.write(`swarmd: configuration OK (${source}; ${config.listeners.length} listener${config.listeners.length === 1 ? '' : 's'}, ${config.workers} worker${config.workers === 1 ? '' : 's'})\n`);
+  process.stdout.write(
+    `swarmd: configuration OK (${source}; ${config.listeners.length} listener${config.listeners.length === 1 ? '' : 's'}, ${config.workers} worker${config.workers === 1 ? '' : 's'})\n`,
+  );
   return 0;
 }
 

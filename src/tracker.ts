@@ -142,7 +142,12 @@ class Tracker implements RunningTracker {
     this.listening = await this.startWorker(0, this.config.listeners);
     const listeners: Listener[] = this.config.listeners.map((l, i) => ({ ...l, port: this.listening[i].port }));
     // Port 0 became a real port: lock it too, so that a swarmd started on it later is refused.
-    this.locks.push(...(await acquireListenerLocks(listeners.filter((_, i) => this.config.listeners[i].port === 0), me)));
+    this.locks.push(
+      ...(await acquireListenerLocks(
+        listeners.filter((_, i) => this.config.listeners[i].port === 0),
+        me,
+      )),
+    );
     await Promise.all(this.workers.slice(1).map((_, i) => this.startWorker(i + 1, listeners)));
     if (this.config.admin.listen !== null && this.notices !== null) {
       const { api, host, port } = await AdminApi.start(this.config.admin, this.notices, this.mainRow, this.log);
@@ -196,8 +201,13 @@ class Tracker implements RunningTracker {
 
   private startWorker(index: number, listeners: Listener[]): Promise<ListeningSocket[]> {
     const workerData: WorkerData = {
-      config: { ...this.config, listeners }, shared: this.shared, row: index + 1, access: this.access?.state ?? null,
-      changes: this.cluster?.rings[index] ?? null, tls: this.tls, notices: this.noticesState,
+      config: { ...this.config, listeners },
+      shared: this.shared,
+      row: index + 1,
+      access: this.access?.state ?? null,
+      changes: this.cluster?.rings[index] ?? null,
+      tls: this.tls,
+      notices: this.noticesState,
     };
     const worker = new Worker(WORKER_URL, { workerData });
     this.workers[index] = worker;
@@ -332,17 +342,23 @@ class Tracker implements RunningTracker {
     this.mainRow[C.tls_reloads]++;
     const generation = ++this.tlsGeneration;
     const credentials = this.tls;
-    await Promise.all(this.workers.map((w) => w === null ? undefined : new Promise<void>((resolve) => {
-      const done = () => {
-        w.off('message', onMessage);
-        w.off('exit', done);
-        resolve();
-      };
-      const onMessage = (m: WorkerMessage) => m.type === 'tls-applied' && m.generation === generation && done();
-      w.on('message', onMessage);
-      w.once('exit', done); // a dead worker is restarted with the new one
-      w.postMessage({ type: 'tls', credentials, generation });
-    })));
+    await Promise.all(
+      this.workers.map((w) =>
+        w === null
+          ? undefined
+          : new Promise<void>((resolve) => {
+              const done = () => {
+                w.off('message', onMessage);
+                w.off('exit', done);
+                resolve();
+              };
+              const onMessage = (m: WorkerMessage) => m.type === 'tls-applied' && m.generation === generation && done();
+              w.on('message', onMessage);
+              w.once('exit', done); // a dead worker is restarted with the new one
+              w.postMessage({ type: 'tls', credentials, generation });
+            }),
+      ),
+    );
     this.log.info({ cert: this.config.tls.cert }, 'TLS certificate reloaded');
   }
 

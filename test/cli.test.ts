@@ -42,18 +42,24 @@ function oldNode(): { path: string; version: string } | null {
 const OLD_NODE = oldNode();
 const CI = process.env.CI === 'true';
 
-test('an unsupported Node.js is refused with a clear message', { skip: !CI && OLD_NODE === null && 'no Node.js older than 24 on this machine (Debian\'s nodejs package is one)' }, () => {
-  assert.ok(OLD_NODE, 'CI: no Node.js older than 24 found (the system node, /usr/bin/node, is 20 on Debian)');
-  const r = spawnSync(OLD_NODE.path, [BIN, '--help'], { encoding: 'utf8' });
-  assert.equal(r.status, 1, `${OLD_NODE.path} (${OLD_NODE.version}) ran swarmd: ${r.stdout}${r.stderr}`);
-  assert.match(r.stderr, new RegExp(`needs Node\\.js 24 or later; this is Node\\.js ${OLD_NODE.version.slice(1).replaceAll('.', '\\.')}`));
-  assert.match(r.stderr, /Install Node\.js 24 .*"Running in production"/);
-  assert.match(r.stderr, /run it through npm \(npm start\)/);
-});
+test(
+  'an unsupported Node.js is refused with a clear message',
+  { skip: !CI && OLD_NODE === null && "no Node.js older than 24 on this machine (Debian's nodejs package is one)" },
+  () => {
+    assert.ok(OLD_NODE, 'CI: no Node.js older than 24 found (the system node, /usr/bin/node, is 20 on Debian)');
+    const r = spawnSync(OLD_NODE.path, [BIN, '--help'], { encoding: 'utf8' });
+    assert.equal(r.status, 1, `${OLD_NODE.path} (${OLD_NODE.version}) ran swarmd: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`needs Node\\.js 24 or later; this is Node\\.js ${OLD_NODE.version.slice(1).replaceAll('.', '\\.')}`));
+    assert.match(r.stderr, /Install Node\.js 24 .*"Running in production"/);
+    assert.match(r.stderr, /run it through npm \(npm start\)/);
+  },
+);
 
 test('starts, logs its sockets, answers, and stops cleanly on SIGTERM', async () => {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, '-i', '127.0.0.1', '-p', String(port), '-P', String(port), '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, '-i', '127.0.0.1', '-p', String(port), '-P', String(port), '--workers', '2'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: Record<string, unknown>[] = [];
   const rl = createInterface({ input: child.stdout! });
   const listening = new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -78,30 +84,36 @@ test('starts, logs its sockets, answers, and stops cleanly on SIGTERM', async ()
 const ROOT = process.getuid?.() === 0;
 
 // CI runs as root (so does scripts/test-setup.sh's apt-get); there a missing root fails the test.
-test('-u drops root for that user once the sockets are bound; -d changes directory', { skip: !CI && !ROOT && 'needs root (run the tests as root to check -u)' }, async () => {
-  assert.ok(ROOT, 'CI: the tests must run as root to check -u');
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'swarmd-rootdir-'));
-  const child = spawn(process.execPath, [BIN, '-i', '127.0.0.1', '-p', String(port), '-P', String(port), '--workers', '1', '-u', 'nobody', '-d', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Record<string, unknown>[] = [];
-  const rl = createInterface({ input: child.stdout! });
-  await new Promise<void>((resolve, reject) => {
-    rl.on('line', (line) => {
-      lines.push(JSON.parse(line));
-      if (lines.at(-1)!.msg === 'dropped privileges') resolve();
+test(
+  '-u drops root for that user once the sockets are bound; -d changes directory',
+  { skip: !CI && !ROOT && 'needs root (run the tests as root to check -u)' },
+  async () => {
+    assert.ok(ROOT, 'CI: the tests must run as root to check -u');
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'swarmd-rootdir-'));
+    const child = spawn(process.execPath, [BIN, '-i', '127.0.0.1', '-p', String(port), '-P', String(port), '--workers', '1', '-u', 'nobody', '-d', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
-  });
-  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-  assert.match(status, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
-  assert.equal(realpathSync(`/proc/${child.pid}/cwd`), realpathSync(dir));
-  assert.ok(lines.some((l) => String(l.msg).includes('cannot chroot')));
-  const r = await get('127.0.0.1', port, `/announce?info_hash=${'%62'.repeat(20)}&port=1&left=0`);
-  assert.equal(r.status, 200);
-  const exit = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  assert.equal(await exit, 0);
-});
+    const lines: Record<string, unknown>[] = [];
+    const rl = createInterface({ input: child.stdout! });
+    await new Promise<void>((resolve, reject) => {
+      rl.on('line', (line) => {
+        lines.push(JSON.parse(line));
+        if (lines.at(-1)!.msg === 'dropped privileges') resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+    });
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    assert.match(status, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
+    assert.equal(realpathSync(`/proc/${child.pid}/cwd`), realpathSync(dir));
+    assert.ok(lines.some((l) => String(l.msg).includes('cannot chroot')));
+    const r = await get('127.0.0.1', port, `/announce?info_hash=${'%62'.repeat(20)}&port=1&left=0`);
+    assert.equal(r.status, 200);
+    const exit = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0);
+  },
+);
 
 test('SIGHUP reloads the access list and the tracker keeps running', async () => {
   const port = await freePort();

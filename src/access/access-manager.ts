@@ -61,8 +61,10 @@ type AccessChange = { op: Op; hex: string };
 
 /** Whether `data` (from another node) is a list of changes; anything else is refused whole. */
 export function isAccessChanges(data: unknown): data is AccessChange[] {
-  return Array.isArray(data) && data.every((c) =>
-    typeof c === 'object' && c !== null && (c.op === '+' || c.op === '-') && typeof c.hex === 'string' && /^[0-9a-f]{40}$/.test(c.hex));
+  return (
+    Array.isArray(data) &&
+    data.every((c) => typeof c === 'object' && c !== null && (c.op === '+' || c.op === '-') && typeof c.hex === 'string' && /^[0-9a-f]{40}$/.test(c.hex))
+  );
 }
 
 export class AccessManager {
@@ -159,10 +161,7 @@ export class AccessManager {
 
   /** The dynamic changes in force, in lists of at most `per` (for a joining cluster node's snapshot). */
   changesInForce(per: number): AccessChange[][] {
-    const all: AccessChange[] = [
-      ...[...this.added].map((hex) => ({ op: '+' as const, hex })),
-      ...[...this.deleted].map((hex) => ({ op: '-' as const, hex })),
-    ];
+    const all: AccessChange[] = [...[...this.added].map((hex) => ({ op: '+' as const, hex })), ...[...this.deleted].map((hex) => ({ op: '-' as const, hex }))];
     const out: AccessChange[][] = [];
     for (let i = 0; i < all.length; i += per) out.push(all.slice(i, i + per));
     return out;
@@ -252,10 +251,7 @@ export class AccessManager {
       );
     }
     if (content.torn > 0) {
-      this.log.warn(
-        { file, line: content.torn },
-        `access list journal ${file}:${content.torn}: the last line is incomplete (cut short by a crash?); skipped`,
-      );
+      this.log.warn({ file, line: content.torn }, `access list journal ${file}:${content.torn}: the last line is incomplete (cut short by a crash?); skipped`);
     }
     const pruned = this.prune().length;
     const live = this.added.size + this.deleted.size;
@@ -301,10 +297,7 @@ export class AccessManager {
       this.counters.fifoRejected++;
       if (this.badLogged < BAD_LINES_LOGGED) {
         this.badLogged++;
-        this.log.warn(
-          { fifo, line: lineNo, text: bytes.toString('latin1', start, end) },
-          `${fifo}:${lineNo}: not an info hash (40 hex digits); ignored`,
-        );
+        this.log.warn({ fifo, line: lineNo, text: bytes.toString('latin1', start, end) }, `${fifo}:${lineNo}: not an info hash (40 hex digits); ignored`);
       } else {
         this.badUnlogged++;
       }

@@ -103,7 +103,7 @@ export function parseList(bytes: Uint8Array): ParsedList {
   let line = 0;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const length = bytes.length;
-  for (let at = 0; at < length; ) {
+  for (let at = 0; at < length;) {
     line++;
     let end: number;
     // Decode first, check after: a valid line is by far the common case.

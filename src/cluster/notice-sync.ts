@@ -34,9 +34,17 @@ export function splitRecord(record: NoticeRecord): Part[] {
 function isPart(v: unknown): v is Part {
   const p = v as Part | null;
   return (
-    typeof p === 'object' && p !== null && Number.isInteger(p.part) && Number.isInteger(p.parts) && p.part >= 0 && p.part < p.parts &&
-    typeof p.record === 'object' && p.record !== null && (p.record.type === 'notice' || p.record.type === 'lift') &&
-    typeof p.record.id === 'string' && (p.record.hashes === null || Array.isArray(p.record.hashes))
+    typeof p === 'object' &&
+    p !== null &&
+    Number.isInteger(p.part) &&
+    Number.isInteger(p.parts) &&
+    p.part >= 0 &&
+    p.part < p.parts &&
+    typeof p.record === 'object' &&
+    p.record !== null &&
+    (p.record.type === 'notice' || p.record.type === 'lift') &&
+    typeof p.record.id === 'string' &&
+    (p.record.hashes === null || Array.isArray(p.record.hashes))
   );
 }
 
@@ -75,7 +83,10 @@ export function syncNotices(cluster: Cluster, registry: NoticeRegistry, counters
       for (const part of splitRecord(record)) cluster.publishControl(NOTICE_KIND, part);
     } catch (err) {
       // Only a part over 64 KiB without its hashes (a note of that size) gets here.
-      log.error({ id: record.id, err: (err as Error).message }, `cluster: takedown ${record.type} ${record.id} not sent to the other nodes: ${(err as Error).message}`);
+      log.error(
+        { id: record.id, err: (err as Error).message },
+        `cluster: takedown ${record.type} ${record.id} not sent to the other nodes: ${(err as Error).message}`,
+      );
     }
   });
   cluster.onControl(
@@ -89,7 +100,10 @@ export function syncNotices(cluster: Cluster, registry: NoticeRegistry, counters
       void registry.applyRecord(record).then((outcome) => {
         if (outcome.ok) return;
         counters[C.cluster_parse_failures]++;
-        log.warn({ id: record.id, type: record.type, error: outcome.message }, `cluster: a takedown ${record.type} from another node was refused: ${outcome.message}`);
+        log.warn(
+          { id: record.id, type: record.type, error: outcome.message },
+          `cluster: a takedown ${record.type} from another node was refused: ${outcome.message}`,
+        );
       });
       return true;
     },

@@ -5,9 +5,7 @@
 
 import { STRIPES } from '../store/swarm-store.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
-import {
-  BatchWriter, PEER_RECORD_BYTES4, PEER_RECORD_BYTES6, REC_PEER, TORRENT_RECORD_BYTES,
-} from './codec.ts';
+import { BatchWriter, PEER_RECORD_BYTES4, PEER_RECORD_BYTES6, REC_PEER, TORRENT_RECORD_BYTES } from './codec.ts';
 
 const STRIPES_PER_TURN = 64;
 

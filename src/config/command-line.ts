@@ -4,15 +4,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_HOST, DEFAULT_PORT, defaultConfig } from './config.ts';
 import type { Config, Proto } from './config.ts';
-import {
-  ConfigBuilder,
-  SETTINGS,
-  UNSUPPORTED,
-  checkPath,
-  parseAddress,
-  parsePort,
-  unsupportedMessage,
-} from './config-file.ts';
+import { ConfigBuilder, SETTINGS, UNSUPPORTED, checkPath, parseAddress, parsePort, unsupportedMessage } from './config-file.ts';
 import type { Setting, Unsupported } from './config-file.ts';
 
 /** 'check': --check-config, parse and validate, then check what the config names; never start. */
@@ -185,9 +177,15 @@ function runSwitch(b: ConfigBuilder, name: string, raw: string, value: string): 
 /** What swarmd's exit status means (the help text, the man page and the README list it). */
 export const EXIT_STATUS: readonly (readonly [number, string])[] = [
   [0, 'stopped cleanly (SIGTERM, SIGINT); --help, --version; --check-config found nothing wrong'],
-  [1, 'a usage or configuration error (every one is printed on standard error with its file:line or switch); --check-config found errors; a Node.js older than 24; `swarmd notices` failed'],
+  [
+    1,
+    'a usage or configuration error (every one is printed on standard error with its file:line or switch); --check-config found errors; a Node.js older than 24; `swarmd notices` failed',
+  ],
   [2, '`swarmd notices` was called wrongly (a usage error)'],
-  [111, "could not start or could not drop privileges: a socket that can't be bound, a state dump or list that can't be read, ... (opentracker's code for fatal errors); the log says why"],
+  [
+    111,
+    "could not start or could not drop privileges: a socket that can't be bound, a state dump or list that can't be read, ... (opentracker's code for fatal errors); the log says why",
+  ],
 ];
 
 const WIDTH = 79;

@@ -78,15 +78,17 @@ export function parseSize(value: string, min: number, max: number): number {
   const unit = m ? units[m[2]!.toLowerCase()]! : 0;
   const n = m ? Number(m[1]) * unit : NaN;
   if (!(n >= min && n <= max)) {
-    throw new BadValue(
-      `${quote(value)} is not a size from ${formatSize(min)} to ${formatSize(max)} (bytes, or a number with K, M or G)`,
-    );
+    throw new BadValue(`${quote(value)} is not a size from ${formatSize(min)} to ${formatSize(max)} (bytes, or a number with K, M or G)`);
   }
   return n;
 }
 
 export function formatSize(bytes: number): string {
-  for (const [suffix, unit] of [['G', GIB], ['M', MIB], ['K', KIB]] as const) {
+  for (const [suffix, unit] of [
+    ['G', GIB],
+    ['M', MIB],
+    ['K', KIB],
+  ] as const) {
     if (bytes >= unit && bytes % unit === 0) return `${bytes / unit}${suffix}`;
   }
   return String(bytes);
@@ -203,14 +205,7 @@ function listen(key: string, long: string, protos: Proto[], what: string): Setti
   };
 }
 
-function seconds(
-  key: string,
-  long: string,
-  help: string,
-  get: (c: Config) => number,
-  put: (c: Config, v: number) => void,
-  min = 1,
-): Setting {
+function seconds(key: string, long: string, help: string, get: (c: Config) => number, put: (c: Config, v: number) => void, min = 1): Setting {
   return {
     key,
     long,
@@ -221,15 +216,7 @@ function seconds(
   };
 }
 
-function integer(
-  key: string,
-  long: string,
-  help: string,
-  max: number,
-  get: (c: Config) => number,
-  put: (c: Config, v: number) => void,
-  min = 1,
-): Setting {
+function integer(key: string, long: string, help: string, max: number, get: (c: Config) => number, put: (c: Config, v: number) => void, min = 1): Setting {
   return {
     key,
     long,
@@ -282,14 +269,7 @@ function text(
 }
 
 /** A file or FIFO path of the access list (src/access/); relative paths are taken after tracker.rootdir. */
-function accessPath(
-  key: string,
-  long: string,
-  short: string | undefined,
-  arg: string,
-  help: string,
-  field: keyof AccessConfig,
-): Setting {
+function accessPath(key: string, long: string, short: string | undefined, arg: string, help: string, field: keyof AccessConfig): Setting {
   return {
     key,
     long,
@@ -310,8 +290,16 @@ export function parseNatsUrl(value: string): string {
   } catch {
     // reported below
   }
-  if (url === null || !['nats:', 'tls:'].includes(url.protocol) || url.hostname === '' || url.username !== '' || (url.pathname !== '' && url.pathname !== '/')) {
-    throw new BadValue(`${quote(value)} is not a NATS server URL (nats://host:port, tls://host:port or host:port; credentials go in cluster.user/password, token, nkey_seed_file or creds_file)`);
+  if (
+    url === null ||
+    !['nats:', 'tls:'].includes(url.protocol) ||
+    url.hostname === '' ||
+    url.username !== '' ||
+    (url.pathname !== '' && url.pathname !== '/')
+  ) {
+    throw new BadValue(
+      `${quote(value)} is not a NATS server URL (nats://host:port, tls://host:port or host:port; credentials go in cluster.user/password, token, nkey_seed_file or creds_file)`,
+    );
   }
   return `${url.protocol}//${url.host}`;
 }
@@ -328,7 +316,7 @@ function clusterText(key: string, long: string, arg: string, help: string, field
     long,
     arg,
     help,
-    show: (c) => (field === 'user' ? c.cluster.user ?? '' : ''),
+    show: (c) => (field === 'user' ? (c.cluster.user ?? '') : ''),
     set: (b, v) => {
       if (/[\x00-\x1f\x7f]/.test(v)) throw new BadValue(`the value contains control characters`);
       b.config.cluster[field] = v;
@@ -399,14 +387,36 @@ export const SETTINGS: readonly Setting[] = [
     show: () => '',
     set: (b, v) => b.setUdpWorkers(parseInteger(v, 0, MAX_WORKERS)),
   },
-  text('tracker.rootdir', 'rootdir', 'd', 'DIR', 'directory to change into at start-up (no chroot)',
-    (c) => c.rootdir, (c, v) => (c.rootdir = v)),
-  text('tracker.user', 'user', 'u', 'USER', 'user to switch to when started as root',
-    (c) => c.user, (c, v) => (c.user = v)),
-  text('tracker.redirect_url', 'redirect-url', 'r', 'URL', 'where GET / redirects to (none: 404)',
-    (c) => c.redirectUrl, (c, v) => (c.redirectUrl = v), (v) => {
+  text(
+    'tracker.rootdir',
+    'rootdir',
+    'd',
+    'DIR',
+    'directory to change into at start-up (no chroot)',
+    (c) => c.rootdir,
+    (c, v) => (c.rootdir = v),
+  ),
+  text(
+    'tracker.user',
+    'user',
+    'u',
+    'USER',
+    'user to switch to when started as root',
+    (c) => c.user,
+    (c, v) => (c.user = v),
+  ),
+  text(
+    'tracker.redirect_url',
+    'redirect-url',
+    'r',
+    'URL',
+    'where GET / redirects to (none: 404)',
+    (c) => c.redirectUrl,
+    (c, v) => (c.redirectUrl = v),
+    (v) => {
       if (/\s/.test(v)) throw new BadValue(`${quote(v)} contains whitespace`);
-    }),
+    },
+  ),
   {
     key: 'access.stats_path',
     long: 'stats-path',
@@ -451,18 +461,38 @@ export const SETTINGS: readonly Setting[] = [
       b.config.logRequests = share;
     },
   },
-  accessPath('access.whitelist', 'whitelist', 'w', 'FILE',
+  accessPath(
+    'access.whitelist',
+    'whitelist',
+    'w',
+    'FILE',
     'info-hash whitelist: only the hashes listed (40 hex digits a line) may be announced; reread on SIGHUP',
-    'whitelist'),
-  accessPath('access.blacklist', 'blacklist', 'b', 'FILE',
+    'whitelist',
+  ),
+  accessPath(
+    'access.blacklist',
+    'blacklist',
+    'b',
+    'FILE',
     'info-hash blacklist: the hashes listed (40 hex digits a line) may not be announced; reread on SIGHUP',
-    'blacklist'),
-  accessPath('access.fifo_add', 'fifo-add', undefined, 'FIFO',
+    'blacklist',
+  ),
+  accessPath(
+    'access.fifo_add',
+    'fifo-add',
+    undefined,
+    'FIFO',
     'named pipe (made with mode 0600 if missing): each hash line written to it is added to the white/blacklist',
-    'fifoAdd'),
-  accessPath('access.fifo_delete', 'fifo-delete', undefined, 'FIFO',
+    'fifoAdd',
+  ),
+  accessPath(
+    'access.fifo_delete',
+    'fifo-delete',
+    undefined,
+    'FIFO',
     'named pipe (made with mode 0600 if missing): each hash line written to it is taken off the white/blacklist',
-    'fifoDelete'),
+    'fifoDelete',
+  ),
   // swarmd's keys
   {
     key: 'tracker.workers',
@@ -473,29 +503,89 @@ export const SETTINGS: readonly Setting[] = [
     dflt: 'the number of cores',
     set: (b, v) => b.setWorkers(parseInteger(v, 1, MAX_WORKERS)),
   },
-  seconds('tracker.interval', 'interval', 'announce interval handed to clients',
-    (c) => c.interval, (c, v) => (c.interval = v)),
-  seconds('tracker.interval_variation', 'interval-variation',
+  seconds(
+    'tracker.interval',
+    'interval',
+    'announce interval handed to clients',
+    (c) => c.interval,
+    (c, v) => (c.interval = v),
+  ),
+  seconds(
+    'tracker.interval_variation',
+    'interval-variation',
     'answers carry interval - variation/2 + random(variation); 0 = exact interval',
-    (c) => c.intervalVariation, (c, v) => (c.intervalVariation = v), 0),
-  seconds('tracker.peer_timeout', 'peer-timeout', 'a peer that has not announced for this long is dropped',
-    (c) => c.peerTimeout, (c, v) => (c.peerTimeout = v)),
-  seconds('tracker.torrent_timeout', 'torrent-timeout', 'a torrent without peers but with completions is kept this long',
-    (c) => c.torrentTimeout, (c, v) => (c.torrentTimeout = v)),
-  seconds('tracker.clean_interval', 'clean-interval', 'time between cleaning passes',
-    (c) => c.cleanInterval, (c, v) => (c.cleanInterval = v)),
-  integer('tracker.numwant', 'numwant', 'peers returned when a client sends no numwant (HTTP and UDP)', MAX_INT,
-    (c) => c.numwantDefault, (c, v) => (c.numwantDefault = v)),
-  integer('tracker.numwant_max', 'numwant-max', 'most peers returned in one HTTP answer', HTTP_MAX_PEERS,
-    (c) => c.numwantMax, (c, v) => (c.numwantMax = v)),
-  integer('tracker.udp_numwant_max4', 'udp-numwant-max4', 'most peers in one UDP answer to IPv4 (6 bytes each)',
-    UDP_MAX_PEERS4, (c) => c.udpNumwantMax4, (c, v) => (c.udpNumwantMax4 = v)),
-  integer('tracker.udp_numwant_max6', 'udp-numwant-max6', 'most peers in one UDP answer to IPv6 (18 bytes each)',
-    UDP_MAX_PEERS6, (c) => c.udpNumwantMax6, (c, v) => (c.udpNumwantMax6 = v)),
-  integer('tracker.max_scrape_hashes', 'max-scrape-hashes', 'most info hashes in one HTTP scrape', 1000,
-    (c) => c.maxScrapeHashes, (c, v) => (c.maxScrapeHashes = v)),
-  boolean('tracker.ip_from_query', 'ip-from-query', 'use the ip= announce parameter instead of the source address (debugging only)',
-    (c) => c.ipFromQuery, (c, v) => (c.ipFromQuery = v)),
+    (c) => c.intervalVariation,
+    (c, v) => (c.intervalVariation = v),
+    0,
+  ),
+  seconds(
+    'tracker.peer_timeout',
+    'peer-timeout',
+    'a peer that has not announced for this long is dropped',
+    (c) => c.peerTimeout,
+    (c, v) => (c.peerTimeout = v),
+  ),
+  seconds(
+    'tracker.torrent_timeout',
+    'torrent-timeout',
+    'a torrent without peers but with completions is kept this long',
+    (c) => c.torrentTimeout,
+    (c, v) => (c.torrentTimeout = v),
+  ),
+  seconds(
+    'tracker.clean_interval',
+    'clean-interval',
+    'time between cleaning passes',
+    (c) => c.cleanInterval,
+    (c, v) => (c.cleanInterval = v),
+  ),
+  integer(
+    'tracker.numwant',
+    'numwant',
+    'peers returned when a client sends no numwant (HTTP and UDP)',
+    MAX_INT,
+    (c) => c.numwantDefault,
+    (c, v) => (c.numwantDefault = v),
+  ),
+  integer(
+    'tracker.numwant_max',
+    'numwant-max',
+    'most peers returned in one HTTP answer',
+    HTTP_MAX_PEERS,
+    (c) => c.numwantMax,
+    (c, v) => (c.numwantMax = v),
+  ),
+  integer(
+    'tracker.udp_numwant_max4',
+    'udp-numwant-max4',
+    'most peers in one UDP answer to IPv4 (6 bytes each)',
+    UDP_MAX_PEERS4,
+    (c) => c.udpNumwantMax4,
+    (c, v) => (c.udpNumwantMax4 = v),
+  ),
+  integer(
+    'tracker.udp_numwant_max6',
+    'udp-numwant-max6',
+    'most peers in one UDP answer to IPv6 (18 bytes each)',
+    UDP_MAX_PEERS6,
+    (c) => c.udpNumwantMax6,
+    (c, v) => (c.udpNumwantMax6 = v),
+  ),
+  integer(
+    'tracker.max_scrape_hashes',
+    'max-scrape-hashes',
+    'most info hashes in one HTTP scrape',
+    1000,
+    (c) => c.maxScrapeHashes,
+    (c, v) => (c.maxScrapeHashes = v),
+  ),
+  boolean(
+    'tracker.ip_from_query',
+    'ip-from-query',
+    'use the ip= announce parameter instead of the source address (debugging only)',
+    (c) => c.ipFromQuery,
+    (c, v) => (c.ipFromQuery = v),
+  ),
   {
     key: 'tracker.deniability',
     long: 'deniability',
@@ -505,9 +595,13 @@ export const SETTINGS: readonly Setting[] = [
     set: (b, v) => (b.config.deniabilityPercent = parseInteger(v, 0, 50)),
   },
   {
-    ...network('tracker.deniability_range', 'deniability-range', undefined,
+    ...network(
+      'tracker.deniability_range',
+      'deniability-range',
+      undefined,
       'a network the deniability addresses are drawn from (repeatable; IPv4 ranges for IPv4 lists, IPv6 for IPv6)',
-      (c) => [c.deniabilityRanges]),
+      (c) => [c.deniabilityRanges],
+    ),
   },
   {
     key: 'tracker.memory_limit',
@@ -518,22 +612,51 @@ export const SETTINGS: readonly Setting[] = [
     dflt: `3/4 of the RAM, at most ${formatSize(MAX_MEMORY_LIMIT)}`,
     set: (b, v) => (b.config.memoryLimit = parseSize(v, MIN_MEMORY_LIMIT, MAX_MEMORY_LIMIT)),
   },
-  file('tracker.state_file', 'state-file', 'state dump (completion counts, opentracker\'s statedump format) loaded at start and written every tracker.state_interval and at shutdown',
-    (c) => c.stateFile, (c, v) => (c.stateFile = v)),
-  seconds('tracker.state_interval', 'state-interval',
+  file(
+    'tracker.state_file',
+    'state-file',
+    "state dump (completion counts, opentracker's statedump format) loaded at start and written every tracker.state_interval and at shutdown",
+    (c) => c.stateFile,
+    (c, v) => (c.stateFile = v),
+  ),
+  seconds(
+    'tracker.state_interval',
+    'state-interval',
     'time between state dumps to tracker.state_file (or the -l file); 0 = never write (load only)',
-    (c) => c.stateInterval, (c, v) => (c.stateInterval = v), 0),
-  file('tracker.peer_state_file', 'peer-state-file',
-    'peer state (every peer and completed count, swarmd\'s binary format) loaded at start and written at a graceful stop and every tracker.peer_state_interval',
-    (c) => c.peerStateFile, (c, v) => (c.peerStateFile = v)),
-  seconds('tracker.peer_state_interval', 'peer-state-interval',
+    (c) => c.stateInterval,
+    (c, v) => (c.stateInterval = v),
+    0,
+  ),
+  file(
+    'tracker.peer_state_file',
+    'peer-state-file',
+    "peer state (every peer and completed count, swarmd's binary format) loaded at start and written at a graceful stop and every tracker.peer_state_interval",
+    (c) => c.peerStateFile,
+    (c, v) => (c.peerStateFile = v),
+  ),
+  seconds(
+    'tracker.peer_state_interval',
+    'peer-state-interval',
     'time between writes of tracker.peer_state_file, so that a crash loses at most that much; 0 = only at a graceful stop',
-    (c) => c.peerStateInterval, (c, v) => (c.peerStateInterval = v), 0),
-  boolean('tracker.full_scrape', 'full-scrape', 'answer /scrape without info_hash with every torrent (and /stats?mode=tpbs)',
-    (c) => c.fullScrape, (c, v) => (c.fullScrape = v)),
-  seconds('tracker.full_scrape_interval', 'full-scrape-interval',
+    (c) => c.peerStateInterval,
+    (c, v) => (c.peerStateInterval = v),
+    0,
+  ),
+  boolean(
+    'tracker.full_scrape',
+    'full-scrape',
+    'answer /scrape without info_hash with every torrent (and /stats?mode=tpbs)',
+    (c) => c.fullScrape,
+    (c, v) => (c.fullScrape = v),
+  ),
+  seconds(
+    'tracker.full_scrape_interval',
+    'full-scrape-interval',
     'one full scrape per client address (IPv6: per /64) per this many seconds, others get 429; 0 = no limit',
-    (c) => c.fullScrapeInterval, (c, v) => (c.fullScrapeInterval = v), 0),
+    (c) => c.fullScrapeInterval,
+    (c, v) => (c.fullScrapeInterval = v),
+    0,
+  ),
   {
     key: 'listen.udp.io',
     long: 'udp-io',
@@ -558,43 +681,143 @@ export const SETTINGS: readonly Setting[] = [
     show: (c) => c.tcpIo,
     set: (b, v) => (b.config.tcpIo = parseChoice<TcpIo>(v, ['auto', 'native', 'net'])),
   },
-  seconds('http.idle_timeout', 'http-idle-timeout', 'an idle HTTP connection is closed after this',
-    (c) => c.http.idleTimeout, (c, v) => (c.http.idleTimeout = v)),
-  seconds('http.header_timeout', 'http-header-timeout',
+  seconds(
+    'http.idle_timeout',
+    'http-idle-timeout',
+    'an idle HTTP connection is closed after this',
+    (c) => c.http.idleTimeout,
+    (c, v) => (c.http.idleTimeout = v),
+  ),
+  seconds(
+    'http.header_timeout',
+    'http-header-timeout',
     'a request head must arrive within this after the connection or the previous answer',
-    (c) => c.http.headerTimeout, (c, v) => (c.http.headerTimeout = v)),
-  size('http.max_request_size', 'http-max-request-size', 'largest HTTP request head accepted (512 to 1M; K/M suffixes)', 512, MIB,
-    (c) => c.http.maxRequestBytes, (c, v) => (c.http.maxRequestBytes = v)),
-  boolean('http.keepalive', 'http-keepalive', 'serve several requests per HTTP connection',
-    (c) => c.http.keepAlive, (c, v) => (c.http.keepAlive = v)),
-  boolean('http.external_ip', 'external-ip', 'announce answers carry the address the tracker saw (BEP 24 external ip)',
-    (c) => c.externalIp, (c, v) => (c.externalIp = v)),
-  integer('http.max_connections', 'http-max-connections', 'open HTTP connections per worker', MAX_INT,
-    (c) => c.http.maxConnections, (c, v) => (c.http.maxConnections = v)),
-  file('tls.cert', 'tls-cert', 'certificate chain (PEM) of the listen.tls listeners; reread on SIGHUP',
-    (c) => c.tls.cert, (c, v) => (c.tls.cert = v)),
-  file('tls.key', 'tls-key', 'private key (PEM) of the listen.tls listeners; reread on SIGHUP',
-    (c) => c.tls.key, (c, v) => (c.tls.key = v)),
-  boolean('ws.enabled', 'ws', 'WebTorrent signalling: WebSocket upgrades on the HTTP and HTTPS listeners',
-    (c) => c.ws.enabled, (c, v) => (c.ws.enabled = v)),
-  size('ws.max_message_size', 'ws-max-message-size', 'largest WebSocket message accepted; a bigger one closes the connection (1K to 1M)', KIB, MIB,
-    (c) => c.ws.maxMessageBytes, (c, v) => (c.ws.maxMessageBytes = v)),
-  integer('ws.max_offers', 'ws-max-offers', 'most offers in one WebSocket announce; more refuse the announce', 1000,
-    (c) => c.ws.maxOffers, (c, v) => (c.ws.maxOffers = v)),
-  integer('ws.numwant_max', 'ws-numwant-max', 'most peers the offers of one WebSocket announce are relayed to', 1000,
-    (c) => c.ws.numwantMax, (c, v) => (c.ws.numwantMax = v)),
-  seconds('ws.interval', 'ws-interval', 'announce interval handed to WebSocket clients',
-    (c) => c.ws.interval, (c, v) => (c.ws.interval = v)),
-  seconds('ws.idle_timeout', 'ws-idle-timeout', 'a WebSocket connection without a message for this long is closed',
-    (c) => c.ws.idleTimeout, (c, v) => (c.ws.idleTimeout = v)),
-  seconds('ws.ping_interval', 'ws-ping-interval', 'time between pings; a connection that has not answered the previous ping is closed',
-    (c) => c.ws.pingInterval, (c, v) => (c.ws.pingInterval = v)),
-  integer('ws.max_connections', 'ws-max-connections', `open WebSocket connections per worker (at most ${MAX_WORKER_PEERS})`, MAX_WORKER_PEERS,
-    (c) => c.ws.maxConnections, (c, v) => (c.ws.maxConnections = v)),
-  size('ws.max_queue_size', 'ws-max-queue-size', 'bytes queued for one WebSocket client before it is dropped as too slow (16K to 1G)', 16 * KIB, GIB,
-    (c) => c.ws.maxQueuedBytes, (c, v) => (c.ws.maxQueuedBytes = v)),
-  integer('ws.max_swarms', 'ws-max-swarms', 'torrents with WebSocket peers at once, over all workers (a shared table of 2 x N x (20 + 4 x workers) bytes)', 1 << 24,
-    (c) => c.ws.maxSwarms, (c, v) => (c.ws.maxSwarms = v)),
+    (c) => c.http.headerTimeout,
+    (c, v) => (c.http.headerTimeout = v),
+  ),
+  size(
+    'http.max_request_size',
+    'http-max-request-size',
+    'largest HTTP request head accepted (512 to 1M; K/M suffixes)',
+    512,
+    MIB,
+    (c) => c.http.maxRequestBytes,
+    (c, v) => (c.http.maxRequestBytes = v),
+  ),
+  boolean(
+    'http.keepalive',
+    'http-keepalive',
+    'serve several requests per HTTP connection',
+    (c) => c.http.keepAlive,
+    (c, v) => (c.http.keepAlive = v),
+  ),
+  boolean(
+    'http.external_ip',
+    'external-ip',
+    'announce answers carry the address the tracker saw (BEP 24 external ip)',
+    (c) => c.externalIp,
+    (c, v) => (c.externalIp = v),
+  ),
+  integer(
+    'http.max_connections',
+    'http-max-connections',
+    'open HTTP connections per worker',
+    MAX_INT,
+    (c) => c.http.maxConnections,
+    (c, v) => (c.http.maxConnections = v),
+  ),
+  file(
+    'tls.cert',
+    'tls-cert',
+    'certificate chain (PEM) of the listen.tls listeners; reread on SIGHUP',
+    (c) => c.tls.cert,
+    (c, v) => (c.tls.cert = v),
+  ),
+  file(
+    'tls.key',
+    'tls-key',
+    'private key (PEM) of the listen.tls listeners; reread on SIGHUP',
+    (c) => c.tls.key,
+    (c, v) => (c.tls.key = v),
+  ),
+  boolean(
+    'ws.enabled',
+    'ws',
+    'WebTorrent signalling: WebSocket upgrades on the HTTP and HTTPS listeners',
+    (c) => c.ws.enabled,
+    (c, v) => (c.ws.enabled = v),
+  ),
+  size(
+    'ws.max_message_size',
+    'ws-max-message-size',
+    'largest WebSocket message accepted; a bigger one closes the connection (1K to 1M)',
+    KIB,
+    MIB,
+    (c) => c.ws.maxMessageBytes,
+    (c, v) => (c.ws.maxMessageBytes = v),
+  ),
+  integer(
+    'ws.max_offers',
+    'ws-max-offers',
+    'most offers in one WebSocket announce; more refuse the announce',
+    1000,
+    (c) => c.ws.maxOffers,
+    (c, v) => (c.ws.maxOffers = v),
+  ),
+  integer(
+    'ws.numwant_max',
+    'ws-numwant-max',
+    'most peers the offers of one WebSocket announce are relayed to',
+    1000,
+    (c) => c.ws.numwantMax,
+    (c, v) => (c.ws.numwantMax = v),
+  ),
+  seconds(
+    'ws.interval',
+    'ws-interval',
+    'announce interval handed to WebSocket clients',
+    (c) => c.ws.interval,
+    (c, v) => (c.ws.interval = v),
+  ),
+  seconds(
+    'ws.idle_timeout',
+    'ws-idle-timeout',
+    'a WebSocket connection without a message for this long is closed',
+    (c) => c.ws.idleTimeout,
+    (c, v) => (c.ws.idleTimeout = v),
+  ),
+  seconds(
+    'ws.ping_interval',
+    'ws-ping-interval',
+    'time between pings; a connection that has not answered the previous ping is closed',
+    (c) => c.ws.pingInterval,
+    (c, v) => (c.ws.pingInterval = v),
+  ),
+  integer(
+    'ws.max_connections',
+    'ws-max-connections',
+    `open WebSocket connections per worker (at most ${MAX_WORKER_PEERS})`,
+    MAX_WORKER_PEERS,
+    (c) => c.ws.maxConnections,
+    (c, v) => (c.ws.maxConnections = v),
+  ),
+  size(
+    'ws.max_queue_size',
+    'ws-max-queue-size',
+    'bytes queued for one WebSocket client before it is dropped as too slow (16K to 1G)',
+    16 * KIB,
+    GIB,
+    (c) => c.ws.maxQueuedBytes,
+    (c, v) => (c.ws.maxQueuedBytes = v),
+  ),
+  integer(
+    'ws.max_swarms',
+    'ws-max-swarms',
+    'torrents with WebSocket peers at once, over all workers (a shared table of 2 x N x (20 + 4 x workers) bytes)',
+    1 << 24,
+    (c) => c.ws.maxSwarms,
+    (c, v) => (c.ws.maxSwarms = v),
+  ),
   {
     key: 'udp.connection_id_lifetime',
     long: 'connection-id-lifetime',
@@ -603,36 +826,86 @@ export const SETTINGS: readonly Setting[] = [
     show: (c) => String(c.connectionIdLifetime),
     set: (b, v) => (b.config.connectionIdLifetime = parseSeconds(v, 60, 86400)),
   },
-  integer('limits.udp_per_source', 'udp-per-source',
-    'UDP requests a second one source (IPv4 address, IPv6 /64) may send on average; over it, no answer (0 = no limit)', 10_000_000,
-    (c) => c.limits.udpPerSource, (c, v) => (c.limits.udpPerSource = v), 0),
-  integer('limits.http_per_source', 'http-per-source',
-    'HTTP requests a second one source (IPv4 address, IPv6 /64) may send on average; over it, 429 (0 = no limit)', 10_000_000,
-    (c) => c.limits.httpPerSource, (c, v) => (c.limits.httpPerSource = v), 0),
-  integer('limits.burst', 'limit-burst',
-    'requests a source may send at once beyond limits.udp_per_source / limits.http_per_source', 1_000_000,
-    (c) => c.limits.burst, (c, v) => (c.limits.burst = v), 0),
-  integer('limits.bad_connection_ids', 'bad-connection-ids',
-    'UDP error packets a source gets for bad or expired connection IDs before those requests are ignored for limits.bad_connection_id_ban (0 = always answer)', 1_000_000,
-    (c) => c.limits.badConnectionIds, (c, v) => (c.limits.badConnectionIds = v), 0),
-  seconds('limits.bad_connection_id_ban', 'bad-connection-id-ban',
+  integer(
+    'limits.udp_per_source',
+    'udp-per-source',
+    'UDP requests a second one source (IPv4 address, IPv6 /64) may send on average; over it, no answer (0 = no limit)',
+    10_000_000,
+    (c) => c.limits.udpPerSource,
+    (c, v) => (c.limits.udpPerSource = v),
+    0,
+  ),
+  integer(
+    'limits.http_per_source',
+    'http-per-source',
+    'HTTP requests a second one source (IPv4 address, IPv6 /64) may send on average; over it, 429 (0 = no limit)',
+    10_000_000,
+    (c) => c.limits.httpPerSource,
+    (c, v) => (c.limits.httpPerSource = v),
+    0,
+  ),
+  integer(
+    'limits.burst',
+    'limit-burst',
+    'requests a source may send at once beyond limits.udp_per_source / limits.http_per_source',
+    1_000_000,
+    (c) => c.limits.burst,
+    (c, v) => (c.limits.burst = v),
+    0,
+  ),
+  integer(
+    'limits.bad_connection_ids',
+    'bad-connection-ids',
+    'UDP error packets a source gets for bad or expired connection IDs before those requests are ignored for limits.bad_connection_id_ban (0 = always answer)',
+    1_000_000,
+    (c) => c.limits.badConnectionIds,
+    (c, v) => (c.limits.badConnectionIds = v),
+    0,
+  ),
+  seconds(
+    'limits.bad_connection_id_ban',
+    'bad-connection-id-ban',
     'how long a source that used up limits.bad_connection_ids has its requests with bad IDs ignored',
-    (c) => c.limits.badConnectionIdBan, (c, v) => (c.limits.badConnectionIdBan = v)),
-  integer('limits.overload_delay', 'overload-delay',
-    'event-loop delay (p99, milliseconds) from which a worker counts as behind and stretches the announce interval (0 = never)', 60_000,
-    (c) => c.limits.overloadDelay, (c, v) => (c.limits.overloadDelay = v), 0),
-  integer('limits.overload_max_factor', 'overload-max-factor',
-    'the most the announce interval is multiplied by while a worker is behind (1 = never stretched)', 16,
-    (c) => c.limits.overloadMaxFactor, (c, v) => (c.limits.overloadMaxFactor = v)),
-  network('access.stats', 'access-stats', undefined, 'only these networks may read the stats pages (repeatable; none = everyone)',
-    (c) => [c.statsNetworks]),
-  network('access.proxy', 'access-proxy', undefined, 'trusted reverse proxies: their X-Forwarded-For / Forwarded / X-Real-IP names the client (repeatable)',
-    (c) => [c.proxyNetworks]),
-  network('access.admin', 'admin-ip', 'A', 'bless a network with every permission: stats and proxy (opentracker\'s -A; repeatable)',
-    (c) => [c.statsNetworks, c.proxyNetworks]),
-  accessPath('access.changes_file', 'access-changes-file', undefined, 'FILE',
+    (c) => c.limits.badConnectionIdBan,
+    (c, v) => (c.limits.badConnectionIdBan = v),
+  ),
+  integer(
+    'limits.overload_delay',
+    'overload-delay',
+    'event-loop delay (p99, milliseconds) from which a worker counts as behind and stretches the announce interval (0 = never)',
+    60_000,
+    (c) => c.limits.overloadDelay,
+    (c, v) => (c.limits.overloadDelay = v),
+    0,
+  ),
+  integer(
+    'limits.overload_max_factor',
+    'overload-max-factor',
+    'the most the announce interval is multiplied by while a worker is behind (1 = never stretched)',
+    16,
+    (c) => c.limits.overloadMaxFactor,
+    (c, v) => (c.limits.overloadMaxFactor = v),
+  ),
+  network('access.stats', 'access-stats', undefined, 'only these networks may read the stats pages (repeatable; none = everyone)', (c) => [c.statsNetworks]),
+  network(
+    'access.proxy',
+    'access-proxy',
+    undefined,
+    'trusted reverse proxies: their X-Forwarded-For / Forwarded / X-Real-IP names the client (repeatable)',
+    (c) => [c.proxyNetworks],
+  ),
+  network('access.admin', 'admin-ip', 'A', "bless a network with every permission: stats and proxy (opentracker's -A; repeatable)", (c) => [
+    c.statsNetworks,
+    c.proxyNetworks,
+  ]),
+  accessPath(
+    'access.changes_file',
+    'access-changes-file',
+    undefined,
+    'FILE',
     'journal keeping the access.fifo_add/fifo_delete changes across restarts (default: the list file + .changes)',
-    'changesFile'),
+    'changesFile',
+  ),
   {
     key: 'cluster.nats',
     long: 'cluster-nats',
@@ -647,10 +920,20 @@ export const SETTINGS: readonly Setting[] = [
   clusterText('cluster.user', 'cluster-user', 'USER', 'NATS user name (with cluster.password)', 'user'),
   clusterText('cluster.password', 'cluster-password', 'PASSWORD', 'NATS password (with cluster.user)', 'password'),
   clusterText('cluster.token', 'cluster-token', 'TOKEN', 'NATS authentication token', 'token'),
-  file('cluster.nkey_seed_file', 'cluster-nkey-seed-file', 'file holding the NKey seed (SU...) this node authenticates with',
-    (c) => c.cluster.nkeySeedFile, (c, v) => (c.cluster.nkeySeedFile = v)),
-  file('cluster.creds_file', 'cluster-creds-file', 'NATS credentials file (JWT and NKey seed, as nsc writes them)',
-    (c) => c.cluster.credsFile, (c, v) => (c.cluster.credsFile = v)),
+  file(
+    'cluster.nkey_seed_file',
+    'cluster-nkey-seed-file',
+    'file holding the NKey seed (SU...) this node authenticates with',
+    (c) => c.cluster.nkeySeedFile,
+    (c, v) => (c.cluster.nkeySeedFile = v),
+  ),
+  file(
+    'cluster.creds_file',
+    'cluster-creds-file',
+    'NATS credentials file (JWT and NKey seed, as nsc writes them)',
+    (c) => c.cluster.credsFile,
+    (c, v) => (c.cluster.credsFile = v),
+  ),
   {
     key: 'cluster.subject_prefix',
     long: 'cluster-subject-prefix',
@@ -668,15 +951,20 @@ export const SETTINGS: readonly Setting[] = [
     key: 'cluster.node_name',
     long: 'cluster-node-name',
     arg: 'NAME',
-    help: 'this node\'s name in NATS and in the logs',
+    help: "this node's name in NATS and in the logs",
     show: () => 'the host name and a random suffix',
     set: (b, v) => {
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) throw new BadValue(`${quote(v)} is not a node name (1 to 64 letters, digits, ., - and _)`);
       b.config.cluster.nodeName = v;
     },
   },
-  file('notices.journal', 'notices-journal', 'journal of takedown notices (JSON lines, replayed at start): turns notices on; the hashes they list are blocked',
-    (c) => c.noticesJournal, (c, v) => (c.noticesJournal = v)),
+  file(
+    'notices.journal',
+    'notices-journal',
+    'journal of takedown notices (JSON lines, replayed at start): turns notices on; the hashes they list are blocked',
+    (c) => c.noticesJournal,
+    (c, v) => (c.noticesJournal = v),
+  ),
   {
     key: 'transparency.path',
     long: 'transparency-path',
@@ -709,10 +997,22 @@ export const SETTINGS: readonly Setting[] = [
       b.config.admin.token = v;
     },
   },
-  network('admin.networks', 'admin-networks', undefined, 'only clients from these networks may use the admin API (repeatable; none = anyone reaching admin.listen)',
-    (c) => [c.admin.networks]),
-  size('admin.max_body', 'admin-max-body', 'largest admin API request body (1K to 256M; K/M suffixes); larger ones get 413', KIB, 256 * MIB,
-    (c) => c.admin.maxBodyBytes, (c, v) => (c.admin.maxBodyBytes = v)),
+  network(
+    'admin.networks',
+    'admin-networks',
+    undefined,
+    'only clients from these networks may use the admin API (repeatable; none = anyone reaching admin.listen)',
+    (c) => [c.admin.networks],
+  ),
+  size(
+    'admin.max_body',
+    'admin-max-body',
+    'largest admin API request body (1K to 256M; K/M suffixes); larger ones get 413',
+    KIB,
+    256 * MIB,
+    (c) => c.admin.maxBodyBytes,
+    (c, v) => (c.admin.maxBodyBytes = v),
+  ),
   {
     key: 'log.level',
     long: 'log-level',
@@ -904,14 +1204,23 @@ export class ConfigBuilder {
         err(`access.whitelist (${a.whitelist}) and access.blacklist (${a.blacklist}) can't be used together: choose one`);
       }
       if (a.whitelist === null && a.blacklist === null) {
-        for (const [key, value] of [['access.fifo_add', a.fifoAdd], ['access.fifo_delete', a.fifoDelete], ['access.changes_file', a.changesFile]]) {
+        for (const [key, value] of [
+          ['access.fifo_add', a.fifoAdd],
+          ['access.fifo_delete', a.fifoDelete],
+          ['access.changes_file', a.changesFile],
+        ]) {
           if (value !== null) err(`${key} needs access.whitelist or access.blacklist (it changes that list)`);
         }
       }
       const k = c.cluster;
       const credentials = [
-        ['cluster.user', k.user ?? k.password], ['cluster.token', k.token], ['cluster.nkey_seed_file', k.nkeySeedFile], ['cluster.creds_file', k.credsFile],
-      ].filter(([, v]) => v !== null).map(([key]) => key);
+        ['cluster.user', k.user ?? k.password],
+        ['cluster.token', k.token],
+        ['cluster.nkey_seed_file', k.nkeySeedFile],
+        ['cluster.creds_file', k.credsFile],
+      ]
+        .filter(([, v]) => v !== null)
+        .map(([key]) => key);
       if (credentials.length > 1) err(`${credentials.join(' and ')} can't be used together: give one kind of NATS credentials`);
       if ((k.user === null) !== (k.password === null)) err('cluster.user and cluster.password go together: give both');
       if (credentials.length > 0 && k.servers.length === 0) err(`${credentials[0]} needs cluster.nats (the NATS servers to cluster through)`);

@@ -64,7 +64,7 @@ export async function replaceFile(file: string, fill: (write: WriteAll) => Promi
     const out = handle;
     step = 'writing';
     await fill(async (chunk) => {
-      for (let done = 0; done < chunk.length; ) done += (await out.write(chunk, done, chunk.length - done)).bytesWritten;
+      for (let done = 0; done < chunk.length;) done += (await out.write(chunk, done, chunk.length - done)).bytesWritten;
       bytes += chunk.length;
     });
     step = 'syncing';

@@ -94,7 +94,7 @@ export class Journal {
       const out = this.unwritten.length > 0 ? Buffer.concat([this.unwritten, bytes]) : bytes;
       try {
         await this.cutBack();
-        for (let at = 0; at < out.length; ) at += (await this.handle.write(out, at, out.length - at)).bytesWritten;
+        for (let at = 0; at < out.length;) at += (await this.handle.write(out, at, out.length - at)).bytesWritten;
         await this.handle.datasync();
         this.size += out.length;
         this.unwritten = Buffer.alloc(0);
@@ -146,10 +146,9 @@ export class Journal {
       await this.handle.datasync();
       this.uncut = null;
     } catch (e) {
-      throw new Error(
-        `the journal ${this.file} could not be cut back to its last whole line after a failed write (${this.uncut}): ${(e as Error).message}`,
-        { cause: e },
-      );
+      throw new Error(`the journal ${this.file} could not be cut back to its last whole line after a failed write (${this.uncut}): ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
 }

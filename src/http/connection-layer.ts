@@ -59,7 +59,11 @@ export class NetConnectionLayer {
   listen(host: string, port: number): Promise<net.Server> {
     // No TCP_NODELAY up front: most clients send one request and the answer goes out with the
     // FIN; it is set once a connection is kept alive (see write()).
-    return this.bind(net.createServer((socket) => this.accept(socket)), host, port);
+    return this.bind(
+      net.createServer((socket) => this.accept(socket)),
+      host,
+      port,
+    );
   }
 
   /** HTTPS (and WSS): TLS sockets go down the same accept path as plain ones. */

@@ -58,7 +58,8 @@ export class PagesEndpoint implements Endpoint {
     const params = queryParams(req);
     if (req.route === ROUTE_STATS_JSON) return this.send(socket, statsJsonAnswer(params, stats, head.acceptGzip));
     const accept = head.headerValue(req.bytes, 'accept');
-    if (req.route === ROUTE_TRANSPARENCY) return this.send(socket, Promise.resolve(transparencyAnswer(this.ctx.transparency!, params, accept, head.acceptGzip)));
+    if (req.route === ROUTE_TRANSPARENCY)
+      return this.send(socket, Promise.resolve(transparencyAnswer(this.ctx.transparency!, params, accept, head.acceptGzip)));
     // The stats path: the dashboard (a browser asking for HTML without a mode), its files, mode=json, mode=metrics...
     const ours = statsPathAnswer(params, accept, head.acceptGzip, stats);
     if (ours !== null) return this.send(socket, ours);

@@ -11,7 +11,15 @@ import { C } from '../stats/counters.ts';
 import type { TrackerContext } from '../requests/context.ts';
 import type { Config } from '../config/config.ts';
 import {
-  ANSWER_SOCKET, ANSWER_UPGRADE, ROUTE_NOT_FOUND, ROUTE_ROOT, ROUTE_ANNOUNCE, ROUTE_SCRAPE, ROUTE_STATS, ROUTE_METRICS, ROUTE_STATS_JSON,
+  ANSWER_SOCKET,
+  ANSWER_UPGRADE,
+  ROUTE_NOT_FOUND,
+  ROUTE_ROOT,
+  ROUTE_ANNOUNCE,
+  ROUTE_SCRAPE,
+  ROUTE_STATS,
+  ROUTE_METRICS,
+  ROUTE_STATS_JSON,
   ROUTE_TRANSPARENCY,
 } from './responder.ts';
 import type { Responder, Endpoint, HttpRequest, HttpAnswer } from './responder.ts';

@@ -25,7 +25,10 @@ const STREAM_TIMEOUT_MS = 15 * 60 * 1000;
  * the time the layer gives it.
  */
 export function streamStoreWalk(
-  req: HttpRequest, socket: net.Socket, store: SwarmStore, counters: Float64Array,
+  req: HttpRequest,
+  socket: net.Socket,
+  store: SwarmStore,
+  counters: Float64Array,
   walk: { format: FullScrapeFormat; filter: HashFilter | null; compress: Compression; counter: number },
 ): number {
   const chunked = req.head.versionMinor !== 0;

@@ -20,8 +20,11 @@ export function upgradeRequest(req: HttpRequest, socket: net.Socket): UpgradeReq
   const buf = req.bytes;
   const headers: Record<string, string> = {};
   for (let h = head.headerCount - 1; h >= 0; h--) {
-    headers[buf.toString('latin1', head.headerNameStart[h], head.headerNameEnd[h]).toLowerCase()] =
-      buf.toString('latin1', head.headerValueStart[h], head.headerValueEnd[h]);
+    headers[buf.toString('latin1', head.headerNameStart[h], head.headerNameEnd[h]).toLowerCase()] = buf.toString(
+      'latin1',
+      head.headerValueStart[h],
+      head.headerValueEnd[h],
+    );
   }
   return { method: 'GET', url: buf.toString('latin1', head.targetStart, head.targetEnd), headers, socket };
 }

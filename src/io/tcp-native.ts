@@ -186,8 +186,7 @@ const C_HANDLER_ERRORS = TCP_COUNTER_NAMES.indexOf('handlerErrors');
 export const MAX_CONNECTIONS = (1 << 20) - 1;
 
 /** Where `npm install` builds the addon; SWARMD_TCP_ADDON names another file (the ASan build, or a missing one in tests). */
-export const TCP_ADDON_PATH =
-  process.env.SWARMD_TCP_ADDON || fileURLToPath(new URL('../../native/build/Release/swarmd_tcp.node', import.meta.url));
+export const TCP_ADDON_PATH = process.env.SWARMD_TCP_ADDON || fileURLToPath(new URL('../../native/build/Release/swarmd_tcp.node', import.meta.url));
 
 let addon: Addon | null = null;
 let status: AddonStatus | null = null;

@@ -123,13 +123,7 @@ export function countersView(values: Float64Array): Readonly<UdpBatchCounters> {
 }
 
 // Runs the handler for one batch: never throws, returns how many replies to send.
-export function runHandler(
-  handler: BatchHandler,
-  rx: Batch,
-  tx: Batch,
-  counters: Float64Array,
-  onError: (err: unknown) => void,
-): number {
+export function runHandler(handler: BatchHandler, rx: Batch, tx: Batch, counters: Float64Array, onError: (err: unknown) => void): number {
   tx.count = 0;
   let replies: number;
   try {

@@ -33,8 +33,7 @@ const FLAG_REUSEPORT = 1;
 const FLAG_IPV6ONLY = 2;
 
 /** Where `npm install` builds the addon; SWARMD_UDP_ADDON names another file (tests use it to see the fallback). */
-const NATIVE_ADDON_PATH =
-  process.env.SWARMD_UDP_ADDON || fileURLToPath(new URL('../../native/build/Release/swarmd_udp.node', import.meta.url));
+const NATIVE_ADDON_PATH = process.env.SWARMD_UDP_ADDON || fileURLToPath(new URL('../../native/build/Release/swarmd_udp.node', import.meta.url));
 
 let addon: Addon | null = null;
 let status: AddonStatus | null = null;

@@ -37,9 +37,10 @@ export interface LockedListener {
 export class ListenerInUseError extends Error {
   readonly holder: LockHolder | null;
   constructor(listener: string, holder: LockHolder | null, detail = '') {
-    const who = holder === null
-      ? `another process that does not answer as swarmd${detail}`
-      : `swarmd pid ${holder.pid} (version ${holder.version}, started ${new Date(holder.startedAt).toISOString()}${holder.listener === listener ? '' : `, on ${holder.listener}`})`;
+    const who =
+      holder === null
+        ? `another process that does not answer as swarmd${detail}`
+        : `swarmd pid ${holder.pid} (version ${holder.version}, started ${new Date(holder.startedAt).toISOString()}${holder.listener === listener ? '' : `, on ${holder.listener}`})`;
     super(`${listener} is in use by ${who}: stop it first (two processes on one port would split every swarm between them)`);
     this.name = 'ListenerInUseError';
     this.holder = holder;

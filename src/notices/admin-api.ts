@@ -58,7 +58,12 @@ export class AdminApi {
   }
 
   /** Listens on config.listen; resolves with the address bound (port 0 picks one, for tests). */
-  static async start(config: AdminConfig, registry: NoticeRegistry, counters: Float64Array, log: Logger): Promise<{ api: AdminApi; host: string; port: number }> {
+  static async start(
+    config: AdminConfig,
+    registry: NoticeRegistry,
+    counters: Float64Array,
+    log: Logger,
+  ): Promise<{ api: AdminApi; host: string; port: number }> {
     const api = new AdminApi(config, registry, counters, log);
     const { host, port } = config.listen!;
     await new Promise<void>((resolve, reject) => {
@@ -107,7 +112,10 @@ export class AdminApi {
     const url = new URL(req.url ?? '/', 'http://admin');
     const parts = url.pathname.split('/').filter((p) => p !== '');
     if (parts[0] !== 'notices' || parts.length > 3 || (parts.length === 3 && parts[2] !== 'lift')) {
-      throw new HttpError(404, `no such endpoint: ${req.method} ${url.pathname} (endpoints: POST /notices, GET /notices, GET /notices/ID, POST /notices/ID/lift)`);
+      throw new HttpError(
+        404,
+        `no such endpoint: ${req.method} ${url.pathname} (endpoints: POST /notices, GET /notices, GET /notices/ID, POST /notices/ID/lift)`,
+      );
     }
     const id = parts[1] === undefined ? null : decodeId(parts[1]);
     if (id !== null && !isNoticeId(id)) throw new HttpError(404, `no notice with the id ${JSON.stringify(id.slice(0, 80))}`);

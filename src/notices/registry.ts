@@ -259,7 +259,15 @@ export class NoticeRegistry {
       if (existing !== undefined) return { ok: true, notice: view(existing), changed: false };
       const { type: _type, filed, ...fields } = record;
       const e: Entry = {
-        index: this.entries.length, fields, filed, distinct: [], listed: fields.hashes.length, fresh: 0, duplicates: 0, lifted: new Set(), lifts: [],
+        index: this.entries.length,
+        fields,
+        filed,
+        distinct: [],
+        listed: fields.hashes.length,
+        fresh: 0,
+        duplicates: 0,
+        lifted: new Set(),
+        lifts: [],
       };
       const seen = new Set<string>();
       for (const h of fields.hashes) {
@@ -312,7 +320,13 @@ export class NoticeRegistry {
       const by = this.blocking.get(hex)!;
       notices[i] = typeof by === 'number' ? by : by[0]!;
     });
-    return buildBlockState(++this.generation, keys, notices, count, this.entries.map((e) => blockReason(e.fields.id)));
+    return buildBlockState(
+      ++this.generation,
+      keys,
+      notices,
+      count,
+      this.entries.map((e) => blockReason(e.fields.id)),
+    );
   }
 }
 
@@ -347,7 +361,11 @@ function parseRecord(value: unknown): { record: NoticeRecord } | { errors: Field
     delete rest.id;
     if (rest.hashes === null) delete rest.hashes;
     const checked = checkLift(rest);
-    const errors = [...(typeof when === 'string' ? [] : [when]), ...(typeof id === 'string' ? [] : [{ field: 'id', message: 'is not a notice id' }]), ...('errors' in checked ? checked.errors : [])];
+    const errors = [
+      ...(typeof when === 'string' ? [] : [when]),
+      ...(typeof id === 'string' ? [] : [{ field: 'id', message: 'is not a notice id' }]),
+      ...('errors' in checked ? checked.errors : []),
+    ];
     if (errors.length > 0 || 'errors' in checked) return { errors };
     return { record: { type, id: id as string, at: when as string, ...checked.lift } };
   }
@@ -357,15 +375,29 @@ function parseRecord(value: unknown): { record: NoticeRecord } | { errors: Field
 function sameNotice(e: Entry, r: NoticeFields): boolean {
   const f = e.fields;
   const listed = new Set(e.distinct);
-  return f.received === r.received && f.sender === r.sender && f.on_behalf_of === r.on_behalf_of && f.note === r.note &&
-    e.listed === r.hashes.length && new Set(r.hashes).size === e.distinct.length && r.hashes.every((h) => listed.has(h));
+  return (
+    f.received === r.received &&
+    f.sender === r.sender &&
+    f.on_behalf_of === r.on_behalf_of &&
+    f.note === r.note &&
+    e.listed === r.hashes.length &&
+    new Set(r.hashes).size === e.distinct.length &&
+    r.hashes.every((h) => listed.has(h))
+  );
 }
 
 function summary(e: Entry): NoticeSummary {
   const f = e.fields;
   return {
-    id: f.id, received: f.received, sender: f.sender, on_behalf_of: f.on_behalf_of, filed: e.filed,
-    listed: e.listed, new: e.fresh, duplicates: e.duplicates, lifted: e.lifted.size,
+    id: f.id,
+    received: f.received,
+    sender: f.sender,
+    on_behalf_of: f.on_behalf_of,
+    filed: e.filed,
+    listed: e.listed,
+    new: e.fresh,
+    duplicates: e.duplicates,
+    lifted: e.lifted.size,
   };
 }
 

@@ -86,7 +86,13 @@ export function renderTransparency(input: TransparencyInput): TransparencyPages 
 export function transparencyAnswer(pages: TransparencyPages, params: URLSearchParams, accept: string | null, acceptGzip: boolean): ObservabilityAnswer {
   const format = params.get('format');
   if (format !== null && format !== 'json' && format !== 'html') {
-    return { status: 400, contentType: 'text/plain; charset=utf-8', body: Buffer.from('format must be json or html\n'), gzipped: false, cacheControl: 'no-store' };
+    return {
+      status: 400,
+      contentType: 'text/plain; charset=utf-8',
+      body: Buffer.from('format must be json or html\n'),
+      gzipped: false,
+      cacheControl: 'no-store',
+    };
   }
   const html = format === 'html' || (format === null && acceptsHtml(accept));
   const r = html ? pages.html : pages.json;

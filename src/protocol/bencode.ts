@@ -114,14 +114,7 @@ export function writeLatin1String(buf: Uint8Array, off: number, str: string): nu
 export type BValue = Uint8Array | number | bigint | BValue[] | Map<string, BValue>;
 
 /** What `encode` accepts: BValue plus strings (UTF-8) and plain objects as dictionaries. */
-type BEncodable =
-  | Uint8Array
-  | number
-  | bigint
-  | string
-  | readonly BEncodable[]
-  | ReadonlyMap<string, BEncodable>
-  | { readonly [key: string]: BEncodable };
+type BEncodable = Uint8Array | number | bigint | string | readonly BEncodable[] | ReadonlyMap<string, BEncodable> | { readonly [key: string]: BEncodable };
 
 export class BencodeError extends Error {
   /** `offset`: the byte of the input where decoding failed, named in the message (-1: an encoding error, none). */
@@ -180,8 +173,7 @@ function encodeInto(out: Growable, v: BEncodable, depth: number): void {
     out.room(1);
     out.buf[out.len++] = CH_E;
   } else if (v !== null && typeof v === 'object') {
-    const entries: [string, BEncodable][] =
-      v instanceof Map ? [...(v as ReadonlyMap<string, BEncodable>)] : Object.entries(v as { [k: string]: BEncodable });
+    const entries: [string, BEncodable][] = v instanceof Map ? [...(v as ReadonlyMap<string, BEncodable>)] : Object.entries(v as { [k: string]: BEncodable });
     entries.sort((a, b) => compareKeys(a[0], b[0]));
     out.room(1);
     out.buf[out.len++] = CH_D;

@@ -260,8 +260,7 @@ export function parseHttpHead(buf: Buffer, len: number, head: HttpHead, maxHeadB
   if (buf[p] !== SP || p === ms) return HEAD_MALFORMED;
   const ml = p - ms;
   if (ml === 3 && buf[ms] === 0x47 && buf[ms + 1] === 0x45 && buf[ms + 2] === 0x54) head.method = METHOD_GET;
-  else if (ml === 4 && buf[ms] === 0x48 && buf[ms + 1] === 0x45 && buf[ms + 2] === 0x41 && buf[ms + 3] === 0x44)
-    head.method = METHOD_HEAD;
+  else if (ml === 4 && buf[ms] === 0x48 && buf[ms + 1] === 0x45 && buf[ms + 2] === 0x41 && buf[ms + 3] === 0x44) head.method = METHOD_HEAD;
   else head.method = METHOD_OTHER;
   p++;
 
@@ -269,13 +268,13 @@ export function parseHttpHead(buf: Buffer, len: number, head: HttpHead, maxHeadB
   let ts = p;
   while (p < end) {
     c = buf[p];
-    if (c === QMARK || ((c - 0x21) >>> 0) >= 0x5e) break;
+    if (c === QMARK || (c - 0x21) >>> 0 >= 0x5e) break;
     p++;
   }
   let pathEnd = p;
   if (p < end && c === QMARK) {
     p++;
-    while (p < end && ((buf[p] - 0x21) >>> 0) < 0x5e) p++;
+    while (p < end && (buf[p] - 0x21) >>> 0 < 0x5e) p++;
   }
   if (p >= end) return incomplete(len, maxHeadBytes);
   c = buf[p];
@@ -313,8 +312,7 @@ export function parseHttpHead(buf: Buffer, len: number, head: HttpHead, maxHeadB
     for (let i = 0; i < 5 && p + i < end; i++) if (buf[p + i] !== HTTP_SLASH[i]) return HEAD_MALFORMED;
     return incomplete(len, maxHeadBytes);
   }
-  if (buf[p] !== 0x48 || buf[p + 1] !== 0x54 || buf[p + 2] !== 0x54 || buf[p + 3] !== 0x50 || buf[p + 4] !== SLASH)
-    return HEAD_MALFORMED;
+  if (buf[p] !== 0x48 || buf[p + 1] !== 0x54 || buf[p + 2] !== 0x54 || buf[p + 3] !== 0x50 || buf[p + 4] !== SLASH) return HEAD_MALFORMED;
   const major = buf[p + 5] - 0x30;
   const minor = buf[p + 7] - 0x30;
   if (major < 0 || major > 9 || buf[p + 6] !== 0x2e || minor < 0 || minor > 9) return HEAD_MALFORMED;

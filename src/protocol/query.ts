@@ -60,13 +60,7 @@ export const QUERY_ERROR_MESSAGES: readonly string[] = Object.freeze([
 ]);
 
 /** Short names of the codes, for metrics labels. */
-export const QUERY_ERROR_NAMES: readonly string[] = Object.freeze([
-  'ok',
-  'missing_info_hash',
-  'invalid_info_hash',
-  'duplicate_info_hash',
-  'invalid_port',
-]);
+export const QUERY_ERROR_NAMES: readonly string[] = Object.freeze(['ok', 'missing_info_hash', 'invalid_info_hash', 'duplicate_info_hash', 'invalid_port']);
 
 /** Bits of AnnounceQuery.lenient: what was ignored or defaulted in an announce that was still answered. */
 export const LENIENT_PEER_ID = 1 << 0;
@@ -347,11 +341,7 @@ function parseIpValue(a: Uint8Array, s: number, e: number, out: Uint8Array): num
   }
   // Here ip6Scratch holds an IPv6 address; IPv4-mapped (::ffff:a.b.c.d) is IPv4
   const m = ip6Scratch;
-  if (
-    (m[0] | m[1] | m[2] | m[3] | m[4] | m[5] | m[6] | m[7] | m[8] | m[9]) === 0 &&
-    m[10] === 0xff &&
-    m[11] === 0xff
-  ) {
+  if ((m[0] | m[1] | m[2] | m[3] | m[4] | m[5] | m[6] | m[7] | m[8] | m[9]) === 0 && m[10] === 0xff && m[11] === 0xff) {
     out[0] = m[12];
     out[1] = m[13];
     out[2] = m[14];

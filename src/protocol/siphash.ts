@@ -13,15 +13,7 @@
  */
 
 /** HalfSipHash-c-d over buf[off, off+len), key (k0, k1). The 32 result bits as an int32. */
-export function halfSipHashRounds(
-  cRounds: number,
-  dRounds: number,
-  k0: number,
-  k1: number,
-  buf: Uint8Array,
-  off: number,
-  len: number,
-): number {
+export function halfSipHashRounds(cRounds: number, dRounds: number, k0: number, k1: number, buf: Uint8Array, off: number, len: number): number {
   let v0 = k0 | 0;
   let v1 = k1 | 0;
   let v2 = (0x6c796765 ^ k0) | 0;
@@ -32,10 +24,20 @@ export function halfSipHashRounds(
     const m = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
     v3 ^= m;
     for (let r = 0; r < cRounds; r++) {
-      v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
-      v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
-      v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
-      v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
+      v0 = (v0 + v1) | 0;
+      v1 = (v1 << 5) | (v1 >>> 27);
+      v1 ^= v0;
+      v0 = (v0 << 16) | (v0 >>> 16);
+      v2 = (v2 + v3) | 0;
+      v3 = (v3 << 8) | (v3 >>> 24);
+      v3 ^= v2;
+      v0 = (v0 + v3) | 0;
+      v3 = (v3 << 7) | (v3 >>> 25);
+      v3 ^= v0;
+      v2 = (v2 + v1) | 0;
+      v1 = (v1 << 13) | (v1 >>> 19);
+      v1 ^= v2;
+      v2 = (v2 << 16) | (v2 >>> 16);
     }
     v0 ^= m;
   }
@@ -46,23 +48,45 @@ export function halfSipHashRounds(
   if (tail >= 1) b |= buf[i];
   v3 ^= b;
   for (let r = 0; r < cRounds; r++) {
-    v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
-    v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
-    v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
-    v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
+    v0 = (v0 + v1) | 0;
+    v1 = (v1 << 5) | (v1 >>> 27);
+    v1 ^= v0;
+    v0 = (v0 << 16) | (v0 >>> 16);
+    v2 = (v2 + v3) | 0;
+    v3 = (v3 << 8) | (v3 >>> 24);
+    v3 ^= v2;
+    v0 = (v0 + v3) | 0;
+    v3 = (v3 << 7) | (v3 >>> 25);
+    v3 ^= v0;
+    v2 = (v2 + v1) | 0;
+    v1 = (v1 << 13) | (v1 >>> 19);
+    v1 ^= v2;
+    v2 = (v2 << 16) | (v2 >>> 16);
   }
   v0 ^= b;
   v2 ^= 0xff;
   for (let r = 0; r < dRounds; r++) {
-    v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
-    v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
-    v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
-    v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
+    v0 = (v0 + v1) | 0;
+    v1 = (v1 << 5) | (v1 >>> 27);
+    v1 ^= v0;
+    v0 = (v0 << 16) | (v0 >>> 16);
+    v2 = (v2 + v3) | 0;
+    v3 = (v3 << 8) | (v3 >>> 24);
+    v3 ^= v2;
+    v0 = (v0 + v3) | 0;
+    v3 = (v3 << 7) | (v3 >>> 25);
+    v3 ^= v0;
+    v2 = (v2 + v1) | 0;
+    v1 = (v1 << 13) | (v1 >>> 19);
+    v1 ^= v2;
+    v2 = (v2 << 16) | (v2 >>> 16);
   }
   return v1 ^ v3;
 }
 
 /** HalfSipHash-1-3 over buf[off, off+len), key (k0, k1). The 32 result bits as an int32. */
+// Unrolled rounds, kept one statement a line as the reference code has them:
+// prettier-ignore
 export function halfSipHash(k0: number, k1: number, buf: Uint8Array, off: number, len: number): number {
   let v0 = k0 | 0;
   let v1 = k1 | 0;
@@ -111,6 +135,8 @@ export function halfSipHash(k0: number, k1: number, buf: Uint8Array, off: number
  * HalfSipHash-1-3 of exactly the 20 bytes buf[off, off+20) (an info hash), fully unrolled.
  * Equal to halfSipHash(k0, k1, buf, off, 20). The 32 result bits as an int32.
  */
+// Unrolled rounds, kept one statement a line as the reference code has them:
+// prettier-ignore
 export function hashInfoHash(k0: number, k1: number, buf: Uint8Array, off: number): number {
   let v0 = k0 | 0;
   let v1 = k1 | 0;

@@ -206,14 +206,7 @@ export function writeConnectReply(out: Buffer, off: number, transactionId: numbe
 }
 
 /** Writes the 20-byte announce reply header (counts clamp to u32); returns off + 20, where peers follow. */
-export function writeAnnounceReplyHeader(
-  out: Buffer,
-  off: number,
-  transactionId: number,
-  interval: number,
-  leechers: number,
-  seeders: number,
-): number {
+export function writeAnnounceReplyHeader(out: Buffer, off: number, transactionId: number, interval: number, leechers: number, seeders: number): number {
   put32(out, off, ACTION_ANNOUNCE);
   put32(out, off + 4, transactionId);
   put32(out, off + 8, interval);

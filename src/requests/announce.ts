@@ -20,7 +20,14 @@ import type { TrackerContext } from './context.ts';
 import type { TrackerPolicy } from './policy.ts';
 import { PROTOCOL_COUNTERS } from './protocols.ts';
 import {
-  ANSWERED, REFUSED_NOT_LISTED, REFUSED_BLOCKED, REFUSED_FULL, REFUSED_INVALID_PORT, REFUSED_MISSING_PORT, REFUSAL_TEXT, REFUSAL_BYTES,
+  ANSWERED,
+  REFUSED_NOT_LISTED,
+  REFUSED_BLOCKED,
+  REFUSED_FULL,
+  REFUSED_INVALID_PORT,
+  REFUSED_MISSING_PORT,
+  REFUSAL_TEXT,
+  REFUSAL_BYTES,
 } from './refusals.ts';
 
 export class AnnounceRules {
@@ -142,8 +149,14 @@ export class AnnounceRules {
   private log(proto: string, left: number): void {
     const a = this.announce;
     this.requestLog.write({
-      proto, action: 'announce', client: addressText(a.address, a.addressOffset, a.family), port: a.port,
-      info_hash: Buffer.from(a.hash.buffer, a.hash.byteOffset + a.hashOffset, 20).toString('hex'), event: a.event, left, numwant: a.want,
+      proto,
+      action: 'announce',
+      client: addressText(a.address, a.addressOffset, a.family),
+      port: a.port,
+      info_hash: Buffer.from(a.hash.buffer, a.hash.byteOffset + a.hashOffset, 20).toString('hex'),
+      event: a.event,
+      left,
+      numwant: a.want,
       peers: a.peers4 + a.peers6,
     });
   }

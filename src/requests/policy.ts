@@ -10,7 +10,14 @@ import { PROTO_UDP, PROTO_HTTP, PROTO_WS } from './protocols.ts';
 import type { OverloadSignal } from '../limits/overload.ts';
 
 /** One protocol's limits: peers given when the client asks for none in particular, and at most. */
-type Limits = { readonly default4: number; readonly default6: number; readonly max4: number; readonly max6: number; readonly interval: number; readonly variation: number };
+type Limits = {
+  readonly default4: number;
+  readonly default6: number;
+  readonly max4: number;
+  readonly max6: number;
+  readonly interval: number;
+  readonly variation: number;
+};
 
 export class TrackerPolicy {
   readonly numwantMax: number;
@@ -32,8 +39,22 @@ export class TrackerPolicy {
     const interval = config.interval - (config.intervalVariation >> 1);
     const variation = config.intervalVariation;
     const limits: Limits[] = [];
-    limits[PROTO_UDP] = { default4: config.udpNumwantMax4, default6: config.udpNumwantMax6, max4: config.udpNumwantMax4, max6: config.udpNumwantMax6, interval, variation };
-    limits[PROTO_HTTP] = { default4: config.numwantDefault, default6: config.numwantDefault, max4: config.numwantMax, max6: config.numwantMax, interval, variation };
+    limits[PROTO_UDP] = {
+      default4: config.udpNumwantMax4,
+      default6: config.udpNumwantMax6,
+      max4: config.udpNumwantMax4,
+      max6: config.udpNumwantMax6,
+      interval,
+      variation,
+    };
+    limits[PROTO_HTTP] = {
+      default4: config.numwantDefault,
+      default6: config.numwantDefault,
+      max4: config.numwantMax,
+      max6: config.numwantMax,
+      interval,
+      variation,
+    };
     const ws = config.ws.numwantMax;
     limits[PROTO_WS] = { default4: ws, default6: ws, max4: ws, max6: ws, interval: config.ws.interval, variation: 0 };
     this.limits = limits;

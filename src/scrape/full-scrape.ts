@@ -262,11 +262,7 @@ function compressor(kind: 'gzip' | 'zstd'): Compressor {
  * Feeds the raw chunks through `z` one at a time (the next one only once the previous is
  * compressed) and hands the output out in pieces of at least `chunkBytes` (the last shorter).
  */
-async function* compressed(
-  raw: AsyncGenerator<Buffer, void, undefined>,
-  z: Compressor,
-  chunkBytes: number,
-): AsyncGenerator<Buffer, void, undefined> {
+async function* compressed(raw: AsyncGenerator<Buffer, void, undefined>, z: Compressor, chunkBytes: number): AsyncGenerator<Buffer, void, undefined> {
   const pieces: Buffer[] = [];
   let pending = 0;
   let failure: Error | null = null;

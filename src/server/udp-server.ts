@@ -10,8 +10,16 @@
 import { SLOT_SIZE, ADDR_SIZE } from '../io/udp-batch.ts';
 import type { Batch } from '../io/udp-batch.ts';
 import {
-  UdpRequest, parseUdpRequest, ACTION_CONNECT, ACTION_ANNOUNCE, ACTION_SCRAPE,
-  writeConnectReply, writeAnnounceReplyHeader, writeScrapeReplyHeader, writeScrapeEntry, writeErrorReply,
+  UdpRequest,
+  parseUdpRequest,
+  ACTION_CONNECT,
+  ACTION_ANNOUNCE,
+  ACTION_SCRAPE,
+  writeConnectReply,
+  writeAnnounceReplyHeader,
+  writeScrapeReplyHeader,
+  writeScrapeEntry,
+  writeErrorReply,
 } from '../protocol/udp.ts';
 import { ConnectionIds } from '../protocol/connection-id.ts';
 import { currentMinute } from '../store/swarm-store.ts';

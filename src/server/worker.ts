@@ -36,7 +36,13 @@ const requestLog = new RequestLog(config.logRequests > 0 ? createLogger(config.l
 const limits = new Limits(shared.limits, config.limits);
 const policy = new TrackerPolicy(config, limits.overload);
 const ctx: TrackerContext = {
-  config, store, counters, policy, woodpeckers, requestLog, limits,
+  config,
+  store,
+  counters,
+  policy,
+  woodpeckers,
+  requestLog,
+  limits,
   access: accessList,
   changes: changes === null ? null : new ChangeLog(changes, counters),
   transparency: notices?.pages ?? null,
@@ -74,10 +80,7 @@ async function open(): Promise<ListeningSocket[]> {
       const a = server.address() as { address: string; port: number };
       listening.push({ proto: 'tls', host: a.address, port: a.port, io: 'net' });
     } else {
-      const socket = await openUdpBatchSocket(
-        { host: l.host, port: l.port, reusePort: true, io: config.udpIo, batchSize: config.udpBatchSize },
-        udp.onBatch,
-      );
+      const socket = await openUdpBatchSocket({ host: l.host, port: l.port, reusePort: true, io: config.udpIo, batchSize: config.udpBatchSize }, udp.onBatch);
       udpSockets.push(socket);
       const a = socket.address();
       listening.push({ proto: 'udp', host: a.address, port: a.port, io: socket.io });

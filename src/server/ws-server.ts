@@ -25,13 +25,17 @@ import { AnnounceRules } from '../requests/announce.ts';
 import { ScrapeRules } from '../requests/scrape.ts';
 import { PROTO_WS } from '../requests/protocols.ts';
 import {
-  ANSWERED, REFUSAL_TEXT, REFUSED_FULL, REFUSED_WS_FULL_SCRAPE, REFUSED_WS_ONE_PEER_ID, REFUSED_WS_PEER_ID_TAKEN, REFUSED_WS_UNKNOWN_OFFER,
+  ANSWERED,
+  REFUSAL_TEXT,
+  REFUSED_FULL,
+  REFUSED_WS_FULL_SCRAPE,
+  REFUSED_WS_ONE_PEER_ID,
+  REFUSED_WS_PEER_ID_TAKEN,
+  REFUSED_WS_UNKNOWN_OFFER,
 } from '../requests/refusals.ts';
 import { WsSwarms, WsSwarmCounts } from '../store/ws-swarms.ts';
 import type { WsSwarmsShared } from '../store/ws-swarms.ts';
-import {
-  parseWsMessage, announceReply, offerMessage, answerMessage, scrapeReply, failureMessage,
-} from '../protocol/ws-messages.ts';
+import { parseWsMessage, announceReply, offerMessage, answerMessage, scrapeReply, failureMessage } from '../protocol/ws-messages.ts';
 import { EVENT_STOPPED, EVENT_COMPLETED } from '../protocol/events.ts';
 import type { WsAnnounce, WsOffer, WsScrape, ScrapeEntry } from '../protocol/ws-messages.ts';
 
@@ -42,8 +46,6 @@ const MAX_PENDING_OFFERS = 1 << 16;
 const SWEEP_MS = 1000;
 /** Stale peers (connections that stopped announcing a torrent) are looked for this often. */
 const PEER_SWEEP_MS = 30_000;
-
-
 
 /** What one worker says to another. */
 type Relay =
@@ -307,7 +309,11 @@ export class WsSignalling implements Upgrader {
         if (w === this.worker || peersOf[w] === 0) continue;
         const n = Math.min(want - next, peersOf[w]);
         this.post(w, {
-          type: 'offers', infoHash: from.swarm.infoHash, peerId: from.peerId, fromWorker: this.worker, fromConn: from.conn.id,
+          type: 'offers',
+          infoHash: from.swarm.infoHash,
+          peerId: from.peerId,
+          fromWorker: this.worker,
+          fromConn: from.conn.id,
           offers: offers.slice(next, next + n),
         });
         this.counters[C.ws_offers_forwarded] += n;
@@ -357,7 +363,15 @@ export class WsSignalling implements Upgrader {
     }
     this.pending.delete(key);
     if (p.fromWorker === this.worker) return this.deliverAnswer(p.fromConn, m.infoHash, a.toPeerId, m.peerId, a.offerId, a.sdp);
-    this.post(p.fromWorker, { type: 'answer', toConn: p.fromConn, infoHash: m.infoHash, toPeerId: a.toPeerId, peerId: m.peerId, offerId: a.offerId, answer: a.sdp });
+    this.post(p.fromWorker, {
+      type: 'answer',
+      toConn: p.fromConn,
+      infoHash: m.infoHash,
+      toPeerId: a.toPeerId,
+      peerId: m.peerId,
+      offerId: a.offerId,
+      answer: a.sdp,
+    });
   }
 
   private deliverAnswer(toConn: number, infoHash: string, toPeerId: string, fromPeerId: string, offerId: string, answer: unknown): void {

@@ -277,8 +277,14 @@ export async function receiveHandover(
       const read = state.end();
       if (done.changes !== applier.applied) throw new HandoverError(`${applier.applied} changes arrived of ${String(done.changes)}`);
       const result: HandoverReceived = {
-        bytes: read.bytes, changes: applier.applied, torrents: read.torrents, peers: read.peers, full: applier.full,
-        ms: 0, quietMs: 0, from: { pid: Number(hello.pid), version: String(hello.version) },
+        bytes: read.bytes,
+        changes: applier.applied,
+        torrents: read.torrents,
+        peers: read.peers,
+        full: applier.full,
+        ms: 0,
+        quietMs: 0,
+        from: { pid: Number(hello.pid), version: String(hello.version) },
       };
       await send(socket, ACK, json({ changes: result.changes, torrents: result.torrents, peers: result.peers }));
       socket.end();

@@ -308,8 +308,14 @@ export class PeerStateReader {
   private readonly lastHash = new Uint8Array(20);
   private hasLast = false;
   readonly result: PeerStateRead = {
-    writtenMinute: 0, written: { records: 0, torrents: 0, peers4: 0, peers6: 0 }, torrents: 0, peers: 0, expired: 0, refused: 0,
-    full: false, bytes: 0,
+    writtenMinute: 0,
+    written: { records: 0, torrents: 0, peers4: 0, peers6: 0 },
+    torrents: 0,
+    peers: 0,
+    expired: 0,
+    refused: 0,
+    full: false,
+    bytes: 0,
   };
 
   constructor(store: SwarmStore | null, options: PeerStateReadOptions = {}) {

@@ -159,9 +159,14 @@ export class StatePersistence {
       const file = path.resolve(config.peerStateFile);
       p.peerLoad = await loadPeers(store, file, log, { allows: allows ?? null, minActiveMinute });
       prepareTarget(file, 'peer state', log);
-      p.peers = new Rewriter(file, config.peerStateInterval, (f) => writePeerStateFile(store, f, log), (r) => {
-        if (r.ok) log.info({ file, torrents: r.torrents, peers: r.peers, bytes: r.bytes, ms: Math.round(r.ms) }, 'peer state written');
-      });
+      p.peers = new Rewriter(
+        file,
+        config.peerStateInterval,
+        (f) => writePeerStateFile(store, f, log),
+        (r) => {
+          if (r.ok) log.info({ file, torrents: r.torrents, peers: r.peers, bytes: r.bytes, ms: Math.round(r.ms) }, 'peer state written');
+        },
+      );
       p.peers.schedule();
     }
     const files = [...new Set([loadFile, stateFile].filter((f): f is string => f !== null))];
@@ -175,7 +180,12 @@ export class StatePersistence {
 
     if (target !== null) {
       prepareTarget(target, 'state dump', log);
-      p.dump = new Rewriter(target, config.stateInterval, (f) => writeStateDump(store, f, log), (r) => p.counted(r));
+      p.dump = new Rewriter(
+        target,
+        config.stateInterval,
+        (f) => writeStateDump(store, f, log),
+        (r) => p.counted(r),
+      );
       p.dump.schedule();
       log.info({ file: target, interval: config.stateInterval }, 'state dumps scheduled');
     }
@@ -218,9 +228,17 @@ export class StatePersistence {
       lastDump: d?.last ?? null,
       lastGoodDumpAt: d?.lastGoodAt ?? null,
       dumping: d?.busy ?? false,
-      peers: p === null ? null : {
-        file: p.file, interval: p.interval, load: this.peerLoad!, writes: p.writes, failures: p.failures, lastWrite: p.last,
-      },
+      peers:
+        p === null
+          ? null
+          : {
+              file: p.file,
+              interval: p.interval,
+              load: this.peerLoad!,
+              writes: p.writes,
+              failures: p.failures,
+              lastWrite: p.last,
+            },
     };
   }
 
@@ -237,7 +255,10 @@ async function loadPeers(store: SwarmStore, file: string, log: Logger, options: 
   else if (!r.ok) log.error({ file, error: r.error }, 'the peer state file is damaged or unreadable: nothing of it is loaded, starting without its peers');
   else {
     const { torrents, peers, expired, refused } = r;
-    log.info({ file, torrents, peers, expired, refused, ms: Math.round(r.ms), writtenAt: new Date(r.writtenMinute * 60000).toISOString() }, 'peer state loaded');
+    log.info(
+      { file, torrents, peers, expired, refused, ms: Math.round(r.ms), writtenAt: new Date(r.writtenMinute * 60000).toISOString() },
+      'peer state loaded',
+    );
     if (r.full) log.error({ file }, 'the memory limit is reached: the rest of the peer state is not loaded');
   }
   return r;

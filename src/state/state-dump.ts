@@ -191,17 +191,24 @@ function excerpt(buf: Uint8Array, start: number, end: number): string {
  * Loads a state dump into the store. Never rejects: a missing file is a warning (a first run),
  * an unreadable or broken one an error; whatever was parsed before a problem is kept.
  */
-export async function loadStateDump(
-  store: SwarmStore,
-  file: string,
-  log: Logger,
-  allowsOrOptions?: HashFilter | LoadOptions | null,
-): Promise<LoadResult> {
+export async function loadStateDump(store: SwarmStore, file: string, log: Logger, allowsOrOptions?: HashFilter | LoadOptions | null): Promise<LoadResult> {
   const options: LoadOptions = typeof allowsOrOptions === 'function' ? { allows: allowsOrOptions } : (allowsOrOptions ?? {});
   const started = performance.now();
   const result: LoadResult = {
-    file, found: true, ok: false, compression: null, lines: 0, restored: 0, empty: 0, refused: 0,
-    bad: 0, badLines: [], full: false, future: 0, bytes: 0, ms: 0,
+    file,
+    found: true,
+    ok: false,
+    compression: null,
+    lines: 0,
+    restored: 0,
+    empty: 0,
+    refused: 0,
+    bad: 0,
+    badLines: [],
+    full: false,
+    future: 0,
+    bytes: 0,
+    ms: 0,
   };
   const fh = await openDump(file, result, log);
   if (fh !== null) await readDump(fh, new DumpLoader(store, result, log, options));
@@ -334,7 +341,10 @@ class DumpLoader {
     if (!this.store.restoreTorrent(line.hash, 0, line.downloaded, minute)) {
       result.full = true;
       this.stopped = true;
-      this.log.error({ file: result.file, line: result.lines, restored: result.restored }, 'the memory limit is reached: the rest of the state dump is not loaded');
+      this.log.error(
+        { file: result.file, line: result.lines, restored: result.restored },
+        'the memory limit is reached: the rest of the state dump is not loaded',
+      );
       return;
     }
     result.restored++;
@@ -367,8 +377,15 @@ function logSummary(result: LoadResult, log: Logger): void {
   }
   const rate = Math.round((result.lines * 1000) / Math.max(1, result.ms));
   const summary = {
-    file, compression: result.compression, lines: result.lines, restored: result.restored, empty: result.empty,
-    refused: result.refused, bad: result.bad, ms: Math.round(result.ms), linesPerSecond: rate,
+    file,
+    compression: result.compression,
+    lines: result.lines,
+    restored: result.restored,
+    empty: result.empty,
+    refused: result.refused,
+    bad: result.bad,
+    ms: Math.round(result.ms),
+    linesPerSecond: rate,
   };
   if (result.ok) log.info(summary, 'state dump loaded');
   else log.warn(summary, 'state dump loaded in part');

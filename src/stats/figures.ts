@@ -26,8 +26,13 @@ interface RequestCell {
   minus: readonly CounterName[];
 }
 
-const cell = (protocol: Protocol, action: Action, outcome: Outcome, plus: CounterName[], minus: CounterName[] = []): RequestCell =>
-  ({ protocol, action, outcome, plus, minus });
+const cell = (protocol: Protocol, action: Action, outcome: Outcome, plus: CounterName[], minus: CounterName[] = []): RequestCell => ({
+  protocol,
+  action,
+  outcome,
+  plus,
+  minus,
+});
 
 /**
  * Every (protocol, action, outcome) that can happen, and its counters. `store_full` counts both
@@ -64,7 +69,13 @@ export const REQUEST_CELLS: readonly RequestCell[] = [
   cell('udp', 'other', 'malformed', ['udp_malformed', 'udp_oversized']),
   // WebSocket (WebTorrent) messages: an announce refused for what it asks (too many offers, a
   // second peer_id, an answer to no offer) counts as malformed, as UDP's udp_invalid does.
-  cell('ws', 'announce', 'ok', ['ws_announce'], ['ws_announce_denied', 'ws_announce_blocked', 'ws_full', 'ws_too_many_offers', 'ws_peer_id_refused', 'ws_answers_refused']),
+  cell(
+    'ws',
+    'announce',
+    'ok',
+    ['ws_announce'],
+    ['ws_announce_denied', 'ws_announce_blocked', 'ws_full', 'ws_too_many_offers', 'ws_peer_id_refused', 'ws_answers_refused'],
+  ),
   cell('ws', 'announce', 'denied', ['ws_announce_denied', 'ws_announce_blocked']),
   cell('ws', 'announce', 'malformed', ['ws_too_many_offers', 'ws_peer_id_refused', 'ws_answers_refused']),
   cell('ws', 'announce', 'full', ['ws_full']),

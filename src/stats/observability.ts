@@ -93,8 +93,13 @@ export function httpResponse(a: ObservabilityAnswer): Buffer {
   return Buffer.concat([Buffer.from(head, 'latin1'), a.body]);
 }
 
-const plain = (status: number, text: string): ObservabilityAnswer =>
-  ({ status, contentType: 'text/plain; charset=utf-8', body: Buffer.from(text), gzipped: false, cacheControl: 'no-store' });
+const plain = (status: number, text: string): ObservabilityAnswer => ({
+  status,
+  contentType: 'text/plain; charset=utf-8',
+  body: Buffer.from(text),
+  gzipped: false,
+  cacheControl: 'no-store',
+});
 
 /** Whether an Accept header value asks for HTML (what a browser sends for a page). */
 export function acceptsHtml(accept: string | null | undefined): boolean {
@@ -133,7 +138,10 @@ function assetAnswer(name: string, acceptGzip = false): ObservabilityAnswer {
  * The caller has already checked access.stats.
  */
 export function statsPathAnswer(
-  params: URLSearchParams, accept: string | null, acceptGzip: boolean, src: ObservabilitySource,
+  params: URLSearchParams,
+  accept: string | null,
+  acceptGzip: boolean,
+  src: ObservabilitySource,
 ): Promise<ObservabilityAnswer> | null {
   const asset = params.get('asset');
   if (asset !== null) return Promise.resolve(assetAnswer(asset, acceptGzip));

@@ -33,8 +33,29 @@ interface StatsAnswer {
 export const STREAMED_MODES = new Set(['tpbs', 'statedump']);
 
 const MODES = [
-  'peer', 'torr', 'conn', 'scrp', 'udp4', 'tcp4', 'busy', 'fscr', 'completed', 'syncs', 'herr', 'renew',
-  'version', 'top10', 'top100', 'everything', 's24s', 'woodpeckers', 'flooders', 'numwants', 'fulllog', 'tpbs', 'statedump',
+  'peer',
+  'torr',
+  'conn',
+  'scrp',
+  'udp4',
+  'tcp4',
+  'busy',
+  'fscr',
+  'completed',
+  'syncs',
+  'herr',
+  'renew',
+  'version',
+  'top10',
+  'top100',
+  'everything',
+  's24s',
+  'woodpeckers',
+  'flooders',
+  'numwants',
+  'fulllog',
+  'tpbs',
+  'statedump',
 ] as const;
 
 const text = (body: string, status = 200): StatsAnswer => ({ status, body, contentType: 'text/plain' });
@@ -69,8 +90,11 @@ export async function opentrackerStats(mode: string, src: StatsSource): Promise<
     case 'scrp':
       return mrtg(t.http_scrape, t.udp_scrape, `scrape stats, ${perSecond(t.http_scrape + t.udp_scrape)} scrape/s (tcp and udp)`);
     case 'fscr':
-      return mrtg(t.http_full_scrape, t.http_full_scrape_bytes,
-        `full scrape stats, ${perSecond(t.http_full_scrape)} conns/s :: ${perSecond(t.http_full_scrape_bytes)} bytes/s.`);
+      return mrtg(
+        t.http_full_scrape,
+        t.http_full_scrape_bytes,
+        `full scrape stats, ${perSecond(t.http_full_scrape)} conns/s :: ${perSecond(t.http_full_scrape_bytes)} bytes/s.`,
+      );
     case 'completed':
       return mrtg(t.completed, 0, `, ${Math.floor(t.completed / Math.max(1, seconds / 3600))} completed/h.`);
     case 'syncs':
@@ -108,16 +132,18 @@ export async function opentrackerStats(mode: string, src: StatsSource): Promise<
 
 function herrLines(c: CounterSnapshot): string {
   const t = c.totals;
-  return [
-    `302 RED ${t.http_redirect}`,
-    `400 ... ${t.http_malformed + t.http_too_large + t.http_method}`,
-    `400 PAR ${t.http_invalid}`,
-    '400 COM 0', // compact=0 is answered with the dictionary model, never refused
-    `403 IP  ${t.http_forbidden}`,
-    `404 INV ${t.http_not_found}`,
-    `429 MOD ${t.http_rate_limited}`,
-    '500 SRV 0',
-  ].join('\n') + '\n';
+  return (
+    [
+      `302 RED ${t.http_redirect}`,
+      `400 ... ${t.http_malformed + t.http_too_large + t.http_method}`,
+      `400 PAR ${t.http_invalid}`,
+      '400 COM 0', // compact=0 is answered with the dictionary model, never refused
+      `403 IP  ${t.http_forbidden}`,
+      `404 INV ${t.http_not_found}`,
+      `429 MOD ${t.http_rate_limited}`,
+      '500 SRV 0',
+    ].join('\n') + '\n'
+  );
 }
 
 /** Walks every stripe, a few at a time, so the worker keeps answering announces meanwhile. */
@@ -159,7 +185,10 @@ async function topTorrents(store: SwarmStore, n: number): Promise<string> {
   await walkStripes((i) => {
     store.snapshotStripe(i, rows);
     for (let r = 0; r < rows.count; r++) {
-      const hex = () => Buffer.from(rows.hashes.subarray(r * 20, r * 20 + 20)).toString('hex').toUpperCase();
+      const hex = () =>
+        Buffer.from(rows.hashes.subarray(r * 20, r * 20 + 20))
+          .toString('hex')
+          .toUpperCase();
       peers.offer(rows.seeders[r] + rows.leechers[r], hex);
       seeds.offer(rows.seeders[r], hex);
       leechers.offer(rows.leechers[r], hex);
@@ -184,8 +213,11 @@ async function busyNetworks(store: SwarmStore): Promise<string> {
     }
   });
   const list = (m: Map<number, number>) =>
-    [...m].sort((x, y) => y[1] - x[1]).slice(0, 128)
-      .map(([net, count]) => `${String(count).padStart(8, '0')}: ${net >>> 24}.${(net >>> 16) & 255}.${(net >>> 8) & 255}.${net & 255}\n`).join('');
+    [...m]
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 128)
+      .map(([net, count]) => `${String(count).padStart(8, '0')}: ${net >>> 24}.${(net >>> 16) & 255}.${(net >>> 8) & 255}.${net & 255}\n`)
+      .join('');
   return `Networks, limit /28:\n${list(by28)}\nNetworks, limit /24:\n${list(by24)}\n`;
 }
 
@@ -202,7 +234,9 @@ function everything(src: StatsSource, c: CounterSnapshot, seconds: number): stri
     ['404 Not found', t.http_not_found],
     ['429 Too Many Requests', t.http_rate_limited],
     ['500 Internal Server Error', 0],
-  ].map(([code, n]) => `      <count code="${code}">${n}</count>`).join('\n');
+  ]
+    .map(([code, n]) => `      <count code="${code}">${n}</count>`)
+    .join('\n');
   return `<?xml version="1.0" encoding="UTF-8"?>
 <stats>
   <tracker_id>${src.trackerId}</tracker_id>

@@ -8,9 +8,7 @@
 
 import { C } from './counters.ts';
 import type { CounterName } from './counters.ts';
-import {
-  REQUEST_CELLS, COUNTERS, sumCounters, requestCells, threadGauges, mainGauge, configuredWorkers, swarmFigures,
-} from './figures.ts';
+import { REQUEST_CELLS, COUNTERS, sumCounters, requestCells, threadGauges, mainGauge, configuredWorkers, swarmFigures } from './figures.ts';
 import type { ThreadGauges } from './figures.ts';
 import type { SwarmStore } from '../store/swarm-store.ts';
 import { processFigures } from './process-metrics.ts';
@@ -38,7 +36,12 @@ export const METRICS: readonly { name: string; type: Type; help: string; labels:
   { name: 'process_cpu_seconds_total', type: 'counter', help: 'CPU time (user and system) of every thread, in seconds.', labels: '' },
   { name: 'process_open_fds', type: 'gauge', help: 'Open file descriptors, sockets included.', labels: '' },
   { name: 'process_max_fds', type: 'gauge', help: 'The limit on open file descriptors (the soft one: LimitNOFILE=, ulimit -n).', labels: '' },
-  { name: 'swarmd_requests_total', type: 'counter', help: 'Requests answered or dropped, by protocol, action and outcome.', labels: 'protocol, action, outcome' },
+  {
+    name: 'swarmd_requests_total',
+    type: 'counter',
+    help: 'Requests answered or dropped, by protocol, action and outcome.',
+    labels: 'protocol, action, outcome',
+  },
   { name: 'swarmd_torrents', type: 'gauge', help: 'Torrents in the store.', labels: '' },
   { name: 'swarmd_peers', type: 'gauge', help: 'Peers in the store, by address family.', labels: 'family' },
   { name: 'swarmd_seeders', type: 'gauge', help: 'Peers that have the whole torrent.', labels: '' },
@@ -48,12 +51,32 @@ export const METRICS: readonly { name: string; type: Type; help: string; labels:
   { name: 'swarmd_peers_stopped_total', type: 'counter', help: 'Peers that announced stopped.', labels: '' },
   { name: 'swarmd_received_bytes_total', type: 'counter', help: 'Bytes received, by protocol.', labels: 'protocol' },
   { name: 'swarmd_sent_bytes_total', type: 'counter', help: 'Bytes sent, by protocol.', labels: 'protocol' },
-  { name: 'swarmd_scrape_denied_hashes_total', type: 'counter', help: 'Info hashes in scrapes that the access list refuses (answered as unknown torrents).', labels: 'protocol' },
-  { name: 'swarmd_takedown_blocked_total', type: 'counter', help: 'Requests refused because a takedown notice blocks the info hash: announces, and info hashes in scrapes (answered as unknown torrents).', labels: 'protocol, action' },
+  {
+    name: 'swarmd_scrape_denied_hashes_total',
+    type: 'counter',
+    help: 'Info hashes in scrapes that the access list refuses (answered as unknown torrents).',
+    labels: 'protocol',
+  },
+  {
+    name: 'swarmd_takedown_blocked_total',
+    type: 'counter',
+    help: 'Requests refused because a takedown notice blocks the info hash: announces, and info hashes in scrapes (answered as unknown torrents).',
+    labels: 'protocol, action',
+  },
   { name: 'swarmd_takedown_notices', type: 'gauge', help: 'Takedown notices filed.', labels: '' },
   { name: 'swarmd_takedown_hashes_blocked', type: 'gauge', help: 'Info hashes blocked by takedown notices now.', labels: '' },
-  { name: 'swarmd_takedown_torrents_removed_total', type: 'counter', help: 'Torrents dropped (with their peers, WebSocket ones included) when a notice blocked them.', labels: '' },
-  { name: 'swarmd_admin_requests_total', type: 'counter', help: 'Admin API requests answered; refused: wrong or missing token, or an address outside admin.networks.', labels: 'outcome' },
+  {
+    name: 'swarmd_takedown_torrents_removed_total',
+    type: 'counter',
+    help: 'Torrents dropped (with their peers, WebSocket ones included) when a notice blocked them.',
+    labels: '',
+  },
+  {
+    name: 'swarmd_admin_requests_total',
+    type: 'counter',
+    help: 'Admin API requests answered; refused: wrong or missing token, or an address outside admin.networks.',
+    labels: 'outcome',
+  },
   { name: 'swarmd_udp_datagrams_received_total', type: 'counter', help: 'UDP datagrams received.', labels: '' },
   { name: 'swarmd_udp_datagrams_sent_total', type: 'counter', help: 'UDP datagrams sent.', labels: '' },
   { name: 'swarmd_udp_send_errors_total', type: 'counter', help: 'UDP datagrams the kernel refused to send.', labels: '' },
@@ -70,30 +93,65 @@ export const METRICS: readonly { name: string; type: Type; help: string; labels:
   { name: 'swarmd_workers', type: 'gauge', help: 'Worker threads configured.', labels: '' },
   { name: 'swarmd_workers_running', type: 'gauge', help: 'Worker threads up now.', labels: '' },
   { name: 'swarmd_worker_restarts_total', type: 'counter', help: 'Workers restarted after dying.', labels: '' },
-  { name: 'swarmd_event_loop_delay_seconds', type: 'summary', help: 'Event-loop delay by thread: quantiles over the last ten seconds (quantile 1 is the maximum), sum and count since the thread started.', labels: 'thread, quantile' },
+  {
+    name: 'swarmd_event_loop_delay_seconds',
+    type: 'summary',
+    help: 'Event-loop delay by thread: quantiles over the last ten seconds (quantile 1 is the maximum), sum and count since the thread started.',
+    labels: 'thread, quantile',
+  },
   { name: 'swarmd_heap_used_bytes', type: 'gauge', help: 'V8 heap in use, by thread.', labels: 'thread' },
   { name: 'process_resident_memory_bytes', type: 'gauge', help: 'Resident memory of the whole process (every thread and the shared store).', labels: '' },
   { name: 'swarmd_state_dumps_total', type: 'counter', help: 'State dumps written.', labels: '' },
   { name: 'swarmd_state_dump_failures_total', type: 'counter', help: 'State dumps that failed (the previous file was kept).', labels: '' },
-  { name: 'swarmd_state_dump_last_success_timestamp_seconds', type: 'gauge', help: 'Unix time of the last good state dump; 0 when none was written yet.', labels: '' },
+  {
+    name: 'swarmd_state_dump_last_success_timestamp_seconds',
+    type: 'gauge',
+    help: 'Unix time of the last good state dump; 0 when none was written yet.',
+    labels: '',
+  },
   { name: 'swarmd_state_dump_age_seconds', type: 'gauge', help: 'Seconds since the last good state dump (absent until one was written).', labels: '' },
   { name: 'swarmd_ws_connections_accepted_total', type: 'counter', help: 'WebSocket upgrades accepted.', labels: '' },
   { name: 'swarmd_ws_open_connections', type: 'gauge', help: 'WebSocket connections open now.', labels: '' },
   { name: 'swarmd_ws_connections_closed_total', type: 'counter', help: 'WebSocket connections closed or refused by swarmd, by reason.', labels: 'reason' },
-  { name: 'swarmd_ws_offers_total', type: 'counter', help: 'WebRTC offers by what became of them: relayed to a peer, forwarded to another worker, or with no peer to take them.', labels: 'outcome' },
-  { name: 'swarmd_ws_answers_total', type: 'counter', help: 'WebRTC answers: relayed to their offerer, or refused (no such offer relayed, expired, offerer gone).', labels: 'outcome' },
+  {
+    name: 'swarmd_ws_offers_total',
+    type: 'counter',
+    help: 'WebRTC offers by what became of them: relayed to a peer, forwarded to another worker, or with no peer to take them.',
+    labels: 'outcome',
+  },
+  {
+    name: 'swarmd_ws_answers_total',
+    type: 'counter',
+    help: 'WebRTC answers: relayed to their offerer, or refused (no such offer relayed, expired, offerer gone).',
+    labels: 'outcome',
+  },
   { name: 'swarmd_tls_handshake_errors_total', type: 'counter', help: 'TLS connections that failed before a request.', labels: '' },
   { name: 'swarmd_tls_reloads_total', type: 'counter', help: 'TLS certificate reloads (SIGHUP), by outcome.', labels: 'outcome' },
   { name: 'swarmd_log_requests_total', type: 'counter', help: 'Sampled request-log lines written.', labels: '' },
   { name: 'swarmd_log_requests_dropped_total', type: 'counter', help: 'Sampled request-log lines dropped by the per-second cap.', labels: '' },
   { name: 'swarmd_cluster_connected', type: 'gauge', help: '1 while this node is connected to NATS (0 also without a cluster).', labels: '' },
   { name: 'swarmd_cluster_batches_total', type: 'counter', help: 'Cluster batches published to and applied from other nodes.', labels: 'direction' },
-  { name: 'swarmd_cluster_records_total', type: 'counter', help: 'Cluster records (peer changes, counts, control records) published and applied.', labels: 'direction' },
+  {
+    name: 'swarmd_cluster_records_total',
+    type: 'counter',
+    help: 'Cluster records (peer changes, counts, control records) published and applied.',
+    labels: 'direction',
+  },
   { name: 'swarmd_cluster_bytes_total', type: 'counter', help: 'Bytes of cluster batches published and applied.', labels: 'direction' },
-  { name: 'swarmd_cluster_dropped_total', type: 'counter', help: 'Changes not published: a worker ring was full, or NATS was down and the reconnect buffer full (batches).', labels: 'reason' },
+  {
+    name: 'swarmd_cluster_dropped_total',
+    type: 'counter',
+    help: 'Changes not published: a worker ring was full, or NATS was down and the reconnect buffer full (batches).',
+    labels: 'reason',
+  },
   { name: 'swarmd_cluster_parse_failures_total', type: 'counter', help: 'Cluster messages that failed to parse: dropped, never applied.', labels: '' },
   { name: 'swarmd_cluster_outages_total', type: 'counter', help: 'Times NATS became unreachable.', labels: '' },
-  { name: 'swarmd_cluster_snapshots_total', type: 'counter', help: 'Snapshots of the swarms served to joining nodes and loaded from another node.', labels: 'role' },
+  {
+    name: 'swarmd_cluster_snapshots_total',
+    type: 'counter',
+    help: 'Snapshots of the swarms served to joining nodes and loaded from another node.',
+    labels: 'role',
+  },
   ...LIMITS_METRICS,
 ];
 
@@ -183,9 +241,21 @@ function requestSection(x: Exposition): void {
   x.one('swarmd_completed_total', x.c('completed'));
   x.one('swarmd_peers_joined_total', x.c('peers_new'));
   x.one('swarmd_peers_stopped_total', x.c('peers_stopped'));
-  x.byLabel('swarmd_received_bytes_total', 'protocol', [['http', 'http_bytes_in'], ['udp', 'udp_bytes_in'], ['ws', 'ws_bytes_in']]);
-  x.byLabel('swarmd_sent_bytes_total', 'protocol', [['http', 'http_bytes_out'], ['udp', 'udp_bytes_out'], ['ws', 'ws_bytes_out']]);
-  x.byLabel('swarmd_scrape_denied_hashes_total', 'protocol', [['http', 'http_scrape_denied'], ['udp', 'udp_scrape_denied'], ['ws', 'ws_scrape_denied']]);
+  x.byLabel('swarmd_received_bytes_total', 'protocol', [
+    ['http', 'http_bytes_in'],
+    ['udp', 'udp_bytes_in'],
+    ['ws', 'ws_bytes_in'],
+  ]);
+  x.byLabel('swarmd_sent_bytes_total', 'protocol', [
+    ['http', 'http_bytes_out'],
+    ['udp', 'udp_bytes_out'],
+    ['ws', 'ws_bytes_out'],
+  ]);
+  x.byLabel('swarmd_scrape_denied_hashes_total', 'protocol', [
+    ['http', 'http_scrape_denied'],
+    ['udp', 'udp_scrape_denied'],
+    ['ws', 'ws_scrape_denied'],
+  ]);
   let blocked = '';
   for (const protocol of ['http', 'udp', 'ws'] as const) {
     for (const action of ['announce', 'scrape'] as const) {
@@ -196,8 +266,10 @@ function requestSection(x: Exposition): void {
   x.one('swarmd_takedown_notices', mainGauge(x.src.counters, 'notices'));
   x.one('swarmd_takedown_hashes_blocked', mainGauge(x.src.counters, 'hashes_blocked'));
   x.one('swarmd_takedown_torrents_removed_total', x.c('notice_torrents_removed'));
-  x.family('swarmd_admin_requests_total',
-    `swarmd_admin_requests_total{outcome="answered"} ${x.c('admin_requests') - x.c('admin_refused')}\nswarmd_admin_requests_total{outcome="refused"} ${x.c('admin_refused')}\n`);
+  x.family(
+    'swarmd_admin_requests_total',
+    `swarmd_admin_requests_total{outcome="answered"} ${x.c('admin_requests') - x.c('admin_refused')}\nswarmd_admin_requests_total{outcome="refused"} ${x.c('admin_refused')}\n`,
+  );
 }
 
 /** Sockets, connections and the limits that refuse work. */
@@ -252,12 +324,26 @@ function serviceSection(x: Exposition, threads: readonly ThreadGauges[], now: nu
   for (const g of threads) wsOpen += g.wsOpenConnections;
   x.one('swarmd_ws_open_connections', wsOpen);
   x.byLabel('swarmd_ws_connections_closed_total', 'reason', [
-    ['refused', 'ws_refused'], ['too_large', 'ws_too_large'], ['idle', 'ws_idle_timeouts'], ['ping_timeout', 'ws_ping_timeouts'], ['slow', 'ws_slow_dropped'],
+    ['refused', 'ws_refused'],
+    ['too_large', 'ws_too_large'],
+    ['idle', 'ws_idle_timeouts'],
+    ['ping_timeout', 'ws_ping_timeouts'],
+    ['slow', 'ws_slow_dropped'],
   ]);
-  x.byLabel('swarmd_ws_offers_total', 'outcome', [['relayed', 'ws_offers_relayed'], ['forwarded', 'ws_offers_forwarded'], ['unplaced', 'ws_offers_unplaced']]);
-  x.byLabel('swarmd_ws_answers_total', 'outcome', [['relayed', 'ws_answers_relayed'], ['refused', 'ws_answers_refused']]);
+  x.byLabel('swarmd_ws_offers_total', 'outcome', [
+    ['relayed', 'ws_offers_relayed'],
+    ['forwarded', 'ws_offers_forwarded'],
+    ['unplaced', 'ws_offers_unplaced'],
+  ]);
+  x.byLabel('swarmd_ws_answers_total', 'outcome', [
+    ['relayed', 'ws_answers_relayed'],
+    ['refused', 'ws_answers_refused'],
+  ]);
   x.one('swarmd_tls_handshake_errors_total', x.c('tls_handshake_errors'));
-  x.byLabel('swarmd_tls_reloads_total', 'outcome', [['ok', 'tls_reloads'], ['failed', 'tls_reload_failures']]);
+  x.byLabel('swarmd_tls_reloads_total', 'outcome', [
+    ['ok', 'tls_reloads'],
+    ['failed', 'tls_reload_failures'],
+  ]);
   x.one('swarmd_log_requests_total', x.c('log_requests'));
   x.one('swarmd_log_requests_dropped_total', x.c('log_requests_dropped'));
 }
@@ -265,13 +351,28 @@ function serviceSection(x: Exposition, threads: readonly ThreadGauges[], now: nu
 /** The NATS link and what went over it. */
 function clusterSection(x: Exposition): void {
   x.one('swarmd_cluster_connected', mainGauge(x.src.counters, 'cluster_connected'));
-  x.byLabel('swarmd_cluster_batches_total', 'direction', [['published', 'cluster_batches_published'], ['applied', 'cluster_batches_applied']]);
-  x.byLabel('swarmd_cluster_records_total', 'direction', [['published', 'cluster_records_published'], ['applied', 'cluster_records_applied']]);
-  x.byLabel('swarmd_cluster_bytes_total', 'direction', [['published', 'cluster_bytes_published'], ['applied', 'cluster_bytes_applied']]);
-  x.byLabel('swarmd_cluster_dropped_total', 'reason', [['ring_full', 'cluster_ring_dropped'], ['outage', 'cluster_outage_dropped']]);
+  x.byLabel('swarmd_cluster_batches_total', 'direction', [
+    ['published', 'cluster_batches_published'],
+    ['applied', 'cluster_batches_applied'],
+  ]);
+  x.byLabel('swarmd_cluster_records_total', 'direction', [
+    ['published', 'cluster_records_published'],
+    ['applied', 'cluster_records_applied'],
+  ]);
+  x.byLabel('swarmd_cluster_bytes_total', 'direction', [
+    ['published', 'cluster_bytes_published'],
+    ['applied', 'cluster_bytes_applied'],
+  ]);
+  x.byLabel('swarmd_cluster_dropped_total', 'reason', [
+    ['ring_full', 'cluster_ring_dropped'],
+    ['outage', 'cluster_outage_dropped'],
+  ]);
   x.one('swarmd_cluster_parse_failures_total', x.c('cluster_parse_failures'));
   x.one('swarmd_cluster_outages_total', x.c('cluster_outages'));
-  x.byLabel('swarmd_cluster_snapshots_total', 'role', [['served', 'cluster_snapshots_served'], ['loaded', 'cluster_snapshots_loaded']]);
+  x.byLabel('swarmd_cluster_snapshots_total', 'role', [
+    ['served', 'cluster_snapshots_served'],
+    ['loaded', 'cluster_snapshots_loaded'],
+  ]);
 }
 
 /** The whole /metrics answer, its families in the order of METRICS. */

@@ -9,9 +9,7 @@
 // every 5 s at 100k torrents), and on a small tracker the list is never more than a second old.
 
 import { C } from './counters.ts';
-import {
-  REQUEST_CELLS, COUNTERS, sumCounters, requestCells, threadGauges, mainGauge, configuredWorkers, swarmFigures,
-} from './figures.ts';
+import { REQUEST_CELLS, COUNTERS, sumCounters, requestCells, threadGauges, mainGauge, configuredWorkers, swarmFigures } from './figures.ts';
 import { History, historyJson } from './history.ts';
 import type { HistoryJson } from './history.ts';
 import { TorrentRows, STRIPES } from '../store/swarm-store.ts';

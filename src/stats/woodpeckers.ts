@@ -61,8 +61,11 @@ export class Woodpeckers {
       const key = t[p] === 4 ? ipv4(t[p + 1]) + '/28' : ipv6(t[p + 1], t[p + 2]) + '/48';
       merged.set(key, (merged.get(key) ?? 0) + t[p + 3]);
     }
-    const lines = [...merged].sort((a, b) => b[1] - a[1]).slice(0, TOP)
-      .map(([net, n]) => `${String(n).padStart(8, '0')}: ${net}\n`).join('');
+    const lines = [...merged]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, TOP)
+      .map(([net, n]) => `${String(n).padStart(8, '0')}: ${net}\n`)
+      .join('');
     return `Networks re-announcing too fast:\n${lines}`;
   }
 }

@@ -86,7 +86,7 @@ export class Arena {
         if (block === 0) {
           const n = 2 ** cls;
           const top = ctl[C_TOP] >>> 0;
-          if (top + n > (ctl[C_SIZE] >>> 0) && !this.grow(top + n)) {
+          if (top + n > ctl[C_SIZE] >>> 0 && !this.grow(top + n)) {
             ctl[C_FAILED]++;
             return 0;
           }

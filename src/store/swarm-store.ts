@@ -89,8 +89,7 @@ const LIVE = 1;
 const DELETED = 2;
 
 /** Where a hash's stripe block starts: its top 12 bits pick the stripe. */
-const stripeOf = (hash: Uint8Array, offset: number): number =>
-  HEADER_WORDS + ((hash[offset] << 4) | (hash[offset + 1] >> 4)) * STRIPE_WORDS;
+const stripeOf = (hash: Uint8Array, offset: number): number => HEADER_WORDS + ((hash[offset] << 4) | (hash[offset + 1] >> 4)) * STRIPE_WORDS;
 
 /** Eviction ranks (see makeRoom) and the ages (minutes) its histogram tells apart. */
 const EVICT_RANKS = 3;
@@ -112,7 +111,6 @@ export const PEER_SYNCED = 4; // learnt from another node, not announced here
 const MINUTE_MASK = 0x1fff;
 /** Peer ages are kept modulo 2^13 minutes, so a timeout must stay well below that. */
 export const MAX_PEER_TIMEOUT_MINUTES = 4 * 24 * 60;
-
 
 /** The minute (Unix time / 60) of a time in milliseconds: the store's clock counts minutes. */
 export function currentMinute(ms: number = Date.now()): number {
@@ -287,8 +285,15 @@ function compareHashes(h: Uint8Array, x: number, y: number): number {
 export interface PeerVisitor {
   torrent(hash: Uint8Array, hashOffset: number, completed: number, active: number): void;
   peer(
-    hash: Uint8Array, hashOffset: number, family: number, address: Uint8Array, port: number, seeder: boolean, synced: boolean,
-    flags: number, minute: number,
+    hash: Uint8Array,
+    hashOffset: number,
+    family: number,
+    address: Uint8Array,
+    port: number,
+    seeder: boolean,
+    synced: boolean,
+    flags: number,
+    minute: number,
   ): void;
 }
 
@@ -384,7 +389,12 @@ export class SwarmStore {
     // room in the torrent's own table first, then memory for peer lists from everywhere, then again;
     // never by evicting the torrent being announced
     const keep = this.evictKeep;
-    for (let i = 0; i < 5; i++) keep[i] = a.hash[a.hashOffset + 4 * i] | (a.hash[a.hashOffset + 4 * i + 1] << 8) | (a.hash[a.hashOffset + 4 * i + 2] << 16) | (a.hash[a.hashOffset + 4 * i + 3] << 24);
+    for (let i = 0; i < 5; i++)
+      keep[i] =
+        a.hash[a.hashOffset + 4 * i] |
+        (a.hash[a.hashOffset + 4 * i + 1] << 8) |
+        (a.hash[a.hashOffset + 4 * i + 2] << 16) |
+        (a.hash[a.hashOffset + 4 * i + 3] << 24);
     for (let round = 0; round < 3 && status === ANNOUNCE_FULL; round++) {
       const evicted = round === 1 ? this.makeRoom() : this.makeRoomInStripe(a.hash, a.hashOffset);
       if (evicted === 0) continue;
@@ -679,9 +689,10 @@ export class SwarmStore {
       const t = this.findOrInsertTorrent(stripe, hash, offset);
       if (t < 0) return false;
       const fMeta = batch.family === 4 ? T_META4 : T_META6;
-      const ok = peerCount(this.arena.words, t + fMeta) === 0 && batchSorted(batch, this.peerTimeout, now)
-        ? this.fillList(stripe, t, batch)
-        : this.mergePeers(stripe, t, batch);
+      const ok =
+        peerCount(this.arena.words, t + fMeta) === 0 && batchSorted(batch, this.peerTimeout, now)
+          ? this.fillList(stripe, t, batch)
+          : this.mergePeers(stripe, t, batch);
       // The torrent's oldest peer may now be older than it was: the cleaner must look at it in time.
       let oldest = 0;
       for (let i = 0; i < batch.count; i++) {
@@ -963,7 +974,8 @@ export class SwarmStore {
     this.forEachLive((stripe, t) => {
       if (evicted >= most) return false;
       const rank = this.evictRank(t);
-      if (rank === EVICT_RANKS || rank > cutRank || (rank === cutRank && Math.min(EVICT_AGES - 1, activeAge(this.arena.words, t, this.now)) < cutAge)) return false;
+      if (rank === EVICT_RANKS || rank > cutRank || (rank === cutRank && Math.min(EVICT_AGES - 1, activeAge(this.arena.words, t, this.now)) < cutAge))
+        return false;
       this.dropTorrent(stripe, t);
       evicted++;
       return true;

@@ -115,7 +115,7 @@ export class WsSwarms {
     lock(w, LOCK);
     try {
       // A removal shifts later slots back (possibly across the table's end): repeat until clean.
-      for (let changed = true; changed; ) {
+      for (let changed = true; changed;) {
         changed = false;
         for (let i = 0; i < this.capacity; i++) {
           const s = this.slot(i);

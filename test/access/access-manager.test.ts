@@ -181,8 +181,7 @@ test('reloads swap the table under a reader on another thread: no wrong answer, 
   const filler = Array.from({ length: 20000 }, (_, i) => h(`filler ${i}`));
   const never = Array.from({ length: 50 }, (_, i) => h(`never ${i}`));
   // Generation g lists the toggled hashes when g is odd (generation 1 is the first load).
-  const write = (withToggled: boolean) =>
-    fs.writeFileSync(file, [...always, ...(withToggled ? toggled : []), ...filler].join('\n') + '\n');
+  const write = (withToggled: boolean) => fs.writeFileSync(file, [...always, ...(withToggled ? toggled : []), ...filler].join('\n') + '\n');
   write(true);
   const m = await open(configWith({ whitelist: file }));
   const bytes = (list: string[]) => new Uint8Array(Buffer.from(list.join(''), 'hex'));
@@ -231,10 +230,9 @@ test('FIFOs are created (mode 0600) if missing; a non-FIFO file in the way is re
   await assert.rejects(AccessManager.open(configWith({ whitelist: file, fifoAdd: plain }), capture().log), {
     message: `access.fifo_add: ${plain} exists and is not a named pipe (FIFO); remove it or choose another path`,
   });
-  await assert.rejects(
-    AccessManager.open(configWith({ whitelist: file, fifoDelete: path.join(dir, 'no-such-dir', 'd.fifo') }), capture().log),
-    { message: /^access\.fifo_delete: can't create the named pipe .*no-such-dir\/d\.fifo: / },
-  );
+  await assert.rejects(AccessManager.open(configWith({ whitelist: file, fifoDelete: path.join(dir, 'no-such-dir', 'd.fifo') }), capture().log), {
+    message: /^access\.fifo_delete: can't create the named pipe .*no-such-dir\/d\.fifo: /,
+  });
 });
 
 test('whitelist + FIFOs: add allows, delete disallows, and the journal keeps both', async () => {
@@ -265,7 +263,10 @@ test('whitelist + FIFOs: add allows, delete disallows, and the journal keeps bot
   assert.deepEqual([m.stats().added, m.stats().deleted, m.stats().hashes], [0, 0, 2]);
   await m.close();
   assert.ok(states.length >= 2);
-  const journal = fs.readFileSync(`${file}.changes`, 'latin1').split('\n').filter((l) => l && !l.startsWith('#'));
+  const journal = fs
+    .readFileSync(`${file}.changes`, 'latin1')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'));
   assert.deepEqual(journal, [`+${h(3)}`, `-${h(1)}`, `~${h(3)}`, `~${h(1)}`]);
 });
 
@@ -293,14 +294,29 @@ test('FIFO lines: split across writes, CRLF, uppercase, trailing text, junk coun
   const a = h(1);
   const b = h(2).toUpperCase();
   const long = 'x'.repeat(100000);
-  await writeFifo(add, [a.slice(0, 7), a.slice(7, 39), `${a.slice(39)}\r\n${b.slice(0, 20)}`, `${b.slice(20)} trailing words\n`,
-    '\n   \n# comment\nnot a hash\n', `${h(3)}`, `${h(3).slice(0, 1)}\n${long}\n`, `${h(4)}\n`], 20);
+  await writeFifo(
+    add,
+    [
+      a.slice(0, 7),
+      a.slice(7, 39),
+      `${a.slice(39)}\r\n${b.slice(0, 20)}`,
+      `${b.slice(20)} trailing words\n`,
+      '\n   \n# comment\nnot a hash\n',
+      `${h(3)}`,
+      `${h(3).slice(0, 1)}\n${long}\n`,
+      `${h(4)}\n`,
+    ],
+    20,
+  );
   await waitFor('4 lines', () => m.stats().fifoAccepted === 3 && m.stats().fifoRejected === 3);
   await waitFor('the table', () => m.allowsHex(h(1)) && m.allowsHex(h(2)) && m.allowsHex(h(4)));
   // h(3) followed by one more hex digit on the same line: 41 hex digits, junk.
   assert.equal(m.allowsHex(h(3)), false);
   const warnings = at('warn').filter((e) => e.fifo === add);
-  assert.deepEqual(warnings.map((w) => w.line), [6, 7, 8]); // 3, 4 and 5 are blank or a comment
+  assert.deepEqual(
+    warnings.map((w) => w.line),
+    [6, 7, 8],
+  ); // 3, 4 and 5 are blank or a comment
   assert.equal(warnings[0]!.text, 'not a hash');
   assert.match(warnings[0]!.msg, /add\.fifo:6: not an info hash \(40 hex digits\); ignored$/);
   assert.equal((warnings[2]!.text as string).length, 80); // long lines are cut in the log
@@ -348,7 +364,10 @@ test('a burst of 100k lines is applied in a few batches', async () => {
   assert.equal(m.allowsHex(h('file 999')), true);
   await m.close();
   // The journal holds them all.
-  const lines = fs.readFileSync(`${file}.changes`, 'latin1').split('\n').filter((l) => l && !l.startsWith('#'));
+  const lines = fs
+    .readFileSync(`${file}.changes`, 'latin1')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'));
   assert.equal(lines.length, N + 500);
 });
 
@@ -373,7 +392,10 @@ test('the FIFO changes survive a restart (journal replay) and a reload', async (
   assert.ok(at('info').some((e) => e.msg === 'access list: journal replayed' && e.changes === 4));
   await m2.close();
   // Compacted at start-up: only the changes in force are left.
-  const lines = fs.readFileSync(`${file}.changes`, 'latin1').split('\n').filter((l) => l && !l.startsWith('#'));
+  const lines = fs
+    .readFileSync(`${file}.changes`, 'latin1')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'));
   assert.deepEqual(lines, [`+${h(3)}`, `-${h(1)}`]);
 });
 
@@ -399,7 +421,10 @@ test('journal: a torn last line is skipped with a warning, bad lines too, and th
   const lines = fs.readFileSync(journal, 'latin1').split('\n');
   assert.equal(lines.at(-1), '');
   // Rewritten at start-up: the adds, then the deletes, each sorted; then the new change.
-  assert.deepEqual(lines.filter((l) => l && !l.startsWith('#')), [`+${h(5)}`, `+${h(2)}`, `-${h(1)}`, `+${h(6)}`]);
+  assert.deepEqual(
+    lines.filter((l) => l && !l.startsWith('#')),
+    [`+${h(5)}`, `+${h(2)}`, `-${h(1)}`, `+${h(6)}`],
+  );
   const m2 = await open(configWith({ whitelist: file, changesFile: journal }));
   assert.deepEqual([m2.allowsHex(h(1)), m2.allowsHex(h(2)), m2.allowsHex(h(5)), m2.allowsHex(h(6))], [false, true, true, true]);
   await m2.close();
@@ -462,8 +487,17 @@ test('the journal is compacted while running once it is much longer than the cha
   await waitFor('the deletes', () => m.stats().added === 50);
   await m.close();
   // 1350 lines written for 50 changes in force: rewritten as those 50.
-  const lines = fs.readFileSync(`${file}.changes`, 'latin1').split('\n').filter((l) => l && !l.startsWith('#'));
-  assert.deepEqual(lines.sort(), hashes.slice(650).map((x) => `+${x}`).sort());
+  const lines = fs
+    .readFileSync(`${file}.changes`, 'latin1')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'));
+  assert.deepEqual(
+    lines.sort(),
+    hashes
+      .slice(650)
+      .map((x) => `+${x}`)
+      .sort(),
+  );
   assert.deepEqual(fs.readdirSync(dir).sort(), ['add', 'del', 'white.txt', 'white.txt.changes']);
 });
 
@@ -495,7 +529,10 @@ test('a full disk: a failed journal append leaves no half line, and the next cha
     await waitFor('the lost lines journaled with the next change', () => fs.readFileSync(journal, 'latin1').includes(h(3)));
     await m.close();
     const m2 = await open(config);
-    assert.ok([h(1), h(2), h(3), ...many].every((x) => m2.allowsHex(x)), 'a restart has every change');
+    assert.ok(
+      [h(1), h(2), h(3), ...many].every((x) => m2.allowsHex(x)),
+      'a restart has every change',
+    );
     await m2.close();
   } finally {
     disk.unmount();

@@ -2,14 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import {
-  KEY_WORDS,
-  hexOfKey,
-  isHashLine,
-  keyFromHex,
-  parseList,
-  sortUnique,
-} from '../../src/access/hashes.ts';
+import { KEY_WORDS, hexOfKey, isHashLine, keyFromHex, parseList, sortUnique } from '../../src/access/hashes.ts';
 
 const A = 'a'.repeat(40);
 const HEX1 = '0123456789abcdef0123456789abcdef01234567';
@@ -87,7 +80,10 @@ test('sortUnique sorts in byte order and removes duplicates (property)', () => {
       const keys = keysOf(list);
       const n = sortUnique(keys, list.length);
       const expected = [...new Set(list)].sort();
-      assert.deepEqual(Array.from({ length: n }, (_, k) => hexOfKey(keys, k)), expected);
+      assert.deepEqual(
+        Array.from({ length: n }, (_, k) => hexOfKey(keys, k)),
+        expected,
+      );
     }),
     { numRuns: 300 },
   );
@@ -102,7 +98,10 @@ test('sortUnique: large clustered and repeated inputs (radix passes all the way 
   const n = sortUnique(keys, list.length);
   const expected = [...new Set(list)].sort();
   assert.equal(n, expected.length);
-  assert.deepEqual(Array.from({ length: n }, (_, k) => hexOfKey(keys, k)), expected);
+  assert.deepEqual(
+    Array.from({ length: n }, (_, k) => hexOfKey(keys, k)),
+    expected,
+  );
 });
 
 test('a list of 1M hashes loads: every hash, sorted, comments ignored (how fast: npm run bench, timings row)', () => {

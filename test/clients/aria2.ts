@@ -14,14 +14,25 @@ export const aria2: ClientDriver = {
   async start(s: ClientStart): Promise<RunningClient> {
     const udp = s.host === '127.0.0.1';
     const child = new Child('aria2c', [
-      `--dir=${s.dir}`, `--listen-port=${await freePort(s.host)}`, '--check-integrity=true',
+      `--dir=${s.dir}`,
+      `--listen-port=${await freePort(s.host)}`,
+      '--check-integrity=true',
       '--seed-ratio=0.0', // keep seeding (after the download too) until stopped
-      `--enable-dht=${udp}`, '--enable-dht6=false', `--dht-listen-port=${await freePort(s.host)}`,
-      `--dht-file-path=${join(s.home, 'dht.dat')}`, `--interface=${s.host}`, // every socket on loopback
-      '--bt-enable-lpd=false', '--enable-peer-exchange=false', '--bt-max-peers=10',
-      '--bt-tracker-connect-timeout=5', '--bt-tracker-timeout=5',
+      `--enable-dht=${udp}`,
+      '--enable-dht6=false',
+      `--dht-listen-port=${await freePort(s.host)}`,
+      `--dht-file-path=${join(s.home, 'dht.dat')}`,
+      `--interface=${s.host}`, // every socket on loopback
+      '--bt-enable-lpd=false',
+      '--enable-peer-exchange=false',
+      '--bt-max-peers=10',
+      '--bt-tracker-connect-timeout=5',
+      '--bt-tracker-timeout=5',
       '--async-dns=false', // its c-ares resolver never answered for a name from /etc/hosts (ip6-localhost)
-      '--summary-interval=0', '--console-log-level=warn', '--no-conf=true', '--auto-save-interval=0',
+      '--summary-interval=0',
+      '--console-log-level=warn',
+      '--no-conf=true',
+      '--auto-save-interval=0',
       s.torrent,
     ]);
     return {

@@ -55,7 +55,11 @@ describe('real BitTorrent clients find each other through swarmd and share a fil
 
   before(async () => {
     assert.deepEqual(missing, [], 'the BitTorrent clients and mktorrent are installed');
-    assert.deepEqual((await lookup(IPV6_NAME, { all: true })).map((a) => a.address), ['::1'], `${IPV6_NAME} names ::1 only`);
+    assert.deepEqual(
+      (await lookup(IPV6_NAME, { all: true })).map((a) => a.address),
+      ['::1'],
+      `${IPV6_NAME} names ::1 only`,
+    );
     root = mkdtempSync(join(tmpdir(), 'swarmd-clients-'));
     tracker = await startTestTracker({ workers: 2 });
   });
@@ -89,7 +93,12 @@ describe('real BitTorrent clients find each other through swarmd and share a fil
         return c !== null && c.complete === want.complete && c.incomplete === want.incomplete && c.downloaded === want.downloaded;
       };
       const until = async (want: ScrapeCounts, what: string, who: RunningClient[]) =>
-        waitUntil(shows(want), STEP_MS, async () => `${what}: scrape ${JSON.stringify(await counts().catch((e: Error) => e.message))}, want ${JSON.stringify(want)}\n${who.map((c) => `--- ${c.name}:\n${c.output()}`).join('\n')}`);
+        waitUntil(
+          shows(want),
+          STEP_MS,
+          async () =>
+            `${what}: scrape ${JSON.stringify(await counts().catch((e: Error) => e.message))}, want ${JSON.stringify(want)}\n${who.map((c) => `--- ${c.name}:\n${c.output()}`).join('\n')}`,
+        );
 
       const startSeeder = async () => {
         const c = await pair.seeder.start({ torrent: t.torrent, dir: t.dir, host: pair.host, seed: true, home: home('seed') });

@@ -27,24 +27,51 @@ export const transmission: ClientDriver = {
   tools: ['transmission-daemon', 'transmission-remote'],
   async start(s: ClientStart): Promise<RunningClient> {
     const rpcPort = await freePort('127.0.0.1');
-    writeFileSync(join(s.home, 'settings.json'), JSON.stringify({
-      'dht-enabled': false, 'lpd-enabled': false, 'pex-enabled': false, 'port-forwarding-enabled': false,
-      'utp-enabled': false, // TCP only: uTP between libtorrent and Transmission can stall near the end
-      'rpc-port': rpcPort, 'rpc-bind-address': '127.0.0.1', 'rpc-authentication-required': false, 'rpc-whitelist-enabled': false,
-      'rpc-host-whitelist-enabled': false,
-      // its HTTP announces leave from bind-address-ipv4, so for an IPv6 tracker it must stay unset
-      'bind-address-ipv4': s.host === '127.0.0.1' ? '127.0.0.1' : '0.0.0.0', 'bind-address-ipv6': '::1', 'peer-port': await freePort(s.host), 'peer-port-random-on-start': false,
-      'download-dir': s.dir, 'incomplete-dir-enabled': false, 'rename-partial-files': false, 'start-added-torrents': true,
-      'ratio-limit-enabled': false, 'idle-seeding-limit-enabled': false, 'watch-dir-enabled': false, 'blocklist-enabled': false,
-      'speed-limit-up-enabled': false, 'speed-limit-down-enabled': false, 'alt-speed-enabled': false,
-      'message-level': 3, // debug: it logs each tracker answer
-    }));
+    writeFileSync(
+      join(s.home, 'settings.json'),
+      JSON.stringify({
+        'dht-enabled': false,
+        'lpd-enabled': false,
+        'pex-enabled': false,
+        'port-forwarding-enabled': false,
+        'utp-enabled': false, // TCP only: uTP between libtorrent and Transmission can stall near the end
+        'rpc-port': rpcPort,
+        'rpc-bind-address': '127.0.0.1',
+        'rpc-authentication-required': false,
+        'rpc-whitelist-enabled': false,
+        'rpc-host-whitelist-enabled': false,
+        // its HTTP announces leave from bind-address-ipv4, so for an IPv6 tracker it must stay unset
+        'bind-address-ipv4': s.host === '127.0.0.1' ? '127.0.0.1' : '0.0.0.0',
+        'bind-address-ipv6': '::1',
+        'peer-port': await freePort(s.host),
+        'peer-port-random-on-start': false,
+        'download-dir': s.dir,
+        'incomplete-dir-enabled': false,
+        'rename-partial-files': false,
+        'start-added-torrents': true,
+        'ratio-limit-enabled': false,
+        'idle-seeding-limit-enabled': false,
+        'watch-dir-enabled': false,
+        'blocklist-enabled': false,
+        'speed-limit-up-enabled': false,
+        'speed-limit-down-enabled': false,
+        'alt-speed-enabled': false,
+        'message-level': 3, // debug: it logs each tracker answer
+      }),
+    );
     const child = new Child('transmission-daemon', ['--foreground', '--config-dir', s.home]);
     try {
-      await waitUntil(async () => {
-        if (!child.running) throw new Error(`transmission-daemon exited: ${child.output()}`);
-        return remote(rpcPort, ['--session-info']).then(() => true, () => false);
-      }, 20_000, () => `transmission-daemon's RPC port ${rpcPort} never answered: ${child.output()}`);
+      await waitUntil(
+        async () => {
+          if (!child.running) throw new Error(`transmission-daemon exited: ${child.output()}`);
+          return remote(rpcPort, ['--session-info']).then(
+            () => true,
+            () => false,
+          );
+        },
+        20_000,
+        () => `transmission-daemon's RPC port ${rpcPort} never answered: ${child.output()}`,
+      );
       await remote(rpcPort, ['--add', s.torrent, '--download-dir', s.dir]);
     } catch (err) {
       child.kill();

@@ -17,7 +17,7 @@ import type { Node } from './node.ts';
 
 const missing = natsMissing();
 
-describe('access-list changes written to one node\'s FIFO apply on every node', { skip: missing ?? false }, () => {
+describe("access-list changes written to one node's FIFO apply on every node", { skip: missing ?? false }, () => {
   let nats: NatsServer;
   const nodes: Node[] = [];
   let dir: string;
@@ -32,9 +32,13 @@ describe('access-list changes written to one node\'s FIFO apply on every node', 
   const startAclNode = (name: string) => {
     const list = path.join(dir, `${name}.black`);
     fs.writeFileSync(list, '');
-    return startNode(name, { servers: [nats.url], subjectPrefix: 'acl.test' }, {
-      access: { whitelist: null, blacklist: list, fifoAdd: path.join(dir, `${name}.add`), fifoDelete: path.join(dir, `${name}.delete`), changesFile: null },
-    });
+    return startNode(
+      name,
+      { servers: [nats.url], subjectPrefix: 'acl.test' },
+      {
+        access: { whitelist: null, blacklist: list, fifoAdd: path.join(dir, `${name}.add`), fifoDelete: path.join(dir, `${name}.delete`), changesFile: null },
+      },
+    );
   };
 
   after(async () => {
@@ -83,8 +87,12 @@ describe('NATS credentials', { skip: missing ?? false }, () => {
   type Creds = { user?: string; password?: string; token?: string; nkeySeedFile?: string; credsFile?: string };
   const pair = async (server: NatsServer, creds: Creds) => {
     const cfg = {
-      servers: [server.url], user: creds.user ?? null, password: creds.password ?? null, token: creds.token ?? null,
-      nkeySeedFile: creds.nkeySeedFile ?? null, credsFile: creds.credsFile ?? null,
+      servers: [server.url],
+      user: creds.user ?? null,
+      password: creds.password ?? null,
+      token: creds.token ?? null,
+      nkeySeedFile: creds.nkeySeedFile ?? null,
+      credsFile: creds.credsFile ?? null,
     };
     const a = await startNode('a', cfg);
     const b = await startNode('b', cfg);
@@ -149,12 +157,10 @@ describe('NATS credentials', { skip: missing ?? false }, () => {
     // No limits (nsc's default for a new account; the library's defaults allow no connection).
     const limits = { conn: -1, subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, leaf: -1 };
     const accountJwt = await encodeAccount('swarm', account, { limits }, { signer: operator });
-    const conf = secret('operator-server.conf', [
-      `operator: ${operatorJwt}`,
-      'resolver: MEMORY',
-      `resolver_preload: { ${account.getPublicKey()}: ${accountJwt} }`,
-      '',
-    ].join('\n'));
+    const conf = secret(
+      'operator-server.conf',
+      [`operator: ${operatorJwt}`, 'resolver: MEMORY', `resolver_preload: { ${account.getPublicKey()}: ${accountJwt} }`, ''].join('\n'),
+    );
     const server = await NatsServer.start(['-c', conf]);
     servers.push(server);
     const user = createUser();

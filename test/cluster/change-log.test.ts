@@ -22,11 +22,16 @@ function announce(port: number, event: number, opts: { family?: number; complete
 
 function drainAll(reader: ChangeReader) {
   const out: { tag: number; seeder: boolean; family: number; port: number; hash: string; address: string }[] = [];
-  reader.drain((tag, seeder, family, port, bytes, ho, ao) => out.push({
-    tag, seeder, family, port,
-    hash: Buffer.from(bytes.subarray(ho, ho + 20)).toString('hex'),
-    address: Buffer.from(bytes.subarray(ao, ao + (family === 4 ? 4 : 16))).toString('hex'),
-  }));
+  reader.drain((tag, seeder, family, port, bytes, ho, ao) =>
+    out.push({
+      tag,
+      seeder,
+      family,
+      port,
+      hash: Buffer.from(bytes.subarray(ho, ho + 20)).toString('hex'),
+      address: Buffer.from(bytes.subarray(ao, ao + (family === 4 ? 4 : 16))).toString('hex'),
+    }),
+  );
   return out;
 }
 
@@ -38,7 +43,14 @@ test('the changes a worker records are drained in order, with their kind', () =>
   log.record(announce(2, EVENT_COMPLETED, { completed: true, seeder: true }));
   log.record(announce(3, EVENT_STOPPED, { family: 6, seeder: true })); // a seeder stopping: not a seeder record
   const got = drainAll(new ChangeReader(ring));
-  assert.deepEqual(got.map((r) => [r.tag, r.seeder, r.family, r.port]), [[REC_PEER, true, 4, 1], [REC_COMPLETED, true, 4, 2], [REC_STOPPED, false, 6, 3]]);
+  assert.deepEqual(
+    got.map((r) => [r.tag, r.seeder, r.family, r.port]),
+    [
+      [REC_PEER, true, 4, 1],
+      [REC_COMPLETED, true, 4, 2],
+      [REC_STOPPED, false, 6, 3],
+    ],
+  );
   assert.equal(got[0].hash, 'ab'.repeat(20));
   assert.equal(got[0].address, 'fe800000');
   assert.equal(got[2].address, 'fe800000000000000000000000000001');
@@ -59,5 +71,9 @@ test('a full ring drops and counts the change, and wakes the reader at half full
   assert.equal(got.at(-1)!.port, 1 + ((CAPACITY - 1) % 60000));
   assert.equal(Atomics.load(reader.control, WAKE), 0);
   log.record(announce(9, EVENT_NONE));
-  assert.deepEqual(drainAll(reader).map((r) => r.port), [9], 'after a drain the ring takes records again');
+  assert.deepEqual(
+    drainAll(reader).map((r) => r.port),
+    [9],
+    'after a drain the ring takes records again',
+  );
 });

@@ -192,7 +192,13 @@ describe('the outage buffer: changes made while NATS is down', { skip: missing ?
         a.client.socket.on('message', onMessage);
       });
       for (let k = n; k < n + WINDOW; k++) {
-        const packet = announcePacket({ connectionId: a.connectionId, transactionId: a.client.nextTransactionId(), infoHash: hashes[k % 6]!, port: 1024 + Math.floor(k / 6), numwant: 0 });
+        const packet = announcePacket({
+          connectionId: a.connectionId,
+          transactionId: a.client.nextTransactionId(),
+          infoHash: hashes[k % 6]!,
+          port: 1024 + Math.floor(k / 6),
+          numwant: 0,
+        });
         a.client.socket.send(packet, a.udp4, '127.0.0.1');
       }
       await replies;

@@ -2,8 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  BATCH_LIVE, BATCH_SNAPSHOT_END, BatchWriter, HEADER_BYTES, MAX_BATCH_BYTES, PEER_RECORD_BYTES4, REC_COMPLETED, REC_PEER, REC_STOPPED,
-  encodeControl, readBatch,
+  BATCH_LIVE,
+  BATCH_SNAPSHOT_END,
+  BatchWriter,
+  HEADER_BYTES,
+  MAX_BATCH_BYTES,
+  PEER_RECORD_BYTES4,
+  REC_COMPLETED,
+  REC_PEER,
+  REC_STOPPED,
+  encodeControl,
+  readBatch,
 } from '../../src/cluster/codec.ts';
 import type { Control, RecordSink } from '../../src/cluster/codec.ts';
 
@@ -26,21 +35,24 @@ function collect(msg: Uint8Array): { header: ReturnType<typeof readBatch>; recor
 }
 
 const hexBytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((b) => Buffer.from(b).toString('hex'));
-const peerRec = fc.record({
-  k: fc.constant('peer' as const),
-  tag: fc.constantFrom(REC_PEER, REC_STOPPED, REC_COMPLETED),
-  hash: hexBytes(20),
-  family: fc.constantFrom(4, 6),
-  address: hexBytes(16),
-  port: fc.integer({ min: 1, max: 65535 }),
-  seeder: fc.boolean(),
-}).map((r) => ({
-  ...r,
-  address: r.family === 4 ? r.address.slice(0, 8) : r.address,
-  seeder: r.tag === REC_STOPPED ? false : r.tag === REC_COMPLETED ? true : r.seeder,
-}));
+const peerRec = fc
+  .record({
+    k: fc.constant('peer' as const),
+    tag: fc.constantFrom(REC_PEER, REC_STOPPED, REC_COMPLETED),
+    hash: hexBytes(20),
+    family: fc.constantFrom(4, 6),
+    address: hexBytes(16),
+    port: fc.integer({ min: 1, max: 65535 }),
+    seeder: fc.boolean(),
+  })
+  .map((r) => ({
+    ...r,
+    address: r.family === 4 ? r.address.slice(0, 8) : r.address,
+    seeder: r.tag === REC_STOPPED ? false : r.tag === REC_COMPLETED ? true : r.seeder,
+  }));
 const torrentRec = fc.record({ k: fc.constant('torrent' as const), hash: hexBytes(20), completed: fc.nat({ max: 0xffffffff }) });
-const controlRec = fc.record({ k: fc.constant('control' as const), kind: fc.string({ minLength: 1, maxLength: 20 }), data: fc.jsonValue({ maxDepth: 2 }) })
+const controlRec = fc
+  .record({ k: fc.constant('control' as const), kind: fc.string({ minLength: 1, maxLength: 20 }), data: fc.jsonValue({ maxDepth: 2 }) })
   .map((r) => ({ ...r, data: JSON.parse(JSON.stringify(r.data ?? null)) as unknown }));
 const anyRec = fc.oneof(peerRec, torrentRec, controlRec);
 
@@ -56,7 +68,10 @@ test('every record written comes back as written, in order, with the header', ()
       const w = new BatchWriter(nodeId);
       for (const r of recs) write(w, r);
       const first = collect(w.take(BATCH_LIVE));
-      assert.deepEqual(first.records, recs.map((r) => ({ ...r })));
+      assert.deepEqual(
+        first.records,
+        recs.map((r) => ({ ...r })),
+      );
       assert.deepEqual(first.header, { type: BATCH_LIVE, nodeId, sequence: 0, count: recs.length });
       assert.equal(collect(w.take(BATCH_SNAPSHOT_END)).header?.sequence, 1);
     }),

@@ -12,7 +12,10 @@ export type Node = TestTracker & { name: string; client: UdpClient; connectionId
 export async function startNode(name: string, cluster: Partial<ClusterConfig>, overrides: Partial<Config> = {}): Promise<Node> {
   const tracker = await startTestTracker({
     workers: 1,
-    listeners: [{ proto: 'tcp', host: '127.0.0.1', port: 0 }, { proto: 'udp', host: '127.0.0.1', port: 0 }],
+    listeners: [
+      { proto: 'tcp', host: '127.0.0.1', port: 0 },
+      { proto: 'udp', host: '127.0.0.1', port: 0 },
+    ],
     cluster: { ...defaultConfig().cluster, nodeName: name, ...cluster },
     ...overrides,
   });
@@ -29,10 +32,20 @@ export async function stopNode(node: Node): Promise<void> {
 export const EVENT = { none: 0, completed: 1, started: 2, stopped: 3 } as const;
 
 /** Announces 127.0.0.1:`port` to the node; the peers of its answer ("127.0.0.1:port"), or null without an answer. */
-export async function announce(node: Node, hash: Buffer, port: number, opts: { event?: number; left?: bigint; timeoutMs?: number } = {}): Promise<string[] | null> {
+export async function announce(
+  node: Node,
+  hash: Buffer,
+  port: number,
+  opts: { event?: number; left?: bigint; timeoutMs?: number } = {},
+): Promise<string[] | null> {
   const packet = announcePacket({
-    connectionId: node.connectionId, transactionId: node.client.nextTransactionId(), infoHash: hash, port,
-    event: opts.event ?? EVENT.none, left: opts.left ?? 1000n, numwant: 200,
+    connectionId: node.connectionId,
+    transactionId: node.client.nextTransactionId(),
+    infoHash: hash,
+    port,
+    event: opts.event ?? EVENT.none,
+    left: opts.left ?? 1000n,
+    numwant: 200,
   });
   const reply = await node.client.request(packet, opts.timeoutMs ?? 2000);
   if (reply === null || reply.length < 20 || reply.readUInt32BE(0) !== 1) return null;

@@ -70,8 +70,14 @@ describe('takedown notices filed on one node block on every node', { skip: missi
 
 test('a record split into parts is put back together only from all its parts, in order', () => {
   const record: NoticeRecord = {
-    type: 'notice', filed: '2026-11-22T08:00:00.000Z', id: 'X', received: '2026-11-21', sender: 's', on_behalf_of: 'o',
-    hashes: hashes(2001, Buffer.alloc(20, 1)), note: '',
+    type: 'notice',
+    filed: '2026-11-22T08:00:00.000Z',
+    id: 'X',
+    received: '2026-11-21',
+    sender: 's',
+    on_behalf_of: 'o',
+    hashes: hashes(2001, Buffer.alloc(20, 1)),
+    note: '',
   };
   const parts = splitRecord(record);
   assert.equal(parts.length, 3);

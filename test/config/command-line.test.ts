@@ -84,9 +84,7 @@ test('nothing bound: tcp and udp 6969 on the last -i address', () => {
 
 test('a config file that binds counts as bound; one that does not, does not', () => {
   const binds = write('listen.tcp 127.0.0.1:7000\n');
-  assert.deepEqual(parse('-i', '127.0.0.2', '-f', binds).config.listeners, [
-    { proto: 'tcp', host: '127.0.0.1', port: 7000 },
-  ]);
+  assert.deepEqual(parse('-i', '127.0.0.2', '-f', binds).config.listeners, [{ proto: 'tcp', host: '127.0.0.1', port: 7000 }]);
   const plain = write('tracker.interval 900\n');
   assert.deepEqual(parse('-f', plain, '-i', '127.0.0.2').config.listeners, [
     { proto: 'tcp', host: '127.0.0.2', port: 6969 },
@@ -117,14 +115,58 @@ test('-r, -d, -u and their long options', () => {
 
 test('every config key has a long option taking the same value', () => {
   const c = parse(
-    '--listen-tcp-udp', '127.0.0.1:7000', '--listen-tcp', '[::1]:7001', '--listen-udp', '::1',
-    '--stats-path', 'st', '--workers', '3', '--interval', '900', '--interval-variation', '100',
-    '--peer-timeout', '1200', '--torrent-timeout', '3600', '--clean-interval', '30', '--numwant', '10',
-    '--numwant-max', '100', '--udp-numwant-max4', '150', '--udp-numwant-max6', '50',
-    '--max-scrape-hashes', '20', '--ip-from-query', '--memory-limit', '64M', '--udp-io', 'native',
-    '--udp-batch', '16', '--tcp-io', 'native', '--http-idle-timeout', '15', '--http-header-timeout', '5',
-    '--http-max-request-size', '2048', '--no-http-keepalive', '--http-max-connections', '50',
-    '--connection-id-lifetime', '60', '--log-level', 'trace',
+    '--listen-tcp-udp',
+    '127.0.0.1:7000',
+    '--listen-tcp',
+    '[::1]:7001',
+    '--listen-udp',
+    '::1',
+    '--stats-path',
+    'st',
+    '--workers',
+    '3',
+    '--interval',
+    '900',
+    '--interval-variation',
+    '100',
+    '--peer-timeout',
+    '1200',
+    '--torrent-timeout',
+    '3600',
+    '--clean-interval',
+    '30',
+    '--numwant',
+    '10',
+    '--numwant-max',
+    '100',
+    '--udp-numwant-max4',
+    '150',
+    '--udp-numwant-max6',
+    '50',
+    '--max-scrape-hashes',
+    '20',
+    '--ip-from-query',
+    '--memory-limit',
+    '64M',
+    '--udp-io',
+    'native',
+    '--udp-batch',
+    '16',
+    '--tcp-io',
+    'native',
+    '--http-idle-timeout',
+    '15',
+    '--http-header-timeout',
+    '5',
+    '--http-max-request-size',
+    '2048',
+    '--no-http-keepalive',
+    '--http-max-connections',
+    '50',
+    '--connection-id-lifetime',
+    '60',
+    '--log-level',
+    'trace',
   ).config;
   assert.deepEqual(c.listeners, [
     { proto: 'tcp', host: '127.0.0.1', port: 7000 },
@@ -178,19 +220,16 @@ test('-h and -v stop processing there; errors before them still count', () => {
 });
 
 test('bad switches: every error is reported', () => {
-  assert.deepEqual(
-    errorsOf(['-i', 'localhost', '-p', '0', '-P', '65536', '-x', '--bogus=1', 'stray', '--workers', 'many', '-p']),
-    [
-      '-i: "localhost" is not an IPv4 or IPv6 address',
-      '-p: "0" is not a port from 1 to 65535',
-      '-P: "65536" is not a port from 1 to 65535',
-      'unknown option -x',
-      'unknown option --bogus',
-      'unexpected argument "stray" (swarmd takes options only)',
-      '--workers: "many" is not a whole number from 1 to 256',
-      '-p needs a value',
-    ],
-  );
+  assert.deepEqual(errorsOf(['-i', 'localhost', '-p', '0', '-P', '65536', '-x', '--bogus=1', 'stray', '--workers', 'many', '-p']), [
+    '-i: "localhost" is not an IPv4 or IPv6 address',
+    '-p: "0" is not a port from 1 to 65535',
+    '-P: "65536" is not a port from 1 to 65535',
+    'unknown option -x',
+    'unknown option --bogus',
+    'unexpected argument "stray" (swarmd takes options only)',
+    '--workers: "many" is not a whole number from 1 to 256',
+    '-p needs a value',
+  ]);
   assert.deepEqual(errorsOf(['--no-interval']), ['unknown option --no-interval']);
   assert.deepEqual(errorsOf(['--interval=']), ['--interval needs a value']);
   assert.deepEqual(errorsOf(['--help=1']), ['--help does not take a value']);
@@ -224,7 +263,9 @@ test("-f with a file that can't be opened is an error", () => {
 });
 
 test('unsupported switches and long options give the same error as their keys', () => {
-  assert.deepEqual(errorsOf(['-s', '9696']), ['-s (live sync) is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster")']);
+  assert.deepEqual(errorsOf(['-s', '9696']), [
+    '-s (live sync) is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster")',
+  ]);
   assert.deepEqual(errorsOf(['--livesync-node-ip', '10.0.0.1']), [
     '--livesync-node-ip: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster")',
   ]);
@@ -238,10 +279,13 @@ test('-w and -b: whitelist or blacklist file, with the FIFO and journal options'
     fifoDelete: null,
     changesFile: null,
   });
-  assert.deepEqual(
-    parse('-b', '/etc/black', '--fifo-add', '/run/a', '--fifo-delete=/run/d', '--access-changes-file', '/var/lib/c').config.access,
-    { whitelist: null, blacklist: '/etc/black', fifoAdd: '/run/a', fifoDelete: '/run/d', changesFile: '/var/lib/c' },
-  );
+  assert.deepEqual(parse('-b', '/etc/black', '--fifo-add', '/run/a', '--fifo-delete=/run/d', '--access-changes-file', '/var/lib/c').config.access, {
+    whitelist: null,
+    blacklist: '/etc/black',
+    fifoAdd: '/run/a',
+    fifoDelete: '/run/d',
+    changesFile: '/var/lib/c',
+  });
   assert.equal(parse('--whitelist', 'a', '-w', 'b').config.access.whitelist, 'b');
   assert.equal(parse('--blacklist=x').config.access.blacklist, 'x');
   // A switch overrides the file read before it, and the other way round.
@@ -250,13 +294,11 @@ test('-w and -b: whitelist or blacklist file, with the FIFO and journal options'
   assert.equal(parse('-w', 'switch', '-f', file).config.access.whitelist, '/from/file');
   assert.deepEqual(errorsOf(['-w']), ['-w needs a value']);
   assert.deepEqual(errorsOf(['-w', 'a', '-b', 'b']), ["access.whitelist (a) and access.blacklist (b) can't be used together: choose one"]);
-  assert.deepEqual(errorsOf(['-b', 'b', '-f', file]), [
-    "access.whitelist (/from/file) and access.blacklist (b) can't be used together: choose one",
-  ]);
+  assert.deepEqual(errorsOf(['-b', 'b', '-f', file]), ["access.whitelist (/from/file) and access.blacklist (b) can't be used together: choose one"]);
   assert.deepEqual(errorsOf(['--fifo-add', 'f']), ['access.fifo_add needs access.whitelist or access.blacklist (it changes that list)']);
 });
 
-test('-A blesses a network for stats and proxying, as opentracker\'s', () => {
+test("-A blesses a network for stats and proxying, as opentracker's", () => {
   const { config } = parse('-A', '10.0.0.1', '-A', '::1');
   assert.deepEqual(config.statsNetworks, ['10.0.0.1/32', '::1/128']);
   assert.deepEqual(config.proxyNetworks, ['10.0.0.1/32', '::1/128']);
@@ -266,9 +308,7 @@ test('the same listener twice is kept once with a warning', () => {
   const { config, warnings } = parse('-i', '127.0.0.1', '-p', '80', '-p', '80');
   assert.deepEqual(config.listeners, [{ proto: 'tcp', host: '127.0.0.1', port: 80 }]);
   assert.deepEqual(warnings, ['-p: tcp 127.0.0.1:80 is already listed; ignored']);
-  assert.deepEqual(parse('-i', '::0', '-P', '80', '--listen-udp', '[0::]:80').warnings, [
-    '--listen-udp: udp [::]:80 is already listed; ignored',
-  ]);
+  assert.deepEqual(parse('-i', '::0', '-P', '80', '--listen-udp', '[0::]:80').warnings, ['--listen-udp: udp [::]:80 is already listed; ignored']);
 });
 
 test('--workers wins over listen.udp.workers in either order', () => {
@@ -285,9 +325,7 @@ test('environment: SWARMD_CONFIG is read before the switches, SWARMD_LOG_LEVEL s
   assert.equal(a.logLevel, 'warn');
   assert.equal(parseCommandLine([], { SWARMD_CONFIG: file, SWARMD_LOG_LEVEL: 'debug' }).config.logLevel, 'warn');
   assert.equal(parseCommandLine(['--log-level', 'error'], { SWARMD_LOG_LEVEL: 'debug' }).config.logLevel, 'error');
-  assert.deepEqual(errorsOf([], { SWARMD_LOG_LEVEL: 'loud' }), [
-    'SWARMD_LOG_LEVEL: "loud" is not one of fatal, error, warn, info, debug, trace, silent',
-  ]);
+  assert.deepEqual(errorsOf([], { SWARMD_LOG_LEVEL: 'loud' }), ['SWARMD_LOG_LEVEL: "loud" is not one of fatal, error, warn, info, debug, trace, silent']);
   const missing = path.join(dir, 'absent.conf');
   assert.deepEqual(errorsOf([], { SWARMD_CONFIG: missing }), [`SWARMD_CONFIG: can't open config file ${missing}: ENOENT`]);
 });

@@ -117,45 +117,126 @@ test('every swarmd and opentracker key sets its field', () => {
 test('every key in SETTINGS is covered by a test line above or below', () => {
   // A guard: adding a key to SETTINGS without a test fails here.
   const tested = new Set([
-    'listen.tcp_udp', 'listen.tcp', 'listen.udp', 'listen.udp.workers', 'tracker.rootdir', 'tracker.user',
-    'tracker.redirect_url', 'access.stats_path', 'tracker.workers', 'tracker.interval',
-    'tracker.interval_variation', 'tracker.peer_timeout', 'tracker.torrent_timeout', 'tracker.clean_interval',
-    'tracker.numwant', 'tracker.numwant_max', 'tracker.udp_numwant_max4', 'tracker.udp_numwant_max6',
-    'tracker.max_scrape_hashes', 'tracker.ip_from_query', 'tracker.memory_limit', 'listen.udp.io',
-    'listen.udp.batch', 'listen.tcp.io', 'http.idle_timeout', 'http.header_timeout', 'http.max_request_size', 'http.keepalive',
-    'http.max_connections', 'udp.connection_id_lifetime', 'log.level', 'access.stats', 'access.proxy', 'access.admin',
-    'tracker.deniability', 'tracker.deniability_range',
-    'stats.metrics_path', 'stats.json_path', 'stats.history_interval', 'log.requests',
-    'tracker.state_file', 'tracker.state_interval', 'tracker.full_scrape', 'tracker.full_scrape_interval',
-    'tracker.peer_state_file', 'tracker.peer_state_interval',
-    'access.whitelist', 'access.blacklist', 'access.fifo_add', 'access.fifo_delete', 'access.changes_file',
-    'cluster.nats', 'cluster.user', 'cluster.password', 'cluster.token', 'cluster.nkey_seed_file', 'cluster.creds_file',
-    'cluster.subject_prefix', 'cluster.node_name',
-    'listen.tls', 'tls.cert', 'tls.key', 'ws.enabled', 'ws.max_message_size', 'ws.max_offers', 'ws.numwant_max',
-    'ws.interval', 'ws.idle_timeout', 'ws.ping_interval', 'ws.max_connections', 'ws.max_queue_size', 'ws.max_swarms',
-    'notices.journal', 'transparency.path', 'admin.listen', 'admin.token', 'admin.networks', 'admin.max_body',
-    'limits.udp_per_source', 'limits.http_per_source', 'limits.burst', 'limits.bad_connection_ids',
-    'limits.bad_connection_id_ban', 'limits.overload_delay', 'limits.overload_max_factor', 'http.external_ip',
+    'listen.tcp_udp',
+    'listen.tcp',
+    'listen.udp',
+    'listen.udp.workers',
+    'tracker.rootdir',
+    'tracker.user',
+    'tracker.redirect_url',
+    'access.stats_path',
+    'tracker.workers',
+    'tracker.interval',
+    'tracker.interval_variation',
+    'tracker.peer_timeout',
+    'tracker.torrent_timeout',
+    'tracker.clean_interval',
+    'tracker.numwant',
+    'tracker.numwant_max',
+    'tracker.udp_numwant_max4',
+    'tracker.udp_numwant_max6',
+    'tracker.max_scrape_hashes',
+    'tracker.ip_from_query',
+    'tracker.memory_limit',
+    'listen.udp.io',
+    'listen.udp.batch',
+    'listen.tcp.io',
+    'http.idle_timeout',
+    'http.header_timeout',
+    'http.max_request_size',
+    'http.keepalive',
+    'http.max_connections',
+    'udp.connection_id_lifetime',
+    'log.level',
+    'access.stats',
+    'access.proxy',
+    'access.admin',
+    'tracker.deniability',
+    'tracker.deniability_range',
+    'stats.metrics_path',
+    'stats.json_path',
+    'stats.history_interval',
+    'log.requests',
+    'tracker.state_file',
+    'tracker.state_interval',
+    'tracker.full_scrape',
+    'tracker.full_scrape_interval',
+    'tracker.peer_state_file',
+    'tracker.peer_state_interval',
+    'access.whitelist',
+    'access.blacklist',
+    'access.fifo_add',
+    'access.fifo_delete',
+    'access.changes_file',
+    'cluster.nats',
+    'cluster.user',
+    'cluster.password',
+    'cluster.token',
+    'cluster.nkey_seed_file',
+    'cluster.creds_file',
+    'cluster.subject_prefix',
+    'cluster.node_name',
+    'listen.tls',
+    'tls.cert',
+    'tls.key',
+    'ws.enabled',
+    'ws.max_message_size',
+    'ws.max_offers',
+    'ws.numwant_max',
+    'ws.interval',
+    'ws.idle_timeout',
+    'ws.ping_interval',
+    'ws.max_connections',
+    'ws.max_queue_size',
+    'ws.max_swarms',
+    'notices.journal',
+    'transparency.path',
+    'admin.listen',
+    'admin.token',
+    'admin.networks',
+    'admin.max_body',
+    'limits.udp_per_source',
+    'limits.http_per_source',
+    'limits.burst',
+    'limits.bad_connection_ids',
+    'limits.bad_connection_id_ban',
+    'limits.overload_delay',
+    'limits.overload_max_factor',
+    'http.external_ip',
   ]);
   assert.deepEqual(new Set(SETTINGS.map((s) => s.key)), tested);
 });
 
 test('the limits keys: budgets per source, bad connection IDs, overload', () => {
-  const { config } = load([
-    'limits.udp_per_source 50',
-    'limits.http_per_source 0',
-    'limits.burst 0',
-    'limits.bad_connection_ids 3',
-    'limits.bad_connection_id_ban 120',
-    'limits.overload_delay 0',
-    'limits.overload_max_factor 2',
-  ].join('\n'));
+  const { config } = load(
+    [
+      'limits.udp_per_source 50',
+      'limits.http_per_source 0',
+      'limits.burst 0',
+      'limits.bad_connection_ids 3',
+      'limits.bad_connection_id_ban 120',
+      'limits.overload_delay 0',
+      'limits.overload_max_factor 2',
+    ].join('\n'),
+  );
   assert.deepEqual(config.limits, {
-    udpPerSource: 50, httpPerSource: 0, burst: 0, badConnectionIds: 3, badConnectionIdBan: 120, overloadDelay: 0, overloadMaxFactor: 2,
+    udpPerSource: 50,
+    httpPerSource: 0,
+    burst: 0,
+    badConnectionIds: 3,
+    badConnectionIdBan: 120,
+    overloadDelay: 0,
+    overloadMaxFactor: 2,
   });
   // off or generous by default
   assert.deepEqual(defaultConfig().limits, {
-    udpPerSource: 0, httpPerSource: 0, burst: 100, badConnectionIds: 10, badConnectionIdBan: 600, overloadDelay: 250, overloadMaxFactor: 4,
+    udpPerSource: 0,
+    httpPerSource: 0,
+    burst: 100,
+    badConnectionIds: 10,
+    badConnectionIdBan: 600,
+    overloadDelay: 250,
+    overloadMaxFactor: 4,
   });
   assert.deepEqual(errorsOf(['limits.udp_per_source -1', 'limits.bad_connection_id_ban 0', 'limits.overload_max_factor 17'].join('\n')), [
     'FILE:1: limits.udp_per_source: "-1" is not a whole number from 0 to 10000000 [line: "limits.udp_per_source -1"]',
@@ -165,18 +246,25 @@ test('the limits keys: budgets per source, bad connection IDs, overload', () => 
 });
 
 test('the cluster keys: servers repeatable or comma-separated, credentials, subject prefix, node name', () => {
-  const { config } = load([
-    'cluster.nats nats://10.0.0.1:4222, 10.0.0.2',
-    'cluster.nats tls://nats.example.org:4443',
-    'cluster.user swarm',
-    'cluster.password pass word',
-    'cluster.subject_prefix trackers.eu',
-    'cluster.node_name eu-1',
-  ].join('\n'));
+  const { config } = load(
+    [
+      'cluster.nats nats://10.0.0.1:4222, 10.0.0.2',
+      'cluster.nats tls://nats.example.org:4443',
+      'cluster.user swarm',
+      'cluster.password pass word',
+      'cluster.subject_prefix trackers.eu',
+      'cluster.node_name eu-1',
+    ].join('\n'),
+  );
   assert.deepEqual(config.cluster, {
     servers: ['nats://10.0.0.1:4222', 'nats://10.0.0.2', 'tls://nats.example.org:4443'],
-    user: 'swarm', password: 'pass word', token: null, nkeySeedFile: null, credsFile: null,
-    subjectPrefix: 'trackers.eu', nodeName: 'eu-1',
+    user: 'swarm',
+    password: 'pass word',
+    token: null,
+    nkeySeedFile: null,
+    credsFile: null,
+    subjectPrefix: 'trackers.eu',
+    nodeName: 'eu-1',
   });
   assert.equal(load('cluster.nats 127.0.0.1:4222\ncluster.token t0k\n').config.cluster.token, 't0k');
   assert.equal(load('cluster.nats 127.0.0.1:4222\ncluster.nkey_seed_file /etc/swarmd/nkey.seed\n').config.cluster.nkeySeedFile, '/etc/swarmd/nkey.seed');
@@ -186,17 +274,17 @@ test('the cluster keys: servers repeatable or comma-separated, credentials, subj
 });
 
 test('bad cluster settings are errors naming the key', () => {
-  assert.deepEqual(errorsOf([
-    'cluster.nats http://10.0.0.1',
-    'cluster.nats nats://user:pw@10.0.0.1',
-    'cluster.subject_prefix swarmd.>',
-    'cluster.node_name a b',
-  ].join('\n')).map((e) => e.replace(/ \[line: .*$/, '').replace(/ \(.*$/, '')), [
-    'FILE:1: cluster.nats: "http://10.0.0.1" is not a NATS server URL',
-    'FILE:2: cluster.nats: "nats://user:pw@10.0.0.1" is not a NATS server URL',
-    'FILE:3: cluster.subject_prefix: "swarmd.>" is not a NATS subject prefix',
-    'FILE:4: cluster.node_name: "a b" is not a node name',
-  ]);
+  assert.deepEqual(
+    errorsOf(
+      ['cluster.nats http://10.0.0.1', 'cluster.nats nats://user:pw@10.0.0.1', 'cluster.subject_prefix swarmd.>', 'cluster.node_name a b'].join('\n'),
+    ).map((e) => e.replace(/ \[line: .*$/, '').replace(/ \(.*$/, '')),
+    [
+      'FILE:1: cluster.nats: "http://10.0.0.1" is not a NATS server URL',
+      'FILE:2: cluster.nats: "nats://user:pw@10.0.0.1" is not a NATS server URL',
+      'FILE:3: cluster.subject_prefix: "swarmd.>" is not a NATS subject prefix',
+      'FILE:4: cluster.node_name: "a b" is not a node name',
+    ],
+  );
   assert.deepEqual(errorsOf('cluster.nats 10.0.0.1\ncluster.user u\ncluster.password p\ncluster.token t\n'), [
     "cluster.user and cluster.token can't be used together: give one kind of NATS credentials",
   ]);
@@ -240,9 +328,7 @@ test('listen lines: forms of ip[:port], repeatable, in order', () => {
 
 test('a file that binds nothing gets the default listeners; one that binds gets only its own', () => {
   assert.deepEqual(load('tracker.interval 600').config.listeners, defaultConfig().listeners);
-  assert.deepEqual(load('listen.udp 127.0.0.1:5000').config.listeners, [
-    { proto: 'udp', host: '127.0.0.1', port: 5000 },
-  ]);
+  assert.deepEqual(load('listen.udp 127.0.0.1:5000').config.listeners, [{ proto: 'udp', host: '127.0.0.1', port: 5000 }]);
 });
 
 test('a listener given twice is kept once, with a warning', () => {
@@ -324,13 +410,20 @@ test('unknown keys, keys without a value and bad values are errors; all of them 
 });
 
 test('a key must be followed by whitespace: a glued value is an unknown key', () => {
-  assert.deepEqual(errorsOf('tracker.interval=600'), [
-    'FILE:1: unknown key "tracker.interval=600" [line: "tracker.interval=600"]',
-  ]);
+  assert.deepEqual(errorsOf('tracker.interval=600'), ['FILE:1: unknown key "tracker.interval=600" [line: "tracker.interval=600"]']);
 });
 
 test('booleans accept yes/no/true/false/on/off/1/0 in any case', () => {
-  for (const [word, value] of [['yes', true], ['no', false], ['TRUE', true], ['False', false], ['on', true], ['OFF', false], ['1', true], ['0', false]] as const) {
+  for (const [word, value] of [
+    ['yes', true],
+    ['no', false],
+    ['TRUE', true],
+    ['False', false],
+    ['on', true],
+    ['OFF', false],
+    ['1', true],
+    ['0', false],
+  ] as const) {
     assert.equal(load(`http.keepalive ${word}`).config.http.keepAlive, value, word);
     assert.equal(load(`tracker.ip_from_query ${word}`).config.ipFromQuery, value, word);
   }
@@ -375,17 +468,12 @@ test('settings checked together: variation < interval, peer timeout > longest in
   assert.deepEqual(errorsOf('tracker.interval 2600'), [
     'tracker.peer_timeout (2700) must be longer than the longest announce interval handed out (tracker.interval + tracker.interval_variation/2 = 2780), or peers expire before they announce again',
   ]);
-  assert.deepEqual(errorsOf('tracker.numwant 300'), [
-    'tracker.numwant (300) must not be more than tracker.numwant_max (200)',
-  ]);
+  assert.deepEqual(errorsOf('tracker.numwant 300'), ['tracker.numwant (300) must not be more than tracker.numwant_max (200)']);
   assert.equal(load('tracker.interval 2600\ntracker.peer_timeout 3000').config.peerTimeout, 3000);
 });
 
 test('unsupported opentracker keys are errors saying so', () => {
-  const lines = [
-    'livesync.cluster.listen 192.168.0.1:9696',
-    'livesync.cluster.node_ip 192.168.0.4',
-  ];
+  const lines = ['livesync.cluster.listen 192.168.0.1:9696', 'livesync.cluster.node_ip 192.168.0.4'];
   assert.deepEqual(errorsOf(lines.join('\n')), [
     'FILE:1: livesync.cluster.listen is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster") [line: "livesync.cluster.listen 192.168.0.1:9696"]',
     'FILE:2: livesync.cluster.node_ip is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster") [line: "livesync.cluster.node_ip 192.168.0.4"]',
@@ -409,12 +497,18 @@ test('batchsync.cluster.admin_ip is accepted with a warning', () => {
 
 test("a file that can't be opened is an error", () => {
   const missing = path.join(dir, 'missing.conf');
-  assert.throws(() => parseConfigFile(missing), (e: unknown) => {
-    assert.ok(e instanceof ConfigError);
-    assert.deepEqual(e.errors, [`can't open config file ${missing}: ENOENT`]);
-    return true;
-  });
-  assert.throws(() => parseConfigFile(dir), (e: unknown) => e instanceof ConfigError && /EISDIR/.test(e.message));
+  assert.throws(
+    () => parseConfigFile(missing),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.deepEqual(e.errors, [`can't open config file ${missing}: ENOENT`]);
+      return true;
+    },
+  );
+  assert.throws(
+    () => parseConfigFile(dir),
+    (e: unknown) => e instanceof ConfigError && /EISDIR/.test(e.message),
+  );
 });
 
 test("Debian's shipped /etc/opentracker/opentracker.conf loads", () => {
@@ -538,17 +632,41 @@ test('observability keys: metrics and JSON paths (or "" for off), history interv
 });
 
 test('WebSocket and TLS keys: listen.tls (port 443 by default) with its files, the ws limits', () => {
-  const { config, warnings } = load([
-    'listen.tls 127.0.0.1', 'listen.tls [::1]:8443', 'tls.cert /etc/ssl/t.pem', 'tls.key /etc/ssl/t.key',
-    'ws.enabled no', 'ws.max_message_size 16K', 'ws.max_offers 5', 'ws.numwant_max 4', 'ws.interval 60',
-    'ws.idle_timeout 90', 'ws.ping_interval 20', 'ws.max_connections 500', 'ws.max_queue_size 2M', 'ws.max_swarms 1000',
-  ].join('\n'));
+  const { config, warnings } = load(
+    [
+      'listen.tls 127.0.0.1',
+      'listen.tls [::1]:8443',
+      'tls.cert /etc/ssl/t.pem',
+      'tls.key /etc/ssl/t.key',
+      'ws.enabled no',
+      'ws.max_message_size 16K',
+      'ws.max_offers 5',
+      'ws.numwant_max 4',
+      'ws.interval 60',
+      'ws.idle_timeout 90',
+      'ws.ping_interval 20',
+      'ws.max_connections 500',
+      'ws.max_queue_size 2M',
+      'ws.max_swarms 1000',
+    ].join('\n'),
+  );
   assert.deepEqual(warnings, []);
-  assert.deepEqual(config.listeners, [{ proto: 'tls', host: '127.0.0.1', port: 443 }, { proto: 'tls', host: '::1', port: 8443 }]);
+  assert.deepEqual(config.listeners, [
+    { proto: 'tls', host: '127.0.0.1', port: 443 },
+    { proto: 'tls', host: '::1', port: 8443 },
+  ]);
   assert.deepEqual(config.tls, { cert: '/etc/ssl/t.pem', key: '/etc/ssl/t.key' });
   assert.deepEqual(config.ws, {
-    enabled: false, maxMessageBytes: 16 * KIB, maxOffers: 5, numwantMax: 4, interval: 60, idleTimeout: 90, pingInterval: 20,
-    maxConnections: 500, maxQueuedBytes: 2 * MIB, maxSwarms: 1000,
+    enabled: false,
+    maxMessageBytes: 16 * KIB,
+    maxOffers: 5,
+    numwantMax: 4,
+    interval: 60,
+    idleTimeout: 90,
+    pingInterval: 20,
+    maxConnections: 500,
+    maxQueuedBytes: 2 * MIB,
+    maxSwarms: 1000,
   });
   assert.deepEqual(errorsOf('listen.tls 127.0.0.1:8443\ntls.cert /x.pem\n'), ['listen.tls needs tls.cert and tls.key (PEM files)']);
   assert.deepEqual(errorsOf('ws.max_connections 70000\nws.max_message_size 10\n'), [
@@ -567,7 +685,10 @@ test('takedown notices: the journal, the transparency path, the admin API and it
   assert.equal(config.noticesJournal, '/var/lib/swarmd/notices.jsonl');
   assert.equal(config.transparencyPath, 'legal/dmca');
   assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9000 }, token, networks: ['10.0.0.0/8', '::1/128'], maxBodyBytes: MIB });
-  assert.deepEqual(load(`notices.journal j\nadmin.listen [::1]:9001\nadmin.token ${token}\ntransparency.path ""\n`).config.admin.listen, { host: '::1', port: 9001 });
+  assert.deepEqual(load(`notices.journal j\nadmin.listen [::1]:9001\nadmin.token ${token}\ntransparency.path ""\n`).config.admin.listen, {
+    host: '::1',
+    port: 9001,
+  });
   assert.equal(load('transparency.path ""\n').config.transparencyPath, '');
   assert.deepEqual(errorsOf('admin.listen 127.0.0.1:9000\n'), [
     'admin.listen needs notices.journal (where the notices filed through it are kept)',

@@ -30,28 +30,32 @@ const examples = sample
   .filter((e) => e.m !== null)
   .map((e) => ({ n: e.n, line: `${e.m![1]} ${e.m![2]}`, key: e.m![1]! }));
 
-const nats = (key: string) => `${key} is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster")`;
+const nats = (key: string) =>
+  `${key} is not supported: swarmd clusters over NATS instead: set cluster.nats and the other cluster.* keys (README: "Running a cluster")`;
 
 /** For each example: what it sets (checked on the Config), or the error or warning it gives. */
-const expectations: Record<
-  string,
-  { check?: (c: Config) => void; error?: string; crossError?: string; warning?: string; conflicts?: boolean }
-> = {
+const expectations: Record<string, { check?: (c: Config) => void; error?: string; crossError?: string; warning?: string; conflicts?: boolean }> = {
   'listen.udp.workers 4': { check: (c) => assert.equal(c.workers, 4) },
   'listen.tcp_udp 0.0.0.0': {
-    check: (c) => assert.deepEqual(c.listeners, [
-      { proto: 'tcp', host: '0.0.0.0', port: 6969 },
-      { proto: 'udp', host: '0.0.0.0', port: 6969 },
-    ]),
+    check: (c) =>
+      assert.deepEqual(c.listeners, [
+        { proto: 'tcp', host: '0.0.0.0', port: 6969 },
+        { proto: 'udp', host: '0.0.0.0', port: 6969 },
+      ]),
   },
   'listen.tcp_udp 192.168.0.1:80': {
-    check: (c) => assert.deepEqual(c.listeners, [
-      { proto: 'tcp', host: '192.168.0.1', port: 80 },
-      { proto: 'udp', host: '192.168.0.1', port: 80 },
-    ]),
+    check: (c) =>
+      assert.deepEqual(c.listeners, [
+        { proto: 'tcp', host: '192.168.0.1', port: 80 },
+        { proto: 'udp', host: '192.168.0.1', port: 80 },
+      ]),
   },
   'listen.tcp_udp 10.0.0.5:6969': {
-    check: (c) => assert.deepEqual(c.listeners.map((l) => `${l.proto} ${l.host}:${l.port}`), ['tcp 10.0.0.5:6969', 'udp 10.0.0.5:6969']),
+    check: (c) =>
+      assert.deepEqual(
+        c.listeners.map((l) => `${l.proto} ${l.host}:${l.port}`),
+        ['tcp 10.0.0.5:6969', 'udp 10.0.0.5:6969'],
+      ),
   },
   'listen.tcp 0.0.0.0': { check: (c) => assert.deepEqual(c.listeners, [{ proto: 'tcp', host: '0.0.0.0', port: 6969 }]) },
   'listen.udp 192.168.0.1:6969': {
@@ -100,17 +104,23 @@ for (const { n, line } of examples) {
     const file = path.join(dir, `line-${n}.conf`);
     fs.writeFileSync(file, lines.join('\n'));
     if (expected.error) {
-      assert.throws(() => parseConfigFile(file), (e: unknown) => {
-        assert.ok(e instanceof ConfigError);
-        assert.deepEqual(e.errors, [`${file}:${n}: ${expected.error} [line: ${JSON.stringify(line)}]`]);
-        return true;
-      });
+      assert.throws(
+        () => parseConfigFile(file),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError);
+          assert.deepEqual(e.errors, [`${file}:${n}: ${expected.error} [line: ${JSON.stringify(line)}]`]);
+          return true;
+        },
+      );
     } else if (expected.crossError) {
-      assert.throws(() => parseConfigFile(file), (e: unknown) => {
-        assert.ok(e instanceof ConfigError);
-        assert.deepEqual(e.errors, [expected.crossError]);
-        return true;
-      });
+      assert.throws(
+        () => parseConfigFile(file),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError);
+          assert.deepEqual(e.errors, [expected.crossError]);
+          return true;
+        },
+      );
     } else {
       const { config, warnings } = parseConfigFile(file);
       assert.deepEqual(warnings, expected.warning ? [`${file}:${n}: ${expected.warning}`] : []);
@@ -134,15 +144,10 @@ test('all supported example lines together load', () => {
     `${file}:5: listen.tcp: tcp 0.0.0.0:6969 is already listed; ignored`,
     `${file}:15: batchsync.cluster.admin_ip has no effect (opentracker never read it either); ignored`,
   ]);
-  assert.deepEqual(config.listeners.map((l) => `${l.proto} ${l.host}:${l.port}`), [
-    'tcp 0.0.0.0:6969',
-    'udp 0.0.0.0:6969',
-    'tcp 192.168.0.1:80',
-    'udp 192.168.0.1:80',
-    'tcp 10.0.0.5:6969',
-    'udp 10.0.0.5:6969',
-    'udp 192.168.0.1:6969',
-  ]);
+  assert.deepEqual(
+    config.listeners.map((l) => `${l.proto} ${l.host}:${l.port}`),
+    ['tcp 0.0.0.0:6969', 'udp 0.0.0.0:6969', 'tcp 192.168.0.1:80', 'udp 192.168.0.1:80', 'tcp 10.0.0.5:6969', 'udp 10.0.0.5:6969', 'udp 192.168.0.1:6969'],
+  );
   assert.equal(config.workers, 4);
   assert.equal(config.user, 'nobody');
   assert.deepEqual(config.statsNetworks, ['192.168.0.23/32', '10.1.1.23/32']);
@@ -159,17 +164,18 @@ test('all supported example lines together load', () => {
 test('all example lines together: every unsupported one is reported, each with its line', () => {
   const file = path.join(dir, 'all.conf');
   fs.writeFileSync(file, examples.map((e) => e.line).join('\n') + '\n');
-  assert.throws(() => parseConfigFile(file), (e: unknown) => {
-    assert.ok(e instanceof ConfigError);
-    const errorLines = examples.filter((x) => expectations[x.line.replace(/\s+/g, ' ')]!.error);
-    assert.deepEqual(
-      e.errors.slice(0, -1).map((m) => m.split(': ')[0]),
-      errorLines.map((x) => `${file}:${examples.indexOf(x) + 1}`),
-    );
-    // Then the checks across settings: the sample shows both a whitelist and a blacklist.
-    assert.deepEqual(e.errors.slice(-1), [
-      "access.whitelist (/path/to/whitelist) and access.blacklist (./blacklist) can't be used together: choose one",
-    ]);
-    return true;
-  });
+  assert.throws(
+    () => parseConfigFile(file),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      const errorLines = examples.filter((x) => expectations[x.line.replace(/\s+/g, ' ')]!.error);
+      assert.deepEqual(
+        e.errors.slice(0, -1).map((m) => m.split(': ')[0]),
+        errorLines.map((x) => `${file}:${examples.indexOf(x) + 1}`),
+      );
+      // Then the checks across settings: the sample shows both a whitelist and a blacklist.
+      assert.deepEqual(e.errors.slice(-1), ["access.whitelist (/path/to/whitelist) and access.blacklist (./blacklist) can't be used together: choose one"]);
+      return true;
+    },
+  );
 });

@@ -39,17 +39,25 @@ test('after kill -9 under load, a restart has the completed counts of the last d
   running.push(first);
   // every announce is a new peer completing a download of one of the torrents
   const load = udpLoad(first.port, { streams: 4, announce: (n) => ({ infoHash: hash(n % TORRENTS), event: 1, left: 0n, port: 1024 + n }) });
-  await waitUntil(() => load.result.sent > 3000, 60_000, () => `only ${load.result.sent} announces sent`);
+  await waitUntil(
+    () => load.result.sent > 3000,
+    60_000,
+    () => `only ${load.result.sent} announces sent`,
+  );
   // a dump has been written under load, with every torrent and over 1000 completions in it
   const completions = (dump: Map<string, number>) => [...dump.values()].reduce((a, b) => a + b, 0);
-  await waitUntil(() => {
-    try {
-      const dump = readDump(file);
-      return dump.size === TORRENTS && completions(dump) > 1000;
-    } catch {
-      return false;
-    }
-  }, 60_000, () => 'no dump with every torrent and over 1000 completions');
+  await waitUntil(
+    () => {
+      try {
+        const dump = readDump(file);
+        return dump.size === TORRENTS && completions(dump) > 1000;
+      } catch {
+        return false;
+      }
+    },
+    60_000,
+    () => 'no dump with every torrent and over 1000 completions',
+  );
   first.child.process.kill('SIGKILL');
   await first.child.exited;
   const { failed, sent } = await load.stop();

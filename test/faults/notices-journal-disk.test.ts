@@ -39,14 +39,20 @@ test('a full disk refuses a notice whole (503, journal unchanged) and files it o
   // 300 hashes: about 13 KB, more than the room left in the journal's last page, so the write
   // fails part of the way through.
   const hashes = Array.from({ length: 300 }, (_, i) => infoHash(`disk-second-${i}`));
-  const second = notice('D-2', hashes.map((h) => h.toString('hex')));
+  const second = notice(
+    'D-2',
+    hashes.map((h) => h.toString('hex')),
+  );
   fill(join(disk.dir, 'filler'));
   const refused = await tracker.api('POST', '/notices', second);
   assert.equal(refused.status, 503, JSON.stringify(refused.body));
   assert.match(refused.body.error!, /journal could not be written \(ENOSPC/);
   assert.ok(readFileSync(journal).equals(before), 'no part of the notice stays in the journal');
   assert.equal(await failureReason(tracker, hashes[0]!), '', 'nothing was blocked');
-  assert.deepEqual((await tracker.api('GET', '/notices')).body.notices!.map((n: { id: string }) => n.id), ['D-1']);
+  assert.deepEqual(
+    (await tracker.api('GET', '/notices')).body.notices!.map((n: { id: string }) => n.id),
+    ['D-1'],
+  );
 
   rmSync(join(disk.dir, 'filler'));
   assert.equal((await tracker.api('POST', '/notices', second)).status, 201, 'filed once there is room');
@@ -56,5 +62,8 @@ test('a full disk refuses a notice whole (503, journal unchanged) and files it o
   tracker = await startNoticeTracker({}, journal);
   assert.equal(await failureReason(tracker, first), 'blocked by takedown notice D-1');
   assert.equal(await failureReason(tracker, hashes[150]!), 'blocked by takedown notice D-2');
-  assert.deepEqual((await tracker.api('GET', '/notices')).body.notices!.map((n: { id: string }) => n.id), ['D-1', 'D-2']);
+  assert.deepEqual(
+    (await tracker.api('GET', '/notices')).body.notices!.map((n: { id: string }) => n.id),
+    ['D-1', 'D-2'],
+  );
 });

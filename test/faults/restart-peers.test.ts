@@ -26,7 +26,11 @@ async function start(file: string, port?: number): Promise<ChildTracker> {
   const t = await startChildTracker(['--peer-state-file', file, '--log-level', 'info'], port);
   running.push(t);
   // Its workers answer before the main thread has set up its SIGTERM handler: wait for that.
-  await waitUntil(() => t.lines.some((l) => l.includes('"swarmd listening"')), 20_000, () => t.child.output());
+  await waitUntil(
+    () => t.lines.some((l) => l.includes('"swarmd listening"')),
+    20_000,
+    () => t.child.output(),
+  );
   return t;
 }
 
@@ -36,9 +40,23 @@ const torrent = (t: number) => Buffer.from(hashOf(t));
 const peersOf = (t: number) => Array.from({ length: 2 + (t % 7) }, (_, k) => ({ port: 10000 + t * 100 + k, seeder: k % 3 === 0, completed: k % 6 === 0 }));
 
 /** One announce; sent again when unanswered, as clients do (this test is about the state, not about loss). */
-async function announce(c: UdpClient, cid: Buffer, hash: Buffer, port: number, opts: { seeder?: boolean; event?: number; numwant?: number } = {}): Promise<string[]> {
+async function announce(
+  c: UdpClient,
+  cid: Buffer,
+  hash: Buffer,
+  port: number,
+  opts: { seeder?: boolean; event?: number; numwant?: number } = {},
+): Promise<string[]> {
   for (let attempt = 1; ; attempt++) {
-    const packet = announcePacket({ connectionId: cid, transactionId: c.nextTransactionId(), infoHash: hash, port, left: opts.seeder ? 0n : 1000n, event: opts.event ?? 0, numwant: opts.numwant ?? 0 });
+    const packet = announcePacket({
+      connectionId: cid,
+      transactionId: c.nextTransactionId(),
+      infoHash: hash,
+      port,
+      left: opts.seeder ? 0n : 1000n,
+      event: opts.event ?? 0,
+      numwant: opts.numwant ?? 0,
+    });
     const r = await c.request(packet, 3000);
     if (r !== null) return parseAnnounceReply(r, false).peers.sort();
     assert.ok(attempt < 3, 'no answer to three tries');
@@ -83,7 +101,10 @@ test('SIGTERM then start: every peer is back, same full scrape and peer lists', 
   assert.match(before.scrape, /d8:completei\d+e10:downloadedi1e10:incompletei\d+ee/);
 
   assert.equal(await first.child.stop('SIGTERM'), 0);
-  assert.ok(first.lines.some((l) => l.includes('"peer state written"')), first.child.output());
+  assert.ok(
+    first.lines.some((l) => l.includes('"peer state written"')),
+    first.child.output(),
+  );
   const second = await start(file, first.port);
   const loaded = second.lines.find((l) => l.includes('"peer state loaded"'));
   assert.ok(loaded, second.child.output());

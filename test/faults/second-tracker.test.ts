@@ -15,7 +15,11 @@ const running: ChildTracker[] = [];
 async function start(port?: number): Promise<ChildTracker> {
   const t = await startChildTracker(['--log-level', 'info'], port);
   running.push(t);
-  await waitUntil(() => t.lines.some((l) => l.includes('"swarmd listening"')), 20_000, () => t.child.output());
+  await waitUntil(
+    () => t.lines.some((l) => l.includes('"swarmd listening"')),
+    20_000,
+    () => t.child.output(),
+  );
   return t;
 }
 after(() => {
@@ -26,11 +30,16 @@ test('a second swarmd on the same port refuses to start and names the first', { 
   const first = await start();
   const second = new Child(process.execPath, [SWARMD, '--listen-udp', `127.0.0.1:${first.port}`, '--workers', '1', '--memory-limit', '64M']);
   assert.equal(await second.exited, 111, second.output());
-  const fatal = second.output().split('\n').find((l) => l.includes('could not start'));
+  const fatal = second
+    .output()
+    .split('\n')
+    .find((l) => l.includes('could not start'));
   assert.ok(fatal, second.output());
   assert.match(
     JSON.parse(fatal).err,
-    new RegExp(`^udp 127\\.0\\.0\\.1:${first.port} is in use by swarmd pid ${first.child.process.pid} \\(version \\d+\\.\\d+\\.\\d+, started \\d{4}-\\d\\d-\\d\\dT`),
+    new RegExp(
+      `^udp 127\\.0\\.0\\.1:${first.port} is in use by swarmd pid ${first.child.process.pid} \\(version \\d+\\.\\d+\\.\\d+, started \\d{4}-\\d\\d-\\d\\dT`,
+    ),
   );
   // The first one goes on, alone on its port; once it has stopped, the port is free again.
   assert.ok(first.child.running);

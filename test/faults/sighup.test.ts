@@ -48,12 +48,20 @@ test('SIGHUP reloads under load with zero failed requests', { timeout: 120_000 }
   for (let r = 1; r <= RELOADS; r++) {
     // Each reload comes while announces of both kinds are going on (however slowly the machine serves them).
     const [h0, u0] = [httpSent, load.result.sent];
-    await waitUntil(() => httpSent >= h0 + 8 && load.result.sent >= u0 + 70, 30_000, () => `reload ${r}: the load did not go on (${httpSent - h0} HTTP, ${load.result.sent - u0} UDP)`);
+    await waitUntil(
+      () => httpSent >= h0 + 8 && load.result.sent >= u0 + 70,
+      30_000,
+      () => `reload ${r}: the load did not go on (${httpSent - h0} HTTP, ${load.result.sent - u0} UDP)`,
+    );
     const added = hash(10 + r);
     assert.match(await httpAnnounce(port, added, 40000), /failure reason/, `reload ${r}: not listed yet`);
     write(11 + r);
     tracker.child.process.kill('SIGHUP');
-    await waitUntil(async () => (await httpAnnounce(port, added, 40000)).includes('8:intervali'), 10_000, () => `reload ${r} never took effect`);
+    await waitUntil(
+      async () => (await httpAnnounce(port, added, 40000)).includes('8:intervali'),
+      10_000,
+      () => `reload ${r} never took effect`,
+    );
   }
   httpRunning = false;
   await httpLoop;

@@ -39,42 +39,75 @@ test('a full disk or a read-only state directory keeps the previous dump and log
   const complete = async (from: number, to: number) => {
     const cid = await client.connect();
     for (let t = from; t < to; t++) {
-      const reply = await client.request(announcePacket({ connectionId: cid, transactionId: client.nextTransactionId(), infoHash: Buffer.alloc(20, 0).fill(t & 255, 0, 1).fill(t >> 8, 1, 2), event: 1, left: 0n, port: 7000 }));
+      const reply = await client.request(
+        announcePacket({
+          connectionId: cid,
+          transactionId: client.nextTransactionId(),
+          infoHash: Buffer.alloc(20, 0)
+            .fill(t & 255, 0, 1)
+            .fill(t >> 8, 1, 2),
+          event: 1,
+          left: 0n,
+          port: 7000,
+        }),
+      );
       assert.ok(reply && reply.readUInt32BE(0) === 1, `announce for torrent ${t}`);
     }
   };
   const lines = () => readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
   try {
     await complete(0, 20);
-    await waitUntil(() => {
-      try {
-        return lines() === 20;
-      } catch {
-        return false;
-      }
-    }, 10_000, () => 'no dump of the first 20 torrents');
+    await waitUntil(
+      () => {
+        try {
+          return lines() === 20;
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      () => 'no dump of the first 20 torrents',
+    );
     const good = readFileSync(file);
 
     // Full: the next dump (1,000 more torrents, ~50 KB) can't fit.
     fill(join(mnt, 'filler'));
     await complete(20, 1020);
     const errorsBefore = tracker.lines.filter((l) => l.includes('"level":50') && l.includes('state dump failed')).length;
-    await waitUntil(async () => (await dumpFigures(port)).failures >= 2, 10_000, () => 'no failed dump on a full disk');
+    await waitUntil(
+      async () => (await dumpFigures(port)).failures >= 2,
+      10_000,
+      () => 'no failed dump on a full disk',
+    );
     assert.ok(readFileSync(file).equals(good), 'the previous dump is kept on a full disk');
-    assert.ok(tracker.lines.some((l) => l.includes('"level":50') && l.includes('state dump failed') && l.includes('ENOSPC')), 'the error is logged');
+    assert.ok(
+      tracker.lines.some((l) => l.includes('"level":50') && l.includes('state dump failed') && l.includes('ENOSPC')),
+      'the error is logged',
+    );
     assert.ok(tracker.lines.filter((l) => l.includes('"level":50') && l.includes('state dump failed')).length > errorsBefore);
 
     // Read-only: room again, but nothing may be written.
     rmSync(join(mnt, 'filler'));
     disk.readOnly(true);
     const failed = (await dumpFigures(port)).failures;
-    await waitUntil(async () => (await dumpFigures(port)).failures >= failed + 2, 10_000, () => 'no failed dump on a read-only disk');
+    await waitUntil(
+      async () => (await dumpFigures(port)).failures >= failed + 2,
+      10_000,
+      () => 'no failed dump on a read-only disk',
+    );
     assert.ok(readFileSync(file).equals(good), 'the previous dump is kept on a read-only disk');
-    assert.ok(tracker.lines.some((l) => l.includes('state dump failed') && l.includes('EROFS')), 'the error is logged');
+    assert.ok(
+      tracker.lines.some((l) => l.includes('state dump failed') && l.includes('EROFS')),
+      'the error is logged',
+    );
 
     // Writable again: the next dump has every torrent, and no temporary file is left behind.
     disk.readOnly(false);
-    await waitUntil(() => lines() === 1020, 10_000, () => 'dumps did not resume');
+    await waitUntil(
+      () => lines() === 1020,
+      10_000,
+      () => 'dumps did not resume',
+    );
     assert.deepEqual(readdirSync(mnt), ['state']);
     assert.ok(tracker.child.running);
   } finally {

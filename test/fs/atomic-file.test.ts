@@ -16,9 +16,13 @@ test('replaces the file with everything written, in the mode asked, and leaves n
   const file = fresh();
   fs.writeFileSync(file, 'old');
   const chunks = [Buffer.from('one '), Buffer.alloc(300_000, 0x62), Buffer.from(' three')];
-  const r = await replaceFile(file, async (write) => {
-    for (const c of chunks) await write(c);
-  }, 0o640);
+  const r = await replaceFile(
+    file,
+    async (write) => {
+      for (const c of chunks) await write(c);
+    },
+    0o640,
+  );
   assert.deepEqual(r, { bytes: 300_010, dirSyncError: null });
   assert.ok(fs.readFileSync(file).equals(Buffer.concat(chunks)));
   assert.equal(fs.statSync(file).mode & 0o777, 0o640);

@@ -52,7 +52,10 @@ test('create writes the journal whole; replace rewrites it atomically after the 
   await journal.append('c\n');
   await journal.close();
   assert.equal(fs.readFileSync(file, 'utf8'), '# header\nb\nc\n');
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.includes('.tmp-')),
+    [],
+  );
 });
 
 function privileged(args: string[]): void {

@@ -31,9 +31,16 @@ const VALID_HTTP = [
 export function hostileDatagram(r: () => number, connectionId: Buffer): Buffer {
   const kind = Math.floor(r() * 4);
   if (kind === 0) return randomBytes(Math.floor(r() * 200));
-  const base = kind === 1
-    ? announcePacket({ connectionId, transactionId: Math.floor(r() * 2 ** 32), infoHash: randomBytes(20), port: Math.floor(r() * 65536), numwant: Math.floor(r() * 2 ** 31) * (r() < 0.5 ? -1 : 1) })
-    : Buffer.concat([connectionId, Buffer.from([0, 0, 0, kind === 2 ? 2 : Math.floor(r() * 256)]), randomBytes(4 + 20 * Math.floor(r() * 80))]);
+  const base =
+    kind === 1
+      ? announcePacket({
+          connectionId,
+          transactionId: Math.floor(r() * 2 ** 32),
+          infoHash: randomBytes(20),
+          port: Math.floor(r() * 65536),
+          numwant: Math.floor(r() * 2 ** 31) * (r() < 0.5 ? -1 : 1),
+        })
+      : Buffer.concat([connectionId, Buffer.from([0, 0, 0, kind === 2 ? 2 : Math.floor(r() * 256)]), randomBytes(4 + 20 * Math.floor(r() * 80))]);
   const p = Buffer.from(base.subarray(0, r() < 0.3 ? Math.floor(r() * base.length) : base.length));
   for (let i = Math.floor(r() * 4); i > 0 && p.length > 0; i--) p[Math.floor(r() * p.length)] = Math.floor(r() * 256);
   return p;
@@ -66,11 +73,25 @@ export interface FuzzResult {
  * uncounted. (Connects, announces and scrapes include the hostile ones that parse.)
  */
 export const UDP_OUTCOMES = [
-  'udp_oversized', 'udp_malformed', 'udp_connect', 'udp_bad_connection_id', 'udp_bad_connection_id_ignored', 'udp_flood_dropped', 'udp_announce', 'udp_scrape',
+  'udp_oversized',
+  'udp_malformed',
+  'udp_connect',
+  'udp_bad_connection_id',
+  'udp_bad_connection_id_ignored',
+  'udp_flood_dropped',
+  'udp_announce',
+  'udp_scrape',
 ] as const;
 
 /** Throws `datagrams` datagrams and `requests` HTTP requests, checking a valid announce every `checkEvery`. */
-export async function fuzzTracker(opts: { udpPort: number; tcpPort: number; datagrams: number; requests: number; seed: number; checkEvery?: number }): Promise<FuzzResult> {
+export async function fuzzTracker(opts: {
+  udpPort: number;
+  tcpPort: number;
+  datagrams: number;
+  requests: number;
+  seed: number;
+  checkEvery?: number;
+}): Promise<FuzzResult> {
   const r = rng(opts.seed);
   const checkEvery = opts.checkEvery ?? 500;
   const result: FuzzResult = { datagrams: 0, requests: 0, validAnswered: 0, validWrong: [], httpHung: 0, httpHungRequests: [] };
@@ -82,7 +103,10 @@ export async function fuzzTracker(opts: { udpPort: number; tcpPort: number; data
 
   const check = async (n: number) => {
     const hash = Buffer.alloc(20, 0x5a);
-    const reply = await checker.request(announcePacket({ connectionId: await checker.connect(), transactionId: n, infoHash: hash, port: 1000 + (n % 1000) }), 3000);
+    const reply = await checker.request(
+      announcePacket({ connectionId: await checker.connect(), transactionId: n, infoHash: hash, port: 1000 + (n % 1000) }),
+      3000,
+    );
     if (reply === null) result.validWrong.push(`announce ${n}: no answer`);
     else {
       try {
@@ -95,9 +119,14 @@ export async function fuzzTracker(opts: { udpPort: number; tcpPort: number; data
     }
     // and the same swarm over HTTP: the UDP peers are in the counts
     try {
-      const r = await get('127.0.0.1', opts.tcpPort, `/announce?info_hash=${percentEncode(hash)}&peer_id=-FZ0001-000000000000&port=${2000 + (n % 1000)}&left=1&compact=1`);
+      const r = await get(
+        '127.0.0.1',
+        opts.tcpPort,
+        `/announce?info_hash=${percentEncode(hash)}&peer_id=-FZ0001-000000000000&port=${2000 + (n % 1000)}&left=1&compact=1`,
+      );
       const incomplete = /10:incompletei(\d+)e/.exec(r.body.toString('latin1'));
-      if (r.status !== 200 || !incomplete || Number(incomplete[1]) < 2) result.validWrong.push(`HTTP announce ${n}: ${r.status} ${r.body.toString('latin1').slice(0, 80)}`);
+      if (r.status !== 200 || !incomplete || Number(incomplete[1]) < 2)
+        result.validWrong.push(`HTTP announce ${n}: ${r.status} ${r.body.toString('latin1').slice(0, 80)}`);
       else result.validAnswered++;
     } catch (err) {
       result.validWrong.push(`HTTP announce ${n}: ${(err as Error).message}`);
@@ -105,7 +134,7 @@ export async function fuzzTracker(opts: { udpPort: number; tcpPort: number; data
   };
 
   // UDP: bursts of garbage, a valid announce between bursts.
-  for (let sent = 0; sent < opts.datagrams; ) {
+  for (let sent = 0; sent < opts.datagrams;) {
     const burst = Math.min(checkEvery, opts.datagrams - sent);
     for (let i = 0; i < burst; i++) garbage.send(hostileDatagram(r, connectionId), opts.udpPort, '127.0.0.1');
     sent += burst;
@@ -127,7 +156,14 @@ export async function fuzzTracker(opts: { udpPort: number; tcpPort: number; data
  * an incomplete head when the head timeout runs out, a connection that sent nothing (an empty
  * payload) at the idle timeout; one still open after 5 s counts in result.httpHung.
  */
-export async function hostileHttp(opts: { port: number; requests: number; r: () => number; result: FuzzResult; checkEvery: number; check: (sent: number) => Promise<void> }): Promise<void> {
+export async function hostileHttp(opts: {
+  port: number;
+  requests: number;
+  r: () => number;
+  result: FuzzResult;
+  checkEvery: number;
+  check: (sent: number) => Promise<void>;
+}): Promise<void> {
   const { result } = opts;
   const oneRequest = (payload: Buffer) =>
     new Promise<void>((resolve) => {
@@ -146,7 +182,7 @@ export async function hostileHttp(opts: { port: number; requests: number; r: () 
       s.on('data', done); // an answer: enough
       s.on('connect', () => s.write(payload)); // no half-close: the server alone decides when to close
     });
-  for (let sent = 0; sent < opts.requests; ) {
+  for (let sent = 0; sent < opts.requests;) {
     const batch = Math.min(20, opts.requests - sent);
     await Promise.all(Array.from({ length: batch }, () => oneRequest(hostileRequest(opts.r))));
     sent += batch;

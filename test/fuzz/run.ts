@@ -31,7 +31,10 @@ if (opt['tcp-native'] || opt.asan) {
   console.log(ok ? 'fuzz: 1 passed, 0 failed' : 'fuzz: 0 passed, 1 failed');
   process.exit(ok ? 0 : 1);
 }
-const tracker = await startTestTracker({ workers: 2, http: { idleTimeout: 2, headerTimeout: 1, maxRequestBytes: 8192, keepAlive: true, maxConnections: 1000 } });
+const tracker = await startTestTracker({
+  workers: 2,
+  http: { idleTimeout: 2, headerTimeout: 1, maxRequestBytes: 8192, keepAlive: true, maxConnections: 1000 },
+});
 const rss = () => Math.round(process.memoryUsage().rss / 1048576);
 const before = rss();
 let peak = before;
@@ -43,10 +46,28 @@ const c = tracker.counters();
 const outcomes = UDP_OUTCOMES.reduce((n, k) => n + c[k], 0);
 await tracker.close();
 const report = {
-  seed, seconds: (Date.now() - started) / 1000, ...result, validWrong: result.validWrong.slice(0, 10),
-  rssMiB: { before, peak, after: rss() }, restarts: tracker.restarts,
-  udp: { received: c.udp_received, counted: outcomes, malformed: c.udp_malformed, bad_connection_id: c.udp_bad_connection_id, invalid: c.udp_invalid, oversized: c.udp_oversized },
-  http: { malformed: c.http_malformed, too_large: c.http_too_large, invalid: c.http_invalid, not_found: c.http_not_found, method: c.http_method, timeouts: c.http_timeouts },
+  seed,
+  seconds: (Date.now() - started) / 1000,
+  ...result,
+  validWrong: result.validWrong.slice(0, 10),
+  rssMiB: { before, peak, after: rss() },
+  restarts: tracker.restarts,
+  udp: {
+    received: c.udp_received,
+    counted: outcomes,
+    malformed: c.udp_malformed,
+    bad_connection_id: c.udp_bad_connection_id,
+    invalid: c.udp_invalid,
+    oversized: c.udp_oversized,
+  },
+  http: {
+    malformed: c.http_malformed,
+    too_large: c.http_too_large,
+    invalid: c.http_invalid,
+    not_found: c.http_not_found,
+    method: c.http_method,
+    timeouts: c.http_timeouts,
+  },
 };
 console.log(JSON.stringify(report, null, 2));
 const ok = result.validWrong.length === 0 && tracker.restarts === 0 && result.httpHung === 0 && outcomes === c.udp_received && peak - before < 256;

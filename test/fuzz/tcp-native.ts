@@ -40,7 +40,8 @@ export type NativeFuzzRun = FuzzResult & { seed: number; counters: Record<string
 export async function runNativeTcpFuzz(opts: { requests: number; seed: number; asan: boolean }): Promise<NativeFuzzRun> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (opts.asan) {
-    if (!existsSync(ASAN_ADDON)) spawnSync(process.execPath, [`${root}scripts/build-native.js`], { stdio: 'inherit', env: { ...process.env, SWARMD_NATIVE_ASAN: '1' } });
+    if (!existsSync(ASAN_ADDON))
+      spawnSync(process.execPath, [`${root}scripts/build-native.js`], { stdio: 'inherit', env: { ...process.env, SWARMD_NATIVE_ASAN: '1' } });
     if (!existsSync(ASAN_ADDON)) throw new Error(`the AddressSanitizer build failed: see ${root}native/build-asan/build-native.log`);
     const libasan = spawnSync('gcc', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).stdout.trim();
     if (!libasan.startsWith('/')) throw new Error('libasan.so not found (gcc -print-file-name=libasan.so)');

@@ -20,18 +20,22 @@ export async function startChildTracker(args: string[], port?: number): Promise<
   const child = new Child(process.execPath, [SWARMD, '--listen-tcp-udp', `127.0.0.1:${p}`, '--workers', '2', '--memory-limit', '64M', ...args]);
   const lines: string[] = [];
   child.onLine((l) => lines.push(l));
-  await waitUntil(async () => {
-    if (!child.running) throw new Error(`swarmd exited: ${child.output()}`);
-    const c = await UdpClient.open('127.0.0.1', p);
-    try {
-      await c.connect();
-      return true;
-    } catch {
-      return false;
-    } finally {
-      c.close();
-    }
-  }, 20_000, () => `swarmd never answered on port ${p}: ${child.output()}`);
+  await waitUntil(
+    async () => {
+      if (!child.running) throw new Error(`swarmd exited: ${child.output()}`);
+      const c = await UdpClient.open('127.0.0.1', p);
+      try {
+        await c.connect();
+        return true;
+      } catch {
+        return false;
+      } finally {
+        c.close();
+      }
+    },
+    20_000,
+    () => `swarmd never answered on port ${p}: ${child.output()}`,
+  );
   return { child, port: p, lines };
 }
 
@@ -45,7 +49,10 @@ export interface LoadResult {
  * an announce without a right answer within `timeoutMs` is a failure. `announce(n)` picks the
  * hash and event of the n-th announce.
  */
-export function udpLoad(port: number, opts: { streams: number; timeoutMs?: number; announce: (n: number) => { infoHash: Buffer; event?: number; left?: bigint; port?: number } }) {
+export function udpLoad(
+  port: number,
+  opts: { streams: number; timeoutMs?: number; announce: (n: number) => { infoHash: Buffer; event?: number; left?: bigint; port?: number } },
+) {
   const result: LoadResult = { sent: 0, failed: [] };
   let running = true;
   const loops = Array.from({ length: opts.streams }, async (_, s) => {
@@ -55,7 +62,17 @@ export function udpLoad(port: number, opts: { streams: number; timeoutMs?: numbe
       while (running) {
         const n = result.sent++;
         const a = opts.announce(n);
-        const reply = await c.request(announcePacket({ connectionId: cid, transactionId: c.nextTransactionId(), infoHash: a.infoHash, event: a.event, left: a.left, port: a.port ?? 20000 + s }), opts.timeoutMs ?? 3000);
+        const reply = await c.request(
+          announcePacket({
+            connectionId: cid,
+            transactionId: c.nextTransactionId(),
+            infoHash: a.infoHash,
+            event: a.event,
+            left: a.left,
+            port: a.port ?? 20000 + s,
+          }),
+          opts.timeoutMs ?? 3000,
+        );
         if (reply === null) result.failed.push(`announce ${n}: no answer`);
         else if (reply.readUInt32BE(0) !== 1) result.failed.push(`announce ${n}: ${reply.subarray(8).toString('latin1')}`);
         else parseAnnounceReply(reply, false);

@@ -30,7 +30,12 @@ export function parseResponses(data: Buffer): RawResponse[] {
 }
 
 /** Sends `request` (written in `chunks` pieces if given) and collects bytes until the server closes or `timeoutMs`. */
-export function rawExchange(host: string, port: number, request: string | Buffer, opts: { timeoutMs?: number; untilResponses?: number } = {}): Promise<{ data: Buffer; closedByServer: boolean; responses: RawResponse[] }> {
+export function rawExchange(
+  host: string,
+  port: number,
+  request: string | Buffer,
+  opts: { timeoutMs?: number; untilResponses?: number } = {},
+): Promise<{ data: Buffer; closedByServer: boolean; responses: RawResponse[] }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
     const chunks: Buffer[] = [];

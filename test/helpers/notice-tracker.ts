@@ -20,7 +20,10 @@ export const TOKEN = 'test-token-0123456789abcdef';
  */
 export type AdminReply = Partial<NoticeView & { notices: (NoticeSummary & Partial<NoticeView>)[]; error: string; errors: FieldError[] }>;
 
-export type NoticeTracker = TestTracker & { journal: string; api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: AdminReply; headers: Headers }> };
+export type NoticeTracker = TestTracker & {
+  journal: string;
+  api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: AdminReply; headers: Headers }>;
+};
 
 export function journalPath(): string {
   return join(mkdtempSync(join(tmpdir(), 'swarmd-notices-')), 'notices.jsonl');

@@ -18,7 +18,9 @@ export function hashOf(i: number): Buffer {
 
 /** An info hash as opentracker's dumps write it: 40 upper-case hex digits. */
 export function hex(hash: Uint8Array, off = 0): string {
-  return Buffer.from(hash.subarray(off, off + 20)).toString('hex').toUpperCase();
+  return Buffer.from(hash.subarray(off, off + 20))
+    .toString('hex')
+    .toUpperCase();
 }
 
 const announce = new Announce();

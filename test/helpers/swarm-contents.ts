@@ -69,11 +69,16 @@ export function fillSwarms(store: SwarmStore, torrents: number, spread = 40, fir
     const hash = hashOf(i);
     if (i % 5 === 0) store.restoreTorrent(hash, 0, 1 + (i % 11), now - (i % 300));
     // Oldest first: the store takes a peer announced "later" than its clock for an expired one.
-    const order = Array.from({ length: (i % 9) + (i % 4) }, (_, k) => k).sort((x, y) => (i + y * 7) % spread - (i + x * 7) % spread);
+    const order = Array.from({ length: (i % 9) + (i % 4) }, (_, k) => k).sort((x, y) => ((i + y * 7) % spread) - ((i + x * 7) % spread));
     for (const k of order) {
       setMinute(store, now - ((i + k * 7) % spread));
       announcePeer(store, hash, {
-        v6: k >= i % 9, id: ++id, port: 1024 + ((i * 31 + k) % 60000), seeder: k % 3 === 0, completed: k % 6 === 0, synced: k % 5 === 4,
+        v6: k >= i % 9,
+        id: ++id,
+        port: 1024 + ((i * 31 + k) % 60000),
+        seeder: k % 3 === 0,
+        completed: k % 6 === 0,
+        synced: k % 5 === 4,
       });
       peers++;
     }

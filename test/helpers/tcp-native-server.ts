@@ -32,7 +32,9 @@ export function answerHead(buf: Buffer, start: number, head: HttpHead, who: stri
   const big = /^\/big\?bytes=(\d+)/.exec(path);
   const bodyLength = fixed ? ANNOUNCE_BODY.length : big ? Number(big[1]) : who.length + 1 + path.length;
   const conn = head.keepAlive ? (head.versionMinor === 0 ? 'keep-alive' : '') : 'close';
-  let p = at + out.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${bodyLength}\r\n${conn ? `Connection: ${conn}\r\n` : ''}\r\n`, at, 'latin1');
+  let p =
+    at +
+    out.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${bodyLength}\r\n${conn ? `Connection: ${conn}\r\n` : ''}\r\n`, at, 'latin1');
   if (fixed) p += ANNOUNCE_BODY.copy(out, p);
   else if (big) p += out.fill(0x78, p, p + bodyLength) && bodyLength;
   else p += out.write(`${who} ${path}`, p, 'latin1');

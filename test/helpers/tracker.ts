@@ -23,8 +23,7 @@ export async function startTestTracker(overrides: Partial<Config> = {}): Promise
     ...overrides,
   };
   const tracker = await startTracker(config, createLogger('silent'));
-  const port = (proto: string, v6: boolean) =>
-    tracker.listening.find((l) => l.proto === proto && l.host.includes(':') === v6)?.port ?? 0;
+  const port = (proto: string, v6: boolean) => tracker.listening.find((l) => l.proto === proto && l.host.includes(':') === v6)?.port ?? 0;
   return Object.assign(tracker, { tcp4: port('tcp', false), udp4: port('udp', false), tcp6: port('tcp', true), udp6: port('udp', true) });
 }
 

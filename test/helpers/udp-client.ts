@@ -59,8 +59,18 @@ export class UdpClient {
 }
 
 export type AnnounceFields = {
-  connectionId: Buffer; transactionId: number; infoHash: Buffer; peerId?: Buffer;
-  downloaded?: bigint; left?: bigint; uploaded?: bigint; event?: number; ip?: number; key?: number; numwant?: number; port: number;
+  connectionId: Buffer;
+  transactionId: number;
+  infoHash: Buffer;
+  peerId?: Buffer;
+  downloaded?: bigint;
+  left?: bigint;
+  uploaded?: bigint;
+  event?: number;
+  ip?: number;
+  key?: number;
+  numwant?: number;
+  port: number;
 };
 
 export function announcePacket(f: AnnounceFields): Buffer {

@@ -42,7 +42,7 @@ describe('HTTP tracker', () => {
   });
   after(() => tracker.close());
 
-  test('announce answers compact peers with opentracker\'s keys and interval', async () => {
+  test("announce answers compact peers with opentracker's keys and interval", async () => {
     const hash = infoHash('http-basic');
     const first = await get('127.0.0.1', tracker.tcp4, announceUrl(hash, 6881, '&event=started'));
     assert.equal(first.status, 200);
@@ -91,7 +91,11 @@ describe('HTTP tracker', () => {
     const known = infoHash('http-scrape');
     await get('127.0.0.1', tracker.tcp4, announceUrl(known, 9001).replace('left=100', 'left=0') + '&event=completed');
     const unknown = infoHash('aaa-unknown');
-    const r = await get('127.0.0.1', tracker.tcp4, `/scrape?info_hash=${percentEncode(known)}&info_hash=${percentEncode(unknown)}&info_hash=${percentEncode(known)}`);
+    const r = await get(
+      '127.0.0.1',
+      tracker.tcp4,
+      `/scrape?info_hash=${percentEncode(known)}&info_hash=${percentEncode(unknown)}&info_hash=${percentEncode(known)}`,
+    );
     const files = bdict(r.body).get('files') as Dict;
     assert.deepEqual([...files.keys()], [unknown.toString('latin1'), known.toString('latin1')]);
     const k = files.get(known.toString('latin1')) as Dict;
@@ -142,7 +146,10 @@ describe('HTTP tracker', () => {
     const req = (port: number) => `GET ${announceUrl(hash, port)} HTTP/1.1\r\nHost: x\r\n\r\n`;
     const r = await rawExchange('127.0.0.1', tracker.tcp4, req(1) + req(2) + req(3), { untilResponses: 3 });
     assert.equal(r.responses.length, 3);
-    assert.deepEqual(r.responses.map((x) => bdict(x.body).get('incomplete')), [1, 2, 3]);
+    assert.deepEqual(
+      r.responses.map((x) => bdict(x.body).get('incomplete')),
+      [1, 2, 3],
+    );
     assert.equal(r.closedByServer, false);
     const old = await rawExchange('127.0.0.1', tracker.tcp4, `GET ${announceUrl(hash, 4)} HTTP/1.0\r\n\r\n`);
     assert.equal(old.responses.length, 1);
@@ -186,8 +193,11 @@ describe('HTTP tracker', () => {
       sockets.push(s);
     }
     // Two workers take 50 each; every other connection is closed at once, whichever worker got it.
-    await waitUntil(() => closed >= 130 - 2 * 50 && tracker.counters().http_refused - refused >= 130 - 2 * 50, 20_000,
-      () => `${closed} connections closed, ${tracker.counters().http_refused - refused} refused`);
+    await waitUntil(
+      () => closed >= 130 - 2 * 50 && tracker.counters().http_refused - refused >= 130 - 2 * 50,
+      20_000,
+      () => `${closed} connections closed, ${tracker.counters().http_refused - refused} refused`,
+    );
     for (const s of sockets) s.destroy();
   });
 });

@@ -42,7 +42,10 @@ test('failures are bencoded reasons with status 200, counted in http_invalid; er
   assert.match(written(out), /Content-Length: 34\r\n\r\nd14:failure reason12:missing porte$/);
   assert.equal(counters[C.http_invalid], 1);
   assert.equal(out.error(405, 'Method Not Allowed'), ANSWER_CLOSE);
-  assert.equal(written(out), 'HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain\r\nContent-Length: 23\r\nAllow: GET\r\nConnection: close\r\n\r\n405 Method Not Allowed\n');
+  assert.equal(
+    written(out),
+    'HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain\r\nContent-Length: 23\r\nAllow: GET\r\nConnection: close\r\n\r\n405 Method Not Allowed\n',
+  );
   assert.equal(out.redirect('https://example.org/', true), ANSWER_KEEP);
   assert.equal(written(out), 'HTTP/1.1 302 Found\r\nLocation: https://example.org/\r\nContent-Length: 0\r\n\r\n');
 });

@@ -53,7 +53,10 @@ test('GET /scrape without info_hash streams every torrent, sorted, plain or comp
     const plain = await fetchAll(tracker.tcp4, '/scrape');
     assert.match(plain.head, /transfer-encoding: chunked/i);
     const files = (decode(plain.body) as Map<string, Map<string, unknown>>).get('files')!;
-    assert.deepEqual([...files.keys()], ['aa', 'mm', 'zz'].map((l) => infoHash(l).toString('latin1')));
+    assert.deepEqual(
+      [...files.keys()],
+      ['aa', 'mm', 'zz'].map((l) => infoHash(l).toString('latin1')),
+    );
     const gz = await fetchAll(tracker.tcp4, '/scrape', 'Accept-Encoding: gzip\r\n');
     assert.match(gz.head, /content-encoding: gzip/i);
     assert.deepEqual(zlib.gunzipSync(gz.body), plain.body);
@@ -89,7 +92,7 @@ test('full scrapes can be turned off and limited per client address', async () =
   }
 });
 
-test('/stats tpbs and statedump dumps in opentracker\'s formats', async () => {
+test("/stats tpbs and statedump dumps in opentracker's formats", async () => {
   const tracker = await startTestTracker();
   try {
     const h = infoHash('aaaa');
@@ -114,8 +117,17 @@ test('completed counts survive a restart through the state file', async () => {
   assert.match(readFileSync(file, 'utf8'), new RegExp(`^${h.toString('hex').toUpperCase()}:\\d+:3\\n$`));
   const second = await startTestTracker({ stateFile: file });
   try {
-    const files = (decode((await get('127.0.0.1', second.tcp4, `/scrape?info_hash=${percentEncode(h)}`)).body) as Map<string, Map<string, Map<string, number>>>).get('files')!;
-    assert.deepEqual([...files.get(h.toString('latin1'))!.entries()], [['complete', 0], ['downloaded', 3], ['incomplete', 0]]);
+    const files = (
+      decode((await get('127.0.0.1', second.tcp4, `/scrape?info_hash=${percentEncode(h)}`)).body) as Map<string, Map<string, Map<string, number>>>
+    ).get('files')!;
+    assert.deepEqual(
+      [...files.get(h.toString('latin1'))!.entries()],
+      [
+        ['complete', 0],
+        ['downloaded', 3],
+        ['incomplete', 0],
+      ],
+    );
   } finally {
     await second.close();
   }

@@ -219,7 +219,8 @@ describe('native TCP layer', { skip }, () => {
           const c = connect(s.port);
           await c.ready;
           if (i % 3 === 0) c.socket.write(randomBytes(1 + (i % 700)));
-          else if (i % 3 === 1) c.socket.end(`GET /half${i} HTTP/1.1\r\n\r\n`); // request, then FIN
+          else if (i % 3 === 1)
+            c.socket.end(`GET /half${i} HTTP/1.1\r\n\r\n`); // request, then FIN
           else c.socket.resetAndDestroy();
           const at = await c.closed;
           return { i, at, text: c.text() };

@@ -16,8 +16,7 @@ import { slotToAddress, writeAddressSlot } from '../../src/io/udp-dgram.ts';
 const BATCH_URL = new URL('../../src/io/udp-batch.ts', import.meta.url).href;
 const SOCKET_URL = new URL('../../src/io/udp-socket.ts', import.meta.url).href;
 const native = nativeUdpStatus();
-const nativeSkip =
-  native.available || process.env.CI === 'true' ? false : `native UDP addon not available: ${native.reason}`;
+const nativeSkip = native.available || process.env.CI === 'true' ? false : `native UDP addon not available: ${native.reason}`;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -246,9 +245,12 @@ for (const io of ['native', 'dgram'] as const) {
       await v4.close();
       await only.close();
       const dual = await openUdpBatchSocket({ host: '::', port: 0, io }, () => {});
-      await assert.rejects(openUdpBatchSocket({ host: '0.0.0.0', port: dual.address().port, io }, () => {}), {
-        code: 'EADDRINUSE',
-      });
+      await assert.rejects(
+        openUdpBatchSocket({ host: '0.0.0.0', port: dual.address().port, io }, () => {}),
+        {
+          code: 'EADDRINUSE',
+        },
+      );
       await dual.close();
     });
 
@@ -332,15 +334,12 @@ for (const io of ['native', 'dgram'] as const) {
 
     it('counts handler errors, hands them to onError, drops that batch and keeps going', async () => {
       const errors: unknown[] = [];
-      const server = await openUdpBatchSocket(
-        { host: '127.0.0.1', port: 0, io, onError: (err) => errors.push(err) },
-        (rx, tx) => {
-          echo(rx, tx);
-          for (let i = 0; i < rx.count; i++) {
-            if (rx.data.toString('latin1', i * SLOT_SIZE, i * SLOT_SIZE + 4) === 'boom') throw new Error('boom');
-          }
-        },
-      );
+      const server = await openUdpBatchSocket({ host: '127.0.0.1', port: 0, io, onError: (err) => errors.push(err) }, (rx, tx) => {
+        echo(rx, tx);
+        for (let i = 0; i < rx.count; i++) {
+          if (rx.data.toString('latin1', i * SLOT_SIZE, i * SLOT_SIZE + 4) === 'boom') throw new Error('boom');
+        }
+      });
       const plain = createSocket('udp4');
       const replies: string[] = [];
       plain.on('message', (m) => replies.push(m.toString()));
@@ -462,9 +461,18 @@ for (const io of ['native', 'dgram'] as const) {
     });
 
     it('rejects bad options', async () => {
-      await assert.rejects(openUdpBatchSocket({ host: '127.0.0.1', port: 70000, io }, () => {}), RangeError);
-      await assert.rejects(openUdpBatchSocket({ host: '127.0.0.1', port: 0, io, batchSize: 0 }, () => {}), RangeError);
-      await assert.rejects(openUdpBatchSocket({ host: '192.0.2.1', port: 0, io }, () => {}), { code: 'EADDRNOTAVAIL' });
+      await assert.rejects(
+        openUdpBatchSocket({ host: '127.0.0.1', port: 70000, io }, () => {}),
+        RangeError,
+      );
+      await assert.rejects(
+        openUdpBatchSocket({ host: '127.0.0.1', port: 0, io, batchSize: 0 }, () => {}),
+        RangeError,
+      );
+      await assert.rejects(
+        openUdpBatchSocket({ host: '192.0.2.1', port: 0, io }, () => {}),
+        { code: 'EADDRNOTAVAIL' },
+      );
     });
   });
 }

@@ -58,7 +58,7 @@ describe('behind a reverse proxy', () => {
     assert.deepEqual(await storedAs('untrusted', 'X-Forwarded-For: 203.0.113.10\r\n', '::1'), ['00000000000000000000000000000001']);
   });
 
-  test('garbage in the header falls back to the proxy\'s own address', async () => {
+  test("garbage in the header falls back to the proxy's own address", async () => {
     assert.deepEqual(await storedAs('garbage', 'X-Forwarded-For: not-an-address\r\n'), ['127.0.0.1']);
   });
 

@@ -43,14 +43,19 @@ class Holder {
 
 test('a second process on a listener in use is refused, and the error names the first', async () => {
   const port = base + 1;
-  const first = new Holder([{ proto: 'udp', host: '127.0.0.1', port }, { proto: 'tcp', host: '127.0.0.1', port }]);
+  const first = new Holder([
+    { proto: 'udp', host: '127.0.0.1', port },
+    { proto: 'tcp', host: '127.0.0.1', port },
+  ]);
   assert.deepEqual(await first.next(), { ok: true, locks: 2 });
   const second = new Holder([{ proto: 'tcp', host: '127.0.0.1', port }]);
   const refused = await second.next();
   assert.equal(refused.name, 'ListenerInUseError');
   assert.match(
     refused.error!,
-    new RegExp(`^tcp 127\\.0\\.0\\.1:${port} is in use by swarmd pid ${first.child.pid} \\(version test-1\\.2\\.3, started 2023-11-14T22:13:20\\.000Z\\): stop it first`),
+    new RegExp(
+      `^tcp 127\\.0\\.0\\.1:${port} is in use by swarmd pid ${first.child.pid} \\(version test-1\\.2\\.3, started 2023-11-14T22:13:20\\.000Z\\): stop it first`,
+    ),
   );
   // Another port, or another protocol on a free port, is fine.
   const other = new Holder([{ proto: 'udp', host: '127.0.0.1', port: port + 1000 }]);
@@ -67,7 +72,10 @@ test('a wildcard address conflicts with the addresses it covers, both ways', asy
   const wild = new Holder([{ proto: 'udp', host: '0.0.0.0', port }]);
   assert.equal((await wild.next()).ok, true);
   const one = new Holder([{ proto: 'udp', host: '127.0.0.1', port }]);
-  assert.match((await one.next()).error!, new RegExp(`^udp 127\\.0\\.0\\.1:${port} is in use by swarmd pid ${wild.child.pid} .*on udp 0\\.0\\.0\\.0:${port}\\)`));
+  assert.match(
+    (await one.next()).error!,
+    new RegExp(`^udp 127\\.0\\.0\\.1:${port} is in use by swarmd pid ${wild.child.pid} .*on udp 0\\.0\\.0\\.0:${port}\\)`),
+  );
   const v6 = new Holder([{ proto: 'udp', host: '::1', port }]);
   assert.equal((await v6.next()).ok, true, 'an IPv6 address is not covered by 0.0.0.0');
   const dual = new Holder([{ proto: 'udp', host: '::', port }]);
@@ -88,7 +96,10 @@ test('a process killed outright leaves no lock behind', async () => {
 
 test('an upgrade: the holder hands its locks to the process with its token, and only to it', async () => {
   const port = base + 4;
-  const listeners = [{ proto: 'udp', host: '127.0.0.1', port }, { proto: 'tcp', host: '0.0.0.0', port }];
+  const listeners = [
+    { proto: 'udp', host: '127.0.0.1', port },
+    { proto: 'tcp', host: '0.0.0.0', port },
+  ];
   const old = new Holder(listeners);
   assert.equal((await old.next()).ok, true);
   // Without the holder's consent, a token is worth nothing.

@@ -47,7 +47,13 @@ test('admin.networks: clients from elsewhere are refused before the token is loo
 test('bad notices get one error per bad field; malformed hashes are named by their place', async () => {
   const t = await startNoticeTracker();
   try {
-    const r = await t.api('POST', '/notices', { id: 'has space', received: 'yesterday', sender: 'S', hashes: [A, 'deadbeef', 'magnet:?dn=x', `magnet:?xt=urn:btih:${'1'.repeat(32)}`, { a: 1 }], colour: 'red' });
+    const r = await t.api('POST', '/notices', {
+      id: 'has space',
+      received: 'yesterday',
+      sender: 'S',
+      hashes: [A, 'deadbeef', 'magnet:?dn=x', `magnet:?xt=urn:btih:${'1'.repeat(32)}`, { a: 1 }],
+      colour: 'red',
+    });
     assert.equal(r.status, 400);
     assert.match(r.body.error!, /^8 bad fields/);
     const fields = Object.fromEntries(r.body.errors!.map((e: { field: string; message: string }) => [e.field, e.message]));
@@ -84,9 +90,13 @@ test('bodies that are not JSON objects, too large, or of another type are refuse
     const declared = await t.api('POST', '/notices', big);
     assert.equal(declared.status, 413);
     assert.match(declared.body.error!, /admin\.max_body \(2048 bytes\)/);
-    const streamed = await rawExchange('127.0.0.1', t.admin!.port,
+    const streamed = await rawExchange(
+      '127.0.0.1',
+      t.admin!.port,
       `POST /notices HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n` +
-      `${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`, { timeoutMs: 5000 });
+        `${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`,
+      { timeoutMs: 5000 },
+    );
     assert.equal(streamed.responses[0]?.status, 413);
     assert.ok(streamed.closedByServer, 'the connection is closed instead of reading the rest');
 

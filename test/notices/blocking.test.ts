@@ -26,7 +26,9 @@ async function httpAnnounce(t: NoticeTracker, hash: Buffer, port = 1000, extra =
 }
 
 async function scrapeCounts(t: NoticeTracker, hash: Buffer): Promise<number[]> {
-  const files = (decode((await get('127.0.0.1', t.tcp4, `/scrape?info_hash=${percentEncode(hash)}`)).body) as Map<string, Map<string, Map<string, number>>>).get('files')!;
+  const files = (
+    decode((await get('127.0.0.1', t.tcp4, `/scrape?info_hash=${percentEncode(hash)}`)).body) as Map<string, Map<string, Map<string, number>>>
+  ).get('files')!;
   const f = files.get(hash.toString('latin1'))!;
   return [f.get('complete')!, f.get('incomplete')!, f.get('downloaded')!];
 }
@@ -40,7 +42,13 @@ test('a filed notice blocks its hashes at once over HTTP and UDP, drops their sw
   const t = await startNoticeTracker();
   const udp = await UdpClient.open('127.0.0.1', t.udp4);
   try {
-    for (const [h, port] of [[A, 1], [A, 2], [B, 3], [C, 4]] as const) assert.equal(await httpAnnounce(t, h, port), '');
+    for (const [h, port] of [
+      [A, 1],
+      [A, 2],
+      [B, 3],
+      [C, 4],
+    ] as const)
+      assert.equal(await httpAnnounce(t, h, port), '');
     const id = await udp.connect();
     const ok = (await udp.request(announcePacket({ connectionId: id, transactionId: 1, infoHash: B, port: 5 })))!;
     assert.equal(parseAnnounceReply(ok, false).peers.length, 1, 'B has a peer before the notice');
@@ -110,7 +118,12 @@ test('over WebSocket a notice drops the swarm on every worker and refuses announ
     const offerer = await WsTestClient.open(url);
     peers.push(offerer);
     offerer.send({
-      action: 'announce', info_hash: hash, peer_id: bin20('ws-offerer'), event: 'started', left: 10, numwant: 5,
+      action: 'announce',
+      info_hash: hash,
+      peer_id: bin20('ws-offerer'),
+      event: 'started',
+      left: 10,
+      numwant: 5,
       offers: [{ offer_id: bin20('o-1'), offer: { type: 'offer', sdp: 'v=0' } }],
     });
     assert.deepEqual(await offerer.next(), { 'failure reason': 'blocked by takedown notice WS-1', action: 'announce', info_hash: hash });
@@ -143,7 +156,7 @@ test('over WebSocket a notice drops the swarm on every worker and refuses announ
   }
 });
 
-test('lifting ends a notice\'s block, but a hash another notice lists stays blocked; the record stays', async () => {
+test("lifting ends a notice's block, but a hash another notice lists stays blocked; the record stays", async () => {
   const t = await startNoticeTracker();
   try {
     assert.equal((await t.api('POST', '/notices', notice('first', [hex(A), hex(B)]))).status, 201);
@@ -151,7 +164,10 @@ test('lifting ends a notice\'s block, but a hash another notice lists stays bloc
     const lifted = await t.api('POST', '/notices/first/lift', { reason: 'counter-notice accepted' });
     assert.equal(lifted.status, 200, JSON.stringify(lifted.body));
     assert.equal(lifted.body.lifted, 2);
-    assert.deepEqual(lifted.body.lifts!.map((l: { reason: string; hashes: string[] }) => [l.reason, l.hashes.length]), [['counter-notice accepted', 2]]);
+    assert.deepEqual(
+      lifted.body.lifts!.map((l: { reason: string; hashes: string[] }) => [l.reason, l.hashes.length]),
+      [['counter-notice accepted', 2]],
+    );
     assert.equal(await httpAnnounce(t, A), '', 'A is free again');
     assert.equal(await httpAnnounce(t, B), 'blocked by takedown notice second', 'B: the other notice still stands');
 
@@ -169,7 +185,13 @@ test('lifting ends a notice\'s block, but a hash another notice lists stays bloc
     assert.equal((await t.api('POST', '/notices/nothing/lift', { reason: 'x' })).status, 404);
     assert.equal((await t.api('POST', '/notices/first/lift', {})).body.errors![0].field, 'reason');
     const list = await t.api('GET', '/notices');
-    assert.deepEqual(list.body.notices!.map((n: { id: string; lifted: number }) => [n.id, n.lifted]), [['first', 2], ['second', 1]]);
+    assert.deepEqual(
+      list.body.notices!.map((n: { id: string; lifted: number }) => [n.id, n.lifted]),
+      [
+        ['first', 2],
+        ['second', 1],
+      ],
+    );
     assert.equal(list.body.notices![0].hashes, undefined, 'the list leaves the hashes out');
   } finally {
     await t.close();

@@ -41,7 +41,11 @@ test('swarmd notices add, list, show and lift talk to a running tracker', async 
 
     // A plain list of hashes, the fields given as options (and from standard input).
     const list = `# from the e-mail\nmagnet:?xt=urn:btih:${B.toString('hex')}&dn=x\n\n${A.toUpperCase()}\n`;
-    const plain = await swarmd(['add', '-', '--id', 'CLI-2', '--received', '2024-06-01', '--sender', 'Agency', '--on-behalf-of', 'Label', '--note', 'by mail'], env, list);
+    const plain = await swarmd(
+      ['add', '-', '--id', 'CLI-2', '--received', '2024-06-01', '--sender', 'Agency', '--on-behalf-of', 'Label', '--note', 'by mail'],
+      env,
+      list,
+    );
     assert.equal(plain.code, 0, plain.stderr);
     assert.match(plain.stdout, /notice CLI-2 filed: 2 info hashes listed, 1 new, 1 duplicates/);
     const blocked = await get('127.0.0.1', t.tcp4, `/announce?info_hash=${percentEncode(B)}&port=1&left=1`);
@@ -56,7 +60,10 @@ test('swarmd notices add, list, show and lift talk to a running tracker', async 
     assert.equal(table.code, 0);
     const rows = table.stdout.trim().split('\n');
     assert.match(rows[0]!, /^ID\s+RECEIVED\s+SENDER/);
-    assert.deepEqual(rows.slice(1).map((r) => r.split(/\s+/)[0]), ['CLI-1', 'CLI-2']);
+    assert.deepEqual(
+      rows.slice(1).map((r) => r.split(/\s+/)[0]),
+      ['CLI-1', 'CLI-2'],
+    );
     assert.equal(JSON.parse((await swarmd(['list', '--json'], env)).stdout).length, 2);
     const shown = JSON.parse((await swarmd(['show', 'CLI-2'], env)).stdout);
     assert.equal(shown.note, 'by mail');

@@ -31,7 +31,11 @@ test('a restart keeps every notice and lift acknowledged, and blocks before answ
   } finally {
     await first.close();
   }
-  assert.equal(readFileSync(journal, 'utf8').split('\n').filter(Boolean).length, 3, 'one line per notice or lift; repeats that change nothing are not journaled');
+  assert.equal(
+    readFileSync(journal, 'utf8').split('\n').filter(Boolean).length,
+    3,
+    'one line per notice or lift; repeats that change nothing are not journaled',
+  );
   const second = await startNoticeTracker({}, journal);
   try {
     assert.equal(await announce(second, A), '');
@@ -65,14 +69,20 @@ test('a torn last line (a crash mid-write) is reported, skipped and cut off; lat
   const second = await startNoticeTracker({}, journal);
   try {
     assert.equal(await announce(second, A), 'blocked by takedown notice whole');
-    assert.deepEqual((await second.api('GET', '/notices')).body.notices!.map((n: { id: string }) => n.id), ['whole']);
+    assert.deepEqual(
+      (await second.api('GET', '/notices')).body.notices!.map((n: { id: string }) => n.id),
+      ['whole'],
+    );
     assert.equal((await second.api('POST', '/notices', notice('next', [hex(B)]))).status, 201);
   } finally {
     await second.close();
   }
   const lines = readFileSync(journal, 'utf8').split('\n');
   assert.equal(lines.pop(), '');
-  assert.deepEqual(lines.map((l) => JSON.parse(l).id), ['whole', 'next']);
+  assert.deepEqual(
+    lines.map((l) => JSON.parse(l).id),
+    ['whole', 'next'],
+  );
 });
 
 test('a journal that cannot be opened stops the start with a message naming it', async () => {
@@ -82,21 +92,30 @@ test('a journal that cannot be opened stops the start with a message naming it',
 test('unreadable or inconsistent lines in the middle are reported with their numbers and skipped, never fatal', async () => {
   const journal = journalPath();
   const good = JSON.stringify({ type: 'notice', filed: '2024-05-02T00:00:00.000Z', ...notice('ok', [hex(A)]), note: '' });
-  writeFileSync(journal, [
-    'not json',
-    good,
-    JSON.stringify({ type: 'notice', filed: 'x', ...notice('bad', ['nope']) }),
-    JSON.stringify({ type: 'lift', id: 'unknown', at: '2024-05-03T00:00:00Z', reason: 'r', hashes: null }),
-    JSON.stringify({ type: 'other' }),
-    '',
-  ].join('\n'));
+  writeFileSync(
+    journal,
+    [
+      'not json',
+      good,
+      JSON.stringify({ type: 'notice', filed: 'x', ...notice('bad', ['nope']) }),
+      JSON.stringify({ type: 'lift', id: 'unknown', at: '2024-05-03T00:00:00Z', reason: 'r', hashes: null }),
+      JSON.stringify({ type: 'other' }),
+      '',
+    ].join('\n'),
+  );
   const { log, at } = capture();
   const registry = await NoticeRegistry.open(journal, log);
   try {
-    assert.deepEqual(registry.list().map((n) => n.id), ['ok']);
+    assert.deepEqual(
+      registry.list().map((n) => n.id),
+      ['ok'],
+    );
     assert.equal(registry.blockedCount, 1);
     const errors = at('error').map((e) => [e.line, e.msg]);
-    assert.deepEqual(errors.map((e) => e[0]), [1, 3, 4, 5]);
+    assert.deepEqual(
+      errors.map((e) => e[0]),
+      [1, 3, 4, 5],
+    );
     assert.match(String(errors[1]![1]), /filed: is not an ISO 8601 time; hashes\[0\]/);
     assert.match(String(errors[2]![1]), /no notice with the id unknown/);
   } finally {

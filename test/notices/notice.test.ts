@@ -17,8 +17,16 @@ function base32(bytes: Uint8Array): string {
 
 test('an info hash is read from hex (either case), base32 (either case) and magnet links', () => {
   assert.equal(BASE32.length, 32);
-  for (const text of [HEX, HEX.toUpperCase(), BASE32, BASE32.toLowerCase(), ` ${HEX} `,
-    `magnet:?xt=urn:btih:${HEX}&dn=some+name`, `magnet:?dn=x&xt=urn:btih:${BASE32}`, `MAGNET:?xt=urn:btih:${HEX.toUpperCase()}`]) {
+  for (const text of [
+    HEX,
+    HEX.toUpperCase(),
+    BASE32,
+    BASE32.toLowerCase(),
+    ` ${HEX} `,
+    `magnet:?xt=urn:btih:${HEX}&dn=some+name`,
+    `magnet:?dn=x&xt=urn:btih:${BASE32}`,
+    `MAGNET:?xt=urn:btih:${HEX.toUpperCase()}`,
+  ]) {
     assert.deepEqual(parseInfoHash(text), { hex: HEX }, text);
   }
 });

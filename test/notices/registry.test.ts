@@ -19,7 +19,10 @@ test('records filed here are passed on once journaled; records from another node
   registry.onChange(async (c) => void changes.push(c.blocked));
   try {
     assert.ok((await registry.file(notice('local', [A]))).ok);
-    assert.deepEqual(passedOn.map((r) => [r.type, r.id]), [['notice', 'local']]);
+    assert.deepEqual(
+      passedOn.map((r) => [r.type, r.id]),
+      [['notice', 'local']],
+    );
     assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 1, 'journaled before it was passed on');
 
     const remote = { ...passedOn[0]!, id: 'remote', hashes: [A, B] };

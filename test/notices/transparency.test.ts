@@ -22,10 +22,13 @@ test('/transparency lists every notice with its hashes and counts, as JSON and a
     const doc = JSON.parse(json.body.toString());
     assert.equal(doc.schema, 'swarmd-transparency/1');
     assert.deepEqual([doc.notices, doc.hashes_listed, doc.hashes_blocked], [2, 4, 1]);
-    assert.deepEqual(doc.list.map((n: PublicNotice) => [n.id, n.received, n.listed, n.new, n.duplicates, n.lifted, n.hashes]), [
-      ['T-1', '2024-05-01', 2, 1, 1, 0, [A]],
-      ['T-2', '2024-05-01', 2, 1, 1, 1, [A, B]],
-    ]);
+    assert.deepEqual(
+      doc.list.map((n: PublicNotice) => [n.id, n.received, n.listed, n.new, n.duplicates, n.lifted, n.hashes]),
+      [
+        ['T-1', '2024-05-01', 2, 1, 1, 0, [A]],
+        ['T-2', '2024-05-01', 2, 1, 1, 1, [A, B]],
+      ],
+    );
     assert.equal(doc.list[0].sender, '<script>alert(1)</script> & Co');
     assert.equal(doc.list[1].lifts[0].reason, 'withdrawn by the sender');
     assert.ok(!json.body.toString().includes('internal'), 'the note is not published');

@@ -1,17 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  BencodeError,
-  decode,
-  encode,
-  writeBytes,
-  writeDecimal,
-  writeInt,
-  writeLatin1,
-  writeLatin1String,
-  type BValue,
-} from '../../src/protocol/bencode.ts';
+import { BencodeError, decode, encode, writeBytes, writeDecimal, writeInt, writeLatin1, writeLatin1String, type BValue } from '../../src/protocol/bencode.ts';
 
 const latin1 = (b: Uint8Array) => Buffer.from(b).toString('latin1');
 
@@ -61,7 +51,16 @@ test('writeInt, writeBytes, writeLatin1, writeLatin1String', () => {
 
 test('encode: sorted keys, strings as UTF-8, the usual shapes', () => {
   assert.equal(encode({ b: 1, a: 'x', c: [1, 'y'] }).toString('latin1'), 'd1:a1:x1:bi1e1:cli1e1:yee');
-  assert.equal(encode(new Map<string, BValue>([['z', 1], ['\u00ff', 2], ['a', 3]])).toString('latin1'), 'd1:ai3e1:zi1e1:\u00ffi2ee');
+  assert.equal(
+    encode(
+      new Map<string, BValue>([
+        ['z', 1],
+        ['\u00ff', 2],
+        ['a', 3],
+      ]),
+    ).toString('latin1'),
+    'd1:ai3e1:zi1e1:\u00ffi2ee',
+  );
   assert.equal(encode(-0).toString(), 'i0e');
   assert.equal(encode(12345678901234567890n).toString(), 'i12345678901234567890e');
   assert.equal(encode('é').toString('latin1'), '2:\u00c3\u00a9');
@@ -96,9 +95,37 @@ test('decode: valid inputs', () => {
 
 test('decode: malformed inputs throw BencodeError', () => {
   const bad = [
-    '', 'i', 'ie', 'i-e', 'i-0e', 'i01e', 'i-01e', 'i1', 'i1x', 'i+1e', 'i 1e', '01:a', '1:', '2:a', '-1:a', '1a',
-    'l', 'li1e', 'd', 'd1:a', 'di1ei2ee', 'd1:ai1e1:ai2ee', 'x', 'i1ei2e', '4:spamX', 'le1', 'e', ':', '1:ab',
-    'd1:ae', '99999999999999999999999:a',
+    '',
+    'i',
+    'ie',
+    'i-e',
+    'i-0e',
+    'i01e',
+    'i-01e',
+    'i1',
+    'i1x',
+    'i+1e',
+    'i 1e',
+    '01:a',
+    '1:',
+    '2:a',
+    '-1:a',
+    '1a',
+    'l',
+    'li1e',
+    'd',
+    'd1:a',
+    'di1ei2ee',
+    'd1:ai1e1:ai2ee',
+    'x',
+    'i1ei2e',
+    '4:spamX',
+    'le1',
+    'e',
+    ':',
+    '1:ab',
+    'd1:ae',
+    '99999999999999999999999:a',
   ];
   for (const s of bad) {
     assert.throws(() => decode(Buffer.from(s, 'latin1')), BencodeError, JSON.stringify(s));
@@ -118,12 +145,18 @@ const bvalue = fc.letrec<{ v: BValue }>((tie) => ({
     { depthSize: 'small', withCrossShrink: true },
     fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a) as Uint8Array),
     fc.maxSafeInteger(),
-    fc.bigInt({ min: -(2n ** 100n), max: 2n ** 100n }).map((b) =>
-      b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b,
-    ),
+    fc
+      .bigInt({ min: -(2n ** 100n), max: 2n ** 100n })
+      .map((b) => (b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b)),
     fc.array(tie('v'), { maxLength: 5 }),
     fc
-      .array(fc.tuple(fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a).toString('latin1')), tie('v')), { maxLength: 5 })
+      .array(
+        fc.tuple(
+          fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a).toString('latin1')),
+          tie('v'),
+        ),
+        { maxLength: 5 },
+      )
       .map((entries) => new Map(entries)),
   ),
 })).v;

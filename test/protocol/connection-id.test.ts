@@ -66,7 +66,7 @@ test('IDs survive one key rotation, not two; new IDs use the new key', () => {
   assert.equal(ids.check(a, 0, V4, 0, 4, T + 10), true, 'after one rotation');
   const b = Buffer.alloc(8);
   ids.write(b, 0, V4, 0, 4, T + 10);
-  assert.notEqual((a[3] & 1), (b[3] & 1), 'signed by the other slot');
+  assert.notEqual(a[3] & 1, b[3] & 1, 'signed by the other slot');
   rotateConnectionIdKey(keys);
   assert.equal(ids.check(a, 0, V4, 0, 4, T + 20), false, 'after two rotations');
   assert.equal(ids.check(b, 0, V4, 0, 4, T + 20), true);
@@ -97,7 +97,12 @@ test('IDs written in a worker thread check in the main thread, across a rotation
       parentPort.postMessage(out);
     });`;
   const w = new Worker(code, { eval: true, workerData: { keys, url, t: T } });
-  const id = Buffer.from(await new Promise<Uint8Array>((resolve, reject) => { w.once('message', resolve); w.once('error', reject); }));
+  const id = Buffer.from(
+    await new Promise<Uint8Array>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    }),
+  );
   await w.terminate();
   const ids = new ConnectionIds(keys, 120);
   assert.equal(ids.check(id, 0, V4, 0, 4, T + 1), true);

@@ -4,13 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EVENT_COMPLETED, EVENT_NONE, EVENT_PAUSED, EVENT_STARTED, EVENT_STOPPED } from '../../src/protocol/events.ts';
-import {
-  AnnounceQuery,
-  LENIENT_NAMES,
-  QUERY_ERROR_NAMES,
-  QUERY_OK,
-  parseAnnounceQuery,
-} from '../../src/protocol/query.ts';
+import { AnnounceQuery, LENIENT_NAMES, QUERY_ERROR_NAMES, QUERY_OK, parseAnnounceQuery } from '../../src/protocol/query.ts';
 import { CLIENT_QUERIES } from '../helpers/client-queries.ts';
 
 const EVENTS: Record<string, number> = {

@@ -109,7 +109,11 @@ test('peer_id rules', () => {
 
 test('port', () => {
   for (const [v, want] of [
-    ['6881', 6881], ['1', 1], ['65535', 65535], ['06881', 6881], ['%36881', 6881],
+    ['6881', 6881],
+    ['1', 1],
+    ['65535', 65535],
+    ['06881', 6881],
+    ['%36881', 6881],
   ] as const) {
     assert.equal(announce(withHash('port=' + v)), QUERY_OK, v);
     assert.equal(q.port, want);
@@ -150,9 +154,18 @@ test('uploaded, downloaded, left: 64-bit, saturating, no wrap', () => {
 
 test('event', () => {
   const cases: [string, number][] = [
-    ['started', EVENT_STARTED], ['completed', EVENT_COMPLETED], ['stopped', EVENT_STOPPED], ['paused', EVENT_PAUSED],
-    ['', EVENT_NONE], ['empty', EVENT_NONE], ['Started', EVENT_NONE], ['bogus', EVENT_NONE], ['stoppe', EVENT_NONE],
-    ['st%61rted', EVENT_STARTED], ['startex', EVENT_NONE], ['compleTed', EVENT_NONE],
+    ['started', EVENT_STARTED],
+    ['completed', EVENT_COMPLETED],
+    ['stopped', EVENT_STOPPED],
+    ['paused', EVENT_PAUSED],
+    ['', EVENT_NONE],
+    ['empty', EVENT_NONE],
+    ['Started', EVENT_NONE],
+    ['bogus', EVENT_NONE],
+    ['stoppe', EVENT_NONE],
+    ['st%61rted', EVENT_STARTED],
+    ['startex', EVENT_NONE],
+    ['compleTed', EVENT_NONE],
   ];
   for (const [v, want] of cases) {
     assert.equal(announce(withHash('event=' + v)), QUERY_OK, v);
@@ -166,7 +179,13 @@ test('event', () => {
 });
 
 test('numwant, compact, no_peer_id', () => {
-  for (const [v, want] of [['50', 50], ['0', 0], ['-1', -1], ['-200', -1], ['99999999999', 0x7fffffff]] as const) {
+  for (const [v, want] of [
+    ['50', 50],
+    ['0', 0],
+    ['-1', -1],
+    ['-200', -1],
+    ['99999999999', 0x7fffffff],
+  ] as const) {
     assert.equal(announce(withHash('numwant=' + v)), QUERY_OK, v);
     assert.equal(q.numwant, want, v);
   }
@@ -175,7 +194,14 @@ test('numwant, compact, no_peer_id', () => {
     assert.equal(q.numwant, -1, v);
     assert.equal(q.lenient, LENIENT_NUMWANT, v);
   }
-  for (const [v, want] of [['1', 1], ['0', 0], ['00', 0], ['2', 1], ['-1', 1], ['-0', 0]] as const) {
+  for (const [v, want] of [
+    ['1', 1],
+    ['0', 0],
+    ['00', 0],
+    ['2', 1],
+    ['-1', 1],
+    ['-0', 0],
+  ] as const) {
     assert.equal(announce(withHash('compact=' + v)), QUERY_OK, v);
     assert.equal(q.compact, want, v);
   }
@@ -224,10 +250,35 @@ test('ip, ipv4, ipv6', () => {
     assert.equal(q.ipPort, port ?? -1, v);
   }
   const bad = [
-    'ip=', 'ip=1.2.3', 'ip=1.2.3.4.5', 'ip=01.2.3.4', 'ip=256.1.1.1', 'ip=1.2.3.4:0', 'ip=1.2.3.4:65536', 'ip=1.2.3.4:',
-    'ip=:::', 'ip=1:::2', 'ip=1::2::3', 'ip=12345::', 'ip=1:2:3:4:5:6:7:8:9', 'ip=1:2:3:4:5:6:7', 'ip=::1:', 'ip=:1::',
-    'ip=[::1', 'ip=[::1]x', 'ip=[::1]:', 'ip=fe80::1%25eth0', 'ip=::1.2.3', 'ip=1:2:3:4:5:6:7:1.2.3.4', 'ip=g::',
-    'ip=localhost', 'ip=%zz', 'ipv6=1.2.3.4x', 'ipv6=None', 'ipv4=', 'ip=1.2.3.400',
+    'ip=',
+    'ip=1.2.3',
+    'ip=1.2.3.4.5',
+    'ip=01.2.3.4',
+    'ip=256.1.1.1',
+    'ip=1.2.3.4:0',
+    'ip=1.2.3.4:65536',
+    'ip=1.2.3.4:',
+    'ip=:::',
+    'ip=1:::2',
+    'ip=1::2::3',
+    'ip=12345::',
+    'ip=1:2:3:4:5:6:7:8:9',
+    'ip=1:2:3:4:5:6:7',
+    'ip=::1:',
+    'ip=:1::',
+    'ip=[::1',
+    'ip=[::1]x',
+    'ip=[::1]:',
+    'ip=fe80::1%25eth0',
+    'ip=::1.2.3',
+    'ip=1:2:3:4:5:6:7:1.2.3.4',
+    'ip=g::',
+    'ip=localhost',
+    'ip=%zz',
+    'ipv6=1.2.3.4x',
+    'ipv6=None',
+    'ipv4=',
+    'ip=1.2.3.400',
   ];
   // not an address: ignored and flagged, never refused
   for (const v of bad) {
@@ -347,8 +398,34 @@ test('error tables are complete', () => {
 
 test('property: garbage never throws, always returns a known code', () => {
   const sq = new ScrapeQuery(4);
-  const parts = fc.constantFrom('info_hash', 'peer_id', 'port', 'left', 'event', 'numwant', 'compact', 'ip', 'ipv6', '=', '&', '%', '%4', '%41', '[', ']', ':', '.', '1', '-', 'x', '\u00ff');
-  const arb = fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.array(parts, { maxLength: 40 }).map((a) => Buffer.from(a.join(''), 'latin1')));
+  const parts = fc.constantFrom(
+    'info_hash',
+    'peer_id',
+    'port',
+    'left',
+    'event',
+    'numwant',
+    'compact',
+    'ip',
+    'ipv6',
+    '=',
+    '&',
+    '%',
+    '%4',
+    '%41',
+    '[',
+    ']',
+    ':',
+    '.',
+    '1',
+    '-',
+    'x',
+    '\u00ff',
+  );
+  const arb = fc.oneof(
+    fc.uint8Array({ maxLength: 200 }),
+    fc.array(parts, { maxLength: 40 }).map((a) => Buffer.from(a.join(''), 'latin1')),
+  );
   fc.assert(
     fc.property(arb, fc.nat(10), fc.nat(10), (bytes, a, b) => {
       const buf = Buffer.from(bytes);
@@ -388,7 +465,13 @@ test('property: a whole announce round trips through its query string (any order
       .map((b, i) => {
         const ch = String.fromCharCode(b);
         const plain = b > 0x20 && b < 0x7f && !'&=%#'.includes(ch);
-        return plain && ((mask >>> (i % 31)) & 1) === 0 ? ch : '%' + b.toString(16).padStart(2, (mask & 1) === 0 ? '0' : '0').toUpperCase();
+        return plain && ((mask >>> (i % 31)) & 1) === 0
+          ? ch
+          : '%' +
+              b
+                .toString(16)
+                .padStart(2, (mask & 1) === 0 ? '0' : '0')
+                .toUpperCase();
       })
       .join('');
   const events = ['', 'started', 'completed', 'stopped', 'paused'];
@@ -424,11 +507,21 @@ test('property: a whole announce round trips through its query string (any order
         if (r.noPeerId) params.push('no_peer_id=1');
         let ipText = '';
         if (r.ip) {
-          ipText = r.ip.length === 4 ? r.ip.join('.') : new URL(`http://[${Buffer.from(r.ip).toString('hex').replace(/(.{4})(?!$)/g, '$1:')}]/`).hostname.slice(1, -1);
+          ipText =
+            r.ip.length === 4
+              ? r.ip.join('.')
+              : new URL(
+                  `http://[${Buffer.from(r.ip)
+                    .toString('hex')
+                    .replace(/(.{4})(?!$)/g, '$1:')}]/`,
+                ).hostname.slice(1, -1);
           params.push(`ip=${encodeURIComponent(ipText)}`);
         }
         for (const [k, v] of r.noise) params.push(`${k}=${encodeURIComponent(v)}`);
-        const shuffled = params.map((p, i) => [r.order[i % 20] + i / 100, p] as const).sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+        const shuffled = params
+          .map((p, i) => [r.order[i % 20] + i / 100, p] as const)
+          .sort((a, b) => a[0] - b[0])
+          .map((x) => x[1]);
         assert.equal(announce(shuffled.join('&')), QUERY_OK, shuffled.join('&'));
         assert.ok(q.infoHash.equals(r.hash));
         assert.equal(q.hasPeerId, r.peer !== null);

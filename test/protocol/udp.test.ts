@@ -34,8 +34,19 @@ function connect(tid: number): Buffer {
 }
 
 interface Ann {
-  cid?: bigint; tid?: number; hash?: Buffer; peer?: Buffer; downloaded?: bigint; left?: bigint; uploaded?: bigint;
-  event?: number; ip?: number; key?: number; numwant?: number; port?: number; options?: Buffer;
+  cid?: bigint;
+  tid?: number;
+  hash?: Buffer;
+  peer?: Buffer;
+  downloaded?: bigint;
+  left?: bigint;
+  uploaded?: bigint;
+  event?: number;
+  ip?: number;
+  key?: number;
+  numwant?: number;
+  port?: number;
+  options?: Buffer;
 }
 function announce(a: Ann = {}): Buffer {
   const b = Buffer.alloc(98);
@@ -86,7 +97,16 @@ test('connect', () => {
 test('announce fields', () => {
   const hash = Buffer.alloc(20, 0x42);
   const d = announce({
-    tid: 99, hash, downloaded: 2n ** 40n, left: 0n, uploaded: 2n ** 64n - 1n, event: 3, ip: 0xc0a80001, key: 0xffffffff, numwant: 50, port: 65535,
+    tid: 99,
+    hash,
+    downloaded: 2n ** 40n,
+    left: 0n,
+    uploaded: 2n ** 64n - 1n,
+    event: 3,
+    ip: 0xc0a80001,
+    key: 0xffffffff,
+    numwant: 50,
+    port: 65535,
   });
   assert.equal(parseAt(d, 2), 0);
   assert.equal(req.action, ACTION_ANNOUNCE);
@@ -110,7 +130,12 @@ test('announce fields', () => {
 
 test('BEP 41 options', () => {
   const url = (s: string) => Buffer.concat([Buffer.from([2, s.length]), Buffer.from(s)]);
-  assert.equal(parseAt(announce({ options: Buffer.concat([Buffer.from([1, 1]), url('/announce'), Buffer.from([1]), url('?passkey=abc'), Buffer.from([0]), url('/ignored')]) })), 0);
+  assert.equal(
+    parseAt(
+      announce({ options: Buffer.concat([Buffer.from([1, 1]), url('/announce'), Buffer.from([1]), url('?passkey=abc'), Buffer.from([0]), url('/ignored')]) }),
+    ),
+    0,
+  );
   assert.equal(req.urlData.toString('latin1', 0, req.urlDataLength), '/announce?passkey=abc');
   assert.equal(req.urlDataTruncated, false);
   // unknown option types are skipped by their length

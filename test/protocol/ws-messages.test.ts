@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  parseWsMessage, isBinaryString20, announceReply, offerMessage, answerMessage, scrapeReply, failureMessage,
-} from '../../src/protocol/ws-messages.ts';
+import { parseWsMessage, isBinaryString20, announceReply, offerMessage, answerMessage, scrapeReply, failureMessage } from '../../src/protocol/ws-messages.ts';
 import { EVENT_NONE, EVENT_STARTED, EVENT_STOPPED } from '../../src/protocol/events.ts';
 
 const hash = '\u0000\u00ff\u0080abcdefghijklmnopq';
@@ -18,11 +16,25 @@ test('binary strings: 20 code units of 0..255 only', () => {
 });
 
 test('an announce with offers: the fields, missing ones defaulted', () => {
-  const m = parse({ action: 'announce', info_hash: hash, peer_id: peer, event: 'started', left: 0, numwant: 3,
-    offers: [{ offer_id: 'o'.repeat(20), offer: { type: 'offer', sdp: 's' } }] });
+  const m = parse({
+    action: 'announce',
+    info_hash: hash,
+    peer_id: peer,
+    event: 'started',
+    left: 0,
+    numwant: 3,
+    offers: [{ offer_id: 'o'.repeat(20), offer: { type: 'offer', sdp: 's' } }],
+  });
   assert.deepEqual(m, {
-    action: 'announce', infoHash: hash, peerId: peer, event: EVENT_STARTED, seeder: true, numwant: 3,
-    offers: [{ offerId: 'o'.repeat(20), offer: { type: 'offer', sdp: 's' } }], offersSent: 1, answer: null,
+    action: 'announce',
+    infoHash: hash,
+    peerId: peer,
+    event: EVENT_STARTED,
+    seeder: true,
+    numwant: 3,
+    offers: [{ offerId: 'o'.repeat(20), offer: { type: 'offer', sdp: 's' } }],
+    offersSent: 1,
+    answer: null,
   });
   const bare = parse({ action: 'announce', info_hash: hash, peer_id: peer });
   assert.equal(bare.action, 'announce');
@@ -43,17 +55,32 @@ test('malformed offers are skipped, not fatal (bittorrent-tracker sends fake one
 });
 
 test('an answer needs to_peer_id, offer_id and an answer object', () => {
-  const m = parse({ action: 'announce', info_hash: hash, peer_id: peer, to_peer_id: 't'.repeat(20), offer_id: 'o'.repeat(20), answer: { type: 'answer', sdp: 'a' } });
+  const m = parse({
+    action: 'announce',
+    info_hash: hash,
+    peer_id: peer,
+    to_peer_id: 't'.repeat(20),
+    offer_id: 'o'.repeat(20),
+    answer: { type: 'answer', sdp: 'a' },
+  });
   assert.equal(m.action, 'announce');
   if (m.action === 'announce') assert.deepEqual(m.answer, { toPeerId: 't'.repeat(20), offerId: 'o'.repeat(20), sdp: { type: 'answer', sdp: 'a' } });
-  assert.equal((parse({ action: 'announce', info_hash: hash, peer_id: peer, to_peer_id: 'x', offer_id: 'o'.repeat(20), answer: {} }) as { reason: string }).reason, 'invalid to_peer_id');
+  assert.equal(
+    (parse({ action: 'announce', info_hash: hash, peer_id: peer, to_peer_id: 'x', offer_id: 'o'.repeat(20), answer: {} }) as { reason: string }).reason,
+    'invalid to_peer_id',
+  );
 });
 
 test('refusals name the reason, and the info_hash when there was a good one', () => {
   assert.deepEqual(parse('nope'), { action: 'error', reason: 'invalid JSON', infoHash: null, tooManyOffers: false });
   assert.equal((parse([1]) as { reason: string }).reason, 'a message must be a JSON object');
   assert.equal((parse({ action: 'dance' }) as { reason: string }).reason, 'invalid action');
-  assert.deepEqual(parse({ action: 'announce', info_hash: hash, peer_id: 'x' }), { action: 'error', reason: 'invalid peer_id', infoHash: hash, tooManyOffers: false });
+  assert.deepEqual(parse({ action: 'announce', info_hash: hash, peer_id: 'x' }), {
+    action: 'error',
+    reason: 'invalid peer_id',
+    infoHash: hash,
+    tooManyOffers: false,
+  });
   assert.equal((parse({ action: 'announce', info_hash: hash, peer_id: peer, event: 'paused' }) as { reason: string }).reason, 'invalid event');
   assert.equal((parse({ action: 'announce', info_hash: hash, peer_id: peer, numwant: -1 }) as { reason: string }).reason, 'invalid numwant');
   const many = parse({ action: 'announce', info_hash: hash, peer_id: peer, offers: Array(11).fill({}) });
@@ -72,16 +99,27 @@ test('every reply names its info_hash and survives a JSON round trip byte for by
   assert.deepEqual(JSON.parse(announceReply(hash, 1, 2, 120)), { action: 'announce', interval: 120, info_hash: hash, complete: 1, incomplete: 2 });
   assert.equal(JSON.parse(offerMessage(hash, peer, 'o'.repeat(20), { sdp: 1 })).info_hash, hash);
   assert.equal(JSON.parse(answerMessage(hash, peer, 'o'.repeat(20), { sdp: 1 })).info_hash, hash);
-  assert.deepEqual(JSON.parse(scrapeReply([{ infoHash: hash, complete: 1, incomplete: 0, downloaded: 3 }], 120)).files, { [hash]: { complete: 1, incomplete: 0, downloaded: 3 } });
+  assert.deepEqual(JSON.parse(scrapeReply([{ infoHash: hash, complete: 1, incomplete: 0, downloaded: 3 }], 120)).files, {
+    [hash]: { complete: 1, incomplete: 0, downloaded: 3 },
+  });
   assert.deepEqual(JSON.parse(failureMessage('no', 'announce', hash)), { 'failure reason': 'no', action: 'announce', info_hash: hash });
   assert.deepEqual(JSON.parse(failureMessage('no', null, null)), { 'failure reason': 'no' });
 });
 
 test('any input is a request or a refusal, never an exception', () => {
-  fc.assert(fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify({ action: 'announce', info_hash: hash, peer_id: peer, offers: v, numwant: v, event: v, answer: v }))), (text) => {
-    const m = parseWsMessage(text, 10, 5);
-    assert.ok(m.action === 'announce' || m.action === 'scrape' || m.action === 'error');
-  }));
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.string(),
+        fc.json(),
+        fc.jsonValue().map((v) => JSON.stringify({ action: 'announce', info_hash: hash, peer_id: peer, offers: v, numwant: v, event: v, answer: v })),
+      ),
+      (text) => {
+        const m = parseWsMessage(text, 10, 5);
+        assert.ok(m.action === 'announce' || m.action === 'scrape' || m.action === 'error');
+      },
+    ),
+  );
 });
 
 test('event stopped is recognised', () => {

@@ -17,7 +17,13 @@ import { AnnounceRules } from '../../src/requests/announce.ts';
 import { ScrapeRules } from '../../src/requests/scrape.ts';
 import { PROTO_UDP, PROTO_HTTP, PROTO_WS, PROTOCOL_COUNTERS } from '../../src/requests/protocols.ts';
 import {
-  ANSWERED, REFUSED_NOT_LISTED, REFUSED_BLOCKED, REFUSED_MISSING_PORT, REFUSED_INVALID_PORT, REFUSAL_TEXT, REFUSAL_BYTES,
+  ANSWERED,
+  REFUSED_NOT_LISTED,
+  REFUSED_BLOCKED,
+  REFUSED_MISSING_PORT,
+  REFUSED_INVALID_PORT,
+  REFUSAL_TEXT,
+  REFUSAL_BYTES,
 } from '../../src/requests/refusals.ts';
 
 const hash = (byte: number) => Buffer.alloc(20, byte);
@@ -40,8 +46,17 @@ function setup() {
   const access = new AccessList(buildState('whitelist', 1, keys([LISTED, BLOCKED]), 2), buildBlockState(1, keys([BLOCKED]), Int32Array.of(0), 1, [REASON]));
   const woodpeckers = new Woodpeckers(Woodpeckers.create(1), 0);
   const ctx = {
-    config, store, counters, policy: new TrackerPolicy(config), access, woodpeckers, requestLog: new RequestLog(null, 0, counters),
-    changes: null, transparency: null, stats: null as never, limits: new Limits(createLimitsShared(config.limits), config.limits),
+    config,
+    store,
+    counters,
+    policy: new TrackerPolicy(config),
+    access,
+    woodpeckers,
+    requestLog: new RequestLog(null, 0, counters),
+    changes: null,
+    transparency: null,
+    stats: null as never,
+    limits: new Limits(createLimitsShared(config.limits), config.limits),
   };
   return { ctx, counters, store, rules: new AnnounceRules(ctx), scrapes: new ScrapeRules(ctx) };
 }

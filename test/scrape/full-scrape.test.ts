@@ -5,9 +5,7 @@ import zlib from 'node:zlib';
 import { once } from 'node:events';
 import { decode } from '../../src/protocol/bencode.ts';
 import type { BValue } from '../../src/protocol/bencode.ts';
-import {
-  fullScrape, pumpChunks, chooseCompression, parseTpbsFormat, TPBS_FORMATS, DEFAULT_CHUNK_BYTES,
-} from '../../src/scrape/full-scrape.ts';
+import { fullScrape, pumpChunks, chooseCompression, parseTpbsFormat, TPBS_FORMATS, DEFAULT_CHUNK_BYTES } from '../../src/scrape/full-scrape.ts';
 import type { FullScrapeFormat, FullScrapeOptions, HashFilter } from '../../src/scrape/full-scrape.ts';
 import type { SwarmStore } from '../../src/store/swarm-store.ts';
 import { filledStore, newStore, hex, bigStore, addPeer } from '../helpers/store.ts';
@@ -15,7 +13,10 @@ import { watchTimerGaps } from '../helpers/timer-gaps.ts';
 import type { Known } from '../helpers/store.ts';
 
 async function collect(
-  store: SwarmStore, format: FullScrapeFormat, filter?: HashFilter | null, options?: FullScrapeOptions,
+  store: SwarmStore,
+  format: FullScrapeFormat,
+  filter?: HashFilter | null,
+  options?: FullScrapeOptions,
 ): Promise<{ body: Buffer; chunks: Buffer[] }> {
   const chunks: Buffer[] = [];
   for await (const c of fullScrape(store, format, filter, options)) chunks.push(c);
@@ -32,12 +33,15 @@ const { store, known } = filledStore(3000);
 /** The minute the torrents were last active: a full scrape moves store.now on to the current one. */
 const filledMinute = store.now;
 
-test('ben: every torrent, sorted by hash, with its counts, in opentracker\'s layout', async () => {
+test("ben: every torrent, sorted by hash, with its counts, in opentracker's layout", async () => {
   const { body } = await collect(store, 'ben');
   const f = files(body);
   assert.equal(f.size, known.length);
   const keys = [...f.keys()];
-  assert.deepEqual(keys, known.map((k) => Buffer.from(k.hash).toString('latin1')));
+  assert.deepEqual(
+    keys,
+    known.map((k) => Buffer.from(k.hash).toString('latin1')),
+  );
   for (const k of known) {
     const entry = f.get(Buffer.from(k.hash).toString('latin1'))!;
     assert.deepEqual([...entry.keys()], ['complete', 'downloaded', 'incomplete']);
@@ -46,7 +50,8 @@ test('ben: every torrent, sorted by hash, with its counts, in opentracker\'s lay
   // The raw bytes of one entry, as opentracker writes them.
   const k = known[5];
   const one = Buffer.concat([
-    Buffer.from('20:', 'latin1'), Buffer.from(k.hash),
+    Buffer.from('20:', 'latin1'),
+    Buffer.from(k.hash),
     Buffer.from(`d8:completei${k.seeders}e10:downloadedi${k.downloaded}e10:incompletei${k.leechers}ee`, 'latin1'),
   ]);
   assert.ok(body.includes(one));
@@ -109,10 +114,7 @@ test('tpbs formats bin, txt, txtp, url and the statedump lines, byte for byte', 
   assert.equal((await collect(s, 'txtp')).body.toString('latin1'), '6161616161616161616161616161616161616161:3:3:1\n');
   assert.equal((await collect(s, 'url')).body.toString('latin1'), 'aaaaaaaaaaaaaaaaaaaa:3:3\n');
   assert.equal((await collect(s, 'bin')).body.toString('latin1'), 'aaaaaaaaaaaaaaaaaaaa\x00\x00\x00\x03\x00\x00\x00\x03');
-  assert.equal(
-    (await collect(s, 'ben')).body.toString('latin1'),
-    'd5:filesd20:aaaaaaaaaaaaaaaaaaaad8:completei3e10:downloadedi1e10:incompletei3eeee',
-  );
+  assert.equal((await collect(s, 'ben')).body.toString('latin1'), 'd5:filesd20:aaaaaaaaaaaaaaaaaaaad8:completei3e10:downloadedi1e10:incompletei3eeee');
 });
 
 test('url: bytes outside letters, digits and $/.=~-_ are %xx (lowercase), as libowfat', async () => {
@@ -126,7 +128,10 @@ test('a filter leaves torrents out', async () => {
   const keep: HashFilter = (h, o) => (h[o + 19] & 1) === 0;
   const f = files((await collect(store, 'ben', keep)).body);
   const want = known.filter((k) => (k.hash[19] & 1) === 0);
-  assert.deepEqual([...f.keys()], want.map((k) => Buffer.from(k.hash).toString('latin1')));
+  assert.deepEqual(
+    [...f.keys()],
+    want.map((k) => Buffer.from(k.hash).toString('latin1')),
+  );
   const none = await collect(store, 'txt', () => false);
   assert.equal(none.body.length, 0);
 });

@@ -53,7 +53,8 @@ async function announceAll(hashes: Buffer[]): Promise<void> {
         };
         c.socket.on('message', onMessage);
       });
-      for (const h of batch) c.socket.send(announcePacket({ connectionId: cid, transactionId: c.nextTransactionId(), infoHash: h, port: 6881 }), tracker.udp4, '127.0.0.1');
+      for (const h of batch)
+        c.socket.send(announcePacket({ connectionId: cid, transactionId: c.nextTransactionId(), infoHash: h, port: 6881 }), tracker.udp4, '127.0.0.1');
       assert.equal(await replies, batch.length, 'every announce is answered');
     }
   } finally {
@@ -91,7 +92,12 @@ test('under a secret key, colliding hashes spread over the table as random ones 
   for (let round = 0; round < 5; round++) {
     const [k0, k1] = [randomInt(2 ** 31), randomInt(2 ** 31)];
     const flood = longestProbe(colliding(TORRENTS), k0, k1, slots);
-    const random = longestProbe(Array.from({ length: TORRENTS }, () => randomBytes(20)), k0, k1, slots);
+    const random = longestProbe(
+      Array.from({ length: TORRENTS }, () => randomBytes(20)),
+      k0,
+      k1,
+      slots,
+    );
     assert.ok(flood <= 4 * random + 20, `round ${round}: longest probe ${flood} for colliding hashes, ${random} for random ones`);
   }
 });

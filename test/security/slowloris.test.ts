@@ -48,8 +48,14 @@ test('connections trickling a head byte by byte are closed on time while others 
     assert.match(r.body.toString('latin1'), /8:intervali/);
   }
   const kept = await Promise.all(slow);
-  assert.ok(kept.every((k) => k.closedByServer), `${kept.filter((k) => !k.closedByServer).length} trickling connections were never closed`);
+  assert.ok(
+    kept.every((k) => k.closedByServer),
+    `${kept.filter((k) => !k.closedByServer).length} trickling connections were never closed`,
+  );
   const ms = kept.map((k) => k.ms);
-  assert.ok(ms.every((m) => m >= 800 && m < 10_000), `kept for ${Math.min(...ms)}–${Math.max(...ms)} ms with a 1 s head timeout`);
+  assert.ok(
+    ms.every((m) => m >= 800 && m < 10_000),
+    `kept for ${Math.min(...ms)}–${Math.max(...ms)} ms with a 1 s head timeout`,
+  );
   assert.ok(tracker.counters().http_timeouts - before >= 50, 'each is counted as a timeout');
 });

@@ -51,7 +51,9 @@ test('blacklist with a reload: a newly listed torrent is refused and scrapes as 
     writeFileSync(file, `${other.toString('hex')}\n${allowed.toString('hex')}\n`);
     await tracker.reload();
     assert.match(reason((await get('127.0.0.1', tracker.tcp4, announce(4, allowed))).body), /not authorized/);
-    const files = (decode((await get('127.0.0.1', tracker.tcp4, `/scrape?info_hash=${percentEncode(allowed)}`)).body) as Map<string, Map<string, Map<string, number>>>).get('files')!;
+    const files = (
+      decode((await get('127.0.0.1', tracker.tcp4, `/scrape?info_hash=${percentEncode(allowed)}`)).body) as Map<string, Map<string, Map<string, number>>>
+    ).get('files')!;
     assert.equal(files.get(allowed.toString('latin1'))!.get('incomplete'), 0);
     const udp = await UdpClient.open('127.0.0.1', tracker.udp4);
     const r = (await udp.request(scrapePacket(await udp.connect(), 3, [allowed])))!;

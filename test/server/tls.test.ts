@@ -27,10 +27,29 @@ const dir = mkdtempSync(join(tmpdir(), 'swarmd-tls-'));
 function certificate(cn: string): { cert: string; key: string } {
   const cert = join(dir, `${cn}.crt`);
   const key = join(dir, `${cn}.key`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-    '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert, key };
 }
 
@@ -57,11 +76,13 @@ async function peerName(port: number, cas: string[]): Promise<string> {
 
 function httpsGet(port: number, path: string, ca: string | string[]): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port, path, ca, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-    }).on('error', reject);
+    https
+      .get({ host: '127.0.0.1', port, path, ca, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -73,7 +94,10 @@ test('https and wss serve announces, scrapes and the metrics; a bad certificate 
   copyFileSync(first.cert, live.cert);
   copyFileSync(first.key, live.key);
   const tracker = await startTestTracker({
-    listeners: [{ proto: 'tls', host: '127.0.0.1', port: 0 }, { proto: 'udp', host: '127.0.0.1', port: 0 }],
+    listeners: [
+      { proto: 'tls', host: '127.0.0.1', port: 0 },
+      { proto: 'udp', host: '127.0.0.1', port: 0 },
+    ],
     tls: live,
   });
   try {
@@ -118,11 +142,16 @@ test('SIGHUP: every worker gives new connections the new certificate, an open ws
   copyFileSync(first.cert, live.cert);
   copyFileSync(first.key, live.key);
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, '--listen-tls', `127.0.0.1:${port}`, '--tls-cert', live.cert, '--tls-key', live.key, '--workers', '2'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [BIN, '--listen-tls', `127.0.0.1:${port}`, '--tls-cert', live.cert, '--tls-key', live.key, '--workers', '2'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout! });
-  const logged = (msg: string) => new Promise<void>((resolve) => lines.on('line', (l) => {
-    if ((JSON.parse(l) as { msg?: string }).msg === msg) resolve();
-  }));
+  const logged = (msg: string) =>
+    new Promise<void>((resolve) =>
+      lines.on('line', (l) => {
+        if ((JSON.parse(l) as { msg?: string }).msg === msg) resolve();
+      }),
+    );
   try {
     await logged('swarmd listening');
     const cas = [pem(first.cert), pem(second.cert)];
@@ -174,7 +203,11 @@ test('a client that opens TCP on the TLS port and sends nothing is closed after 
     await new Promise((resolve) => socket.once('close', resolve));
     const ms = Date.now() - started;
     assert.ok(ms >= 900 && ms < 15_000, `closed after ${ms} ms: the handshake is due within 1 s, the idle timeout is 30 s`);
-    await waitUntil(() => tracker.counters().tls_handshake_errors === 1, 10_000, () => 'the handshake timeout was not counted');
+    await waitUntil(
+      () => tracker.counters().tls_handshake_errors === 1,
+      10_000,
+      () => 'the handshake timeout was not counted',
+    );
   } finally {
     await tracker.close();
   }
@@ -183,8 +216,10 @@ test('a client that opens TCP on the TLS port and sends nothing is closed after 
 test('listen.tls needs tls.cert and tls.key; an unreadable or bad file stops the start', async () => {
   assert.throws(() => parseCommandLine(['--listen-tls', '127.0.0.1:8443']), /listen\.tls needs tls\.cert and tls\.key/);
   const listeners = [{ proto: 'tls' as const, host: '127.0.0.1', port: 0 }];
-  await assert.rejects(startTestTracker({ listeners, tls: { cert: join(dir, 'missing.crt'), key: join(dir, 'missing.key') } }),
-    /tls\.cert .*missing\.crt: can't read it: ENOENT/);
+  await assert.rejects(
+    startTestTracker({ listeners, tls: { cert: join(dir, 'missing.crt'), key: join(dir, 'missing.key') } }),
+    /tls\.cert .*missing\.crt: can't read it: ENOENT/,
+  );
   const junk = join(dir, 'junk.pem');
   writeFileSync(junk, 'junk\n');
   await assert.rejects(startTestTracker({ listeners, tls: { cert: junk, key: junk } }), /not a usable certificate and key/);

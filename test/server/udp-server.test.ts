@@ -18,13 +18,16 @@ for (const io of ['native', 'dgram'] as const) {
     });
     after(() => tracker.close());
 
-    test('connect, then announce: peers find each other, with opentracker\'s interval', async () => {
+    test("connect, then announce: peers find each other, with opentracker's interval", async () => {
       const hash = infoHash(`udp-basic-${io}`);
       const a = await UdpClient.open('127.0.0.1', tracker.udp4);
       const b = await UdpClient.open('127.0.0.1', tracker.udp4);
       try {
         const idA = await a.connect();
-        const first = parseAnnounceReply((await a.request(announcePacket({ connectionId: idA, transactionId: 7, infoHash: hash, port: 6881, event: 2 })))!, false);
+        const first = parseAnnounceReply(
+          (await a.request(announcePacket({ connectionId: idA, transactionId: 7, infoHash: hash, port: 6881, event: 2 })))!,
+          false,
+        );
         assert.deepEqual([first.leechers, first.seeders, first.peers], [1, 0, []]);
         assert.ok(first.interval >= 1620 && first.interval <= 1979, `interval ${first.interval}`);
         const idB = await b.connect();
@@ -110,7 +113,10 @@ for (const io of ['native', 'dgram'] as const) {
       const b = await UdpClient.open('::1', tracker.udp6);
       try {
         await a.request(announcePacket({ connectionId: await a.connect(), transactionId: 1, infoHash: hash, port: 5001 }));
-        const r = parseAnnounceReply((await b.request(announcePacket({ connectionId: await b.connect(), transactionId: 2, infoHash: hash, port: 5002 })))!, true);
+        const r = parseAnnounceReply(
+          (await b.request(announcePacket({ connectionId: await b.connect(), transactionId: 2, infoHash: hash, port: 5002 })))!,
+          true,
+        );
         assert.deepEqual(r.peers, ['[0:0:0:0:0:0:0:1]:5001']);
         assert.equal(r.leechers, 2);
       } finally {
@@ -142,7 +148,10 @@ for (const io of ['native', 'dgram'] as const) {
         for (let port = 1; port <= 250; port++) {
           await c.request(announcePacket({ connectionId: id, transactionId: port, infoHash: hash, port, numwant: 0 }));
         }
-        const all = parseAnnounceReply((await c.request(announcePacket({ connectionId: id, transactionId: 1, infoHash: hash, port: 999, numwant: 1000 })))!, false);
+        const all = parseAnnounceReply(
+          (await c.request(announcePacket({ connectionId: id, transactionId: 1, infoHash: hash, port: 999, numwant: 1000 })))!,
+          false,
+        );
         assert.equal(all.peers.length, 200);
         assert.equal(new Set(all.peers).size, 200);
         const stop = parseAnnounceReply((await c.request(announcePacket({ connectionId: id, transactionId: 2, infoHash: hash, port: 999, event: 3 })))!, false);

@@ -56,7 +56,11 @@ const newHash = () => randomBytes(20).toString('hex');
 const newPeerId = () => randomBytes(20);
 
 /** A client that fails the test on any warning or error; WebSocket clients make fake offers, as in the original suite. */
-function client(transport: Transport, infoHash: string, options: { peerId?: Buffer; port?: number; url?: string; getAnnounceOpts?: () => Record<string, unknown>; httpAgent?: unknown } = {}): { c: Client; problems: Error[] } {
+function client(
+  transport: Transport,
+  infoHash: string,
+  options: { peerId?: Buffer; port?: number; url?: string; getAnnounceOpts?: () => Record<string, unknown>; httpAgent?: unknown } = {},
+): { c: Client; problems: Error[] } {
   const c = new Client({
     infoHash,
     announce: options.url ?? urlOf(transport),
@@ -175,7 +179,8 @@ for (const transport of TRANSPORTS) {
     test('Client.scrape (static) of one torrent', async () => {
       const hash = newHash();
       const data = await new Promise<TrackerData>((resolve, reject) =>
-        Client.scrape({ announce: urlOf(transport), infoHash: hash }, (err, d) => (err ? reject(err) : resolve(d))));
+        Client.scrape({ announce: urlOf(transport), infoHash: hash }, (err, d) => (err ? reject(err) : resolve(d))),
+      );
       assertCounts(data, urlOf(transport));
       assert.equal(data.infoHash, scrapedHash(transport, hash));
       assert.equal(typeof data.downloaded, 'number');
@@ -276,7 +281,6 @@ for (const transport of ['http', 'udp'] as const) {
     }
     for (const { problems } of clients) assert.deepEqual(problems, []);
   });
-
 }
 
 // scrape.js "http: MULTI scrape using Client.scrape": the client finds neither torrent in a BEP 48
@@ -285,7 +289,8 @@ for (const transport of ['udp'] as const) {
   test(`${transport}: Client.scrape (static) of two torrents`, async () => {
     const [h1, h2] = [newHash(), newHash()];
     const results = await new Promise<Record<string, TrackerData>>((resolve, reject) =>
-      Client.scrape({ announce: urlOf(transport), infoHash: [h1, h2] }, (err, d) => (err ? reject(err) : resolve(d))));
+      Client.scrape({ announce: urlOf(transport), infoHash: [h1, h2] }, (err, d) => (err ? reject(err) : resolve(d))),
+    );
     for (const h of [h1, h2]) {
       assertCounts(results[h]!, urlOf(transport));
       assert.equal(results[h]!.infoHash, h);
@@ -346,12 +351,24 @@ test('http: a full scrape (no info_hash) lists the torrent announced before it',
 // one socket per URL, and swarmd allows one peer_id per torrent on a connection.
 test('ws: two clients exchange real WebRTC offers and answers through swarmd and talk over the data channel', async () => {
   const hash = newHash();
-  type SimplePeer = { once: (e: string, f: () => void) => void; on: (e: string, f: (d: unknown) => void) => void; send: (d: string) => void; destroy: () => void };
+  type SimplePeer = {
+    once: (e: string, f: () => void) => void;
+    on: (e: string, f: (d: unknown) => void) => void;
+    send: (d: string) => void;
+    destroy: () => void;
+  };
   // The peers handed out are the application's to close (their native WebRTC threads keep the process alive).
   const peers: SimplePeer[] = [];
   const make = (path: string, left: number) => {
     // No STUN servers: host candidates on loopback are all it takes, and nothing leaves the machine.
-    const c = new Client({ infoHash: hash, peerId: newPeerId(), announce: urlOf('ws', path), port: PORT, getAnnounceOpts: () => ({ left }), rtcConfig: { iceServers: [] } });
+    const c = new Client({
+      infoHash: hash,
+      peerId: newPeerId(),
+      announce: urlOf('ws', path),
+      port: PORT,
+      getAnnounceOpts: () => ({ left }),
+      rtcConfig: { iceServers: [] },
+    });
     const problems: Error[] = [];
     c.on('warning', (e: Error) => problems.push(e));
     c.on('error', (e: Error) => problems.push(e));

@@ -15,10 +15,17 @@ import { startTestTracker } from '../helpers/tracker.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const CI = process.env.CI === 'true';
 const FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
   // WebRTC between two pages of one machine: real host candidates (not mDNS names) on loopback.
-  '--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--allow-loopback-in-peer-connection',
 ];
 const skip = !CI && !existsSync(CHROMIUM) ? `${CHROMIUM} missing (scripts/test-setup.sh installs Debian's chromium)` : false;
 const WEBTORRENT = readFileSync(new URL('../../node_modules/webtorrent/dist/webtorrent.min.js', import.meta.url));

@@ -18,8 +18,14 @@ async function withTracker(ws: Partial<WsConfig>, fn: (t: TestTracker, url: stri
   }
 }
 
-const announce = (hash: string, peer: string, extra: Record<string, unknown> = {}) =>
-  ({ action: 'announce', info_hash: bin20(hash), peer_id: bin20(peer), event: 'started', left: 1, ...extra });
+const announce = (hash: string, peer: string, extra: Record<string, unknown> = {}) => ({
+  action: 'announce',
+  info_hash: bin20(hash),
+  peer_id: bin20(peer),
+  event: 'started',
+  left: 1,
+  ...extra,
+});
 
 test('a message over ws.max_message_size closes the connection (1009) and is counted', () =>
   withTracker({ maxMessageBytes: 1024 }, async (tracker, url) => {
@@ -48,21 +54,25 @@ test('more offers than ws.max_offers refuse the announce; bad JSON and bad field
   }));
 
 test('one peer_id per torrent per connection; a peer_id held by another connection is refused', () =>
-  withTracker({}, async (tracker, url) => {
-    const c = await WsTestClient.open(url);
-    c.send(announce('t', 'first'));
-    assert.equal((await c.next()).complete, 0);
-    c.send(announce('t', 'second'));
-    assert.equal((await c.next())['failure reason'], 'only one peer_id per torrent per connection');
-    c.send(announce('other-torrent', 'second'));
-    assert.equal((await c.next())['failure reason'], undefined, 'another torrent may have another peer_id');
-    const thief = await WsTestClient.open(url);
-    thief.send(announce('t', 'first'));
-    assert.equal((await thief.next())['failure reason'], 'this peer_id is in use by another connection');
-    assert.equal(tracker.counters().ws_peer_id_refused, 2);
-    thief.close();
-    c.close();
-  }, 1));
+  withTracker(
+    {},
+    async (tracker, url) => {
+      const c = await WsTestClient.open(url);
+      c.send(announce('t', 'first'));
+      assert.equal((await c.next()).complete, 0);
+      c.send(announce('t', 'second'));
+      assert.equal((await c.next())['failure reason'], 'only one peer_id per torrent per connection');
+      c.send(announce('other-torrent', 'second'));
+      assert.equal((await c.next())['failure reason'], undefined, 'another torrent may have another peer_id');
+      const thief = await WsTestClient.open(url);
+      thief.send(announce('t', 'first'));
+      assert.equal((await thief.next())['failure reason'], 'this peer_id is in use by another connection');
+      assert.equal(tracker.counters().ws_peer_id_refused, 2);
+      thief.close();
+      c.close();
+    },
+    1,
+  ));
 
 test('an answer to an offer never relayed to that peer is refused and counted', () =>
   withTracker({}, async (tracker, url) => {
@@ -82,34 +92,42 @@ test('an answer to an offer never relayed to that peer is refused and counted', 
   }));
 
 test('a client that does not read is dropped once ws.max_queue_size is queued for it', () =>
-  withTracker({ maxQueuedBytes: 16 * 1024, maxMessageBytes: 64 * 1024 }, async (tracker, url) => {
-    const slow = await WsTestClient.open(url);
-    slow.send(announce('flood', 'slow'));
-    await slow.next();
-    slow.socket.pause(); // stops reading: the kernel buffers fill, then swarmd's queue
-    const offerer = await WsTestClient.open(url);
-    const sdp = 'v'.repeat(60_000);
-    const deadline = Date.now() + 30_000;
-    let i = 0;
-    while (tracker.counters().ws_slow_dropped === 0) {
-      assert.ok(Date.now() < deadline, 'the slow client was never dropped');
-      for (let k = 0; k < 20; k++, i++) {
-        offerer.send(announce('flood', 'offerer', { offers: [{ offer_id: bin20(`f${i}`), offer: { type: 'offer', sdp } }] }));
+  withTracker(
+    { maxQueuedBytes: 16 * 1024, maxMessageBytes: 64 * 1024 },
+    async (tracker, url) => {
+      const slow = await WsTestClient.open(url);
+      slow.send(announce('flood', 'slow'));
+      await slow.next();
+      slow.socket.pause(); // stops reading: the kernel buffers fill, then swarmd's queue
+      const offerer = await WsTestClient.open(url);
+      const sdp = 'v'.repeat(60_000);
+      const deadline = Date.now() + 30_000;
+      let i = 0;
+      while (tracker.counters().ws_slow_dropped === 0) {
+        assert.ok(Date.now() < deadline, 'the slow client was never dropped');
+        for (let k = 0; k < 20; k++, i++) {
+          offerer.send(announce('flood', 'offerer', { offers: [{ offer_id: bin20(`f${i}`), offer: { type: 'offer', sdp } }] }));
+        }
+        await new Promise((r) => setTimeout(r, 20));
       }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.equal(tracker.counters().ws_slow_dropped, 1);
-    offerer.close();
-    slow.close();
-  }, 1));
+      assert.equal(tracker.counters().ws_slow_dropped, 1);
+      offerer.close();
+      slow.close();
+    },
+    1,
+  ));
 
 test('upgrades over ws.max_connections get 503 and are counted', () =>
-  withTracker({ maxConnections: 2 }, async (tracker, url) => {
-    const open = [await WsTestClient.open(url), await WsTestClient.open(url)];
-    await assert.rejects(WsTestClient.open(url), /HTTP 503/);
-    assert.equal(tracker.counters().ws_refused, 1);
-    for (const c of open) c.close();
-  }, 1));
+  withTracker(
+    { maxConnections: 2 },
+    async (tracker, url) => {
+      const open = [await WsTestClient.open(url), await WsTestClient.open(url)];
+      await assert.rejects(WsTestClient.open(url), /HTTP 503/);
+      assert.equal(tracker.counters().ws_refused, 1);
+      for (const c of open) c.close();
+    },
+    1,
+  ));
 
 test('a connection without messages for ws.idle_timeout is closed', () =>
   withTracker({ idleTimeout: 1, pingInterval: 60 }, async (tracker, url) => {

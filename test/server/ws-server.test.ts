@@ -48,11 +48,31 @@ describe('WebSocket signalling on two workers', () => {
     assert.deepEqual(reply, { action: 'announce', interval: 120, info_hash: hash, complete: 1, incomplete: 1 });
     const got = await b!.next();
     assert.deepEqual(got, { action: 'announce', info_hash: hash, peer_id: bin20('pair-a'), offer_id: bin20('offer-1'), offer: offer(1).offer });
-    b!.send({ action: 'announce', info_hash: hash, peer_id: bin20('pair-b-0'), to_peer_id: bin20('pair-a'), offer_id: bin20('offer-1'), answer: { type: 'answer', sdp: 'v=0 answer' } });
+    b!.send({
+      action: 'announce',
+      info_hash: hash,
+      peer_id: bin20('pair-b-0'),
+      to_peer_id: bin20('pair-a'),
+      offer_id: bin20('offer-1'),
+      answer: { type: 'answer', sdp: 'v=0 answer' },
+    });
     const answer = await a.next();
-    assert.deepEqual(answer, { action: 'announce', info_hash: hash, peer_id: bin20('pair-b-0'), offer_id: bin20('offer-1'), answer: { type: 'answer', sdp: 'v=0 answer' } });
+    assert.deepEqual(answer, {
+      action: 'announce',
+      info_hash: hash,
+      peer_id: bin20('pair-b-0'),
+      offer_id: bin20('offer-1'),
+      answer: { type: 'answer', sdp: 'v=0 answer' },
+    });
     // The same answer twice: the offer was answered already.
-    b!.send({ action: 'announce', info_hash: hash, peer_id: bin20('pair-b-0'), to_peer_id: bin20('pair-a'), offer_id: bin20('offer-1'), answer: { type: 'answer', sdp: 'again' } });
+    b!.send({
+      action: 'announce',
+      info_hash: hash,
+      peer_id: bin20('pair-b-0'),
+      to_peer_id: bin20('pair-a'),
+      offer_id: bin20('offer-1'),
+      answer: { type: 'answer', sdp: 'again' },
+    });
     assert.equal((await b!.next())['failure reason'], 'no such offer was relayed to you');
     a.close();
     b!.close();
@@ -74,20 +94,30 @@ describe('WebSocket signalling on two workers', () => {
     for (const m of received) assert.equal(m.peer_id, bin20('wide-offerer'));
     // Every offer delivered (on either worker) or counted as placed nowhere; then nothing more
     // reached any peer.
-    await waitUntil(() => {
-      const c = tracker.counters();
-      return c.ws_offers_relayed - before.ws_offers_relayed + c.ws_offers_unplaced - before.ws_offers_unplaced === 14;
-    }, 10_000, () => 'not every offer was relayed or counted as unplaced');
+    await waitUntil(
+      () => {
+        const c = tracker.counters();
+        return c.ws_offers_relayed - before.ws_offers_relayed + c.ws_offers_unplaced - before.ws_offers_unplaced === 14;
+      },
+      10_000,
+      () => 'not every offer was relayed or counted as unplaced',
+    );
     for (const p of peers) assert.deepEqual(await p.sync(), [], 'no second offer to a peer');
     const after = tracker.counters();
     assert.ok(after.ws_offers_forwarded > before.ws_offers_forwarded, 'some offers went to the other worker');
     assert.equal(after.ws_offers_relayed - before.ws_offers_relayed, 12);
     assert.equal(after.ws_offers_unplaced - before.ws_offers_unplaced, 2, 'two offers had nobody left');
     // Every peer answers; each answer comes back to the offerer, whichever worker holds it.
-    peers.forEach((p, i) => p.send({
-      action: 'announce', info_hash: hash, peer_id: bin20(`wide-${i}`), to_peer_id: bin20('wide-offerer'),
-      offer_id: received[i]!.offer_id, answer: { type: 'answer', sdp: `answer ${i}` },
-    }));
+    peers.forEach((p, i) =>
+      p.send({
+        action: 'announce',
+        info_hash: hash,
+        peer_id: bin20(`wide-${i}`),
+        to_peer_id: bin20('wide-offerer'),
+        offer_id: received[i]!.offer_id,
+        answer: { type: 'answer', sdp: `answer ${i}` },
+      }),
+    );
     const answers: WsMessage[] = [];
     for (let i = 0; i < 12; i++) answers.push(await offerer.next());
     assert.deepEqual(new Set(answers.map((m) => m.offer_id)), ids);
@@ -181,7 +211,9 @@ test('access list: a blacklisted torrent is refused over WebSocket and scrapes a
     const c = await WsTestClient.open(`ws://127.0.0.1:${tracker.tcp4}`);
     c.send({ action: 'announce', info_hash: denied, peer_id: bin20('p'), event: 'started', left: 1 });
     assert.deepEqual(await c.next(), {
-      'failure reason': 'Requested download is not authorized for use with this tracker.', action: 'announce', info_hash: denied,
+      'failure reason': 'Requested download is not authorized for use with this tracker.',
+      action: 'announce',
+      info_hash: denied,
     });
     c.send({ action: 'scrape', info_hash: denied });
     assert.deepEqual((await c.next()).files, { [denied]: { complete: 0, incomplete: 0, downloaded: 0 } });

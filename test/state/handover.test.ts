@@ -44,13 +44,14 @@ class Traffic {
     const torrent = (i * 7919) % 20000;
     const hash = hashOf(torrent);
     const kind = i % 4;
-    const a = kind === 0
-      ? announcePeer(this.store, hash, { id: 5_000_000 + i, v6: i % 8 === 0, seeder: i % 3 === 0 })
-      : kind === 1
-        ? announcePeer(this.store, hashOf(100_000 + i), { id: 6_000_000 + i }) // a torrent new to the store
-        : kind === 2
-          ? announcePeer(this.store, hashOf(torrent), { id: 5_000_000 + i - 2, stopped: true }) // stops the kind-0 peer before it
-          : announcePeer(this.store, hashOf(torrent), { id: 7_000_000 + i, seeder: true, completed: true });
+    const a =
+      kind === 0
+        ? announcePeer(this.store, hash, { id: 5_000_000 + i, v6: i % 8 === 0, seeder: i % 3 === 0 })
+        : kind === 1
+          ? announcePeer(this.store, hashOf(100_000 + i), { id: 6_000_000 + i }) // a torrent new to the store
+          : kind === 2
+            ? announcePeer(this.store, hashOf(torrent), { id: 5_000_000 + i - 2, stopped: true }) // stops the kind-0 peer before it
+            : announcePeer(this.store, hashOf(torrent), { id: 7_000_000 + i, seeder: true, completed: true });
     this.log.record(a);
     this.made++;
   }

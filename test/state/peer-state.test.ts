@@ -6,9 +6,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { Counts, PEER_COMPLETED, PEER_SEEDER } from '../../src/store/swarm-store.ts';
 import type { SwarmStore } from '../../src/store/swarm-store.ts';
-import {
-  writePeerState, loadPeerState, PeerStateReader, PeerStateError, isPeerState, RECORD_PEERS, MAX_BLOCK,
-} from '../../src/state/peer-state.ts';
+import { writePeerState, loadPeerState, PeerStateReader, PeerStateError, isPeerState, RECORD_PEERS, MAX_BLOCK } from '../../src/state/peer-state.ts';
 import type { PeerStateCounts } from '../../src/state/peer-state.ts';
 import { newStore, fillSwarms, swarmContents, setMinute, hashOf, announcePeer } from '../helpers/swarm-contents.ts';
 
@@ -102,7 +100,9 @@ test('peers whose timeout passed while the tracker was down are left out; comple
   later.scrape(h, 0, c);
   assert.deepEqual([c.seeders + c.leechers, c.downloaded], [70, 9]);
   assert.equal(c.seeders, 17); // odd ages 1..33
-  const minutes = swarmContents(later).filter((l) => l.includes(' at ')).map((l) => Number(l.split(' at ')[1]));
+  const minutes = swarmContents(later)
+    .filter((l) => l.includes(' at '))
+    .map((l) => Number(l.split(' at ')[1]));
   assert.equal(Math.min(...minutes), now - 34);
   // The cleaner then drops them as their time comes, as if they had been announced here.
   setMinute(later, now + 11);
@@ -138,8 +138,14 @@ test('loading into a store that has peers: the newer announce of a peer wins, no
   assert.equal(load.ok, true, load.error);
   const lines = swarmContents(live);
   assert.equal(lines.length, 4); // torrent + 3 peers
-  assert.match(lines.find((l) => l.includes('0a000001'))!, new RegExp(`flags ${PEER_SEEDER | PEER_COMPLETED} at ${now - 20}$`));
-  assert.match(lines.find((l) => l.includes('0a000002'))!, new RegExp(`flags ${PEER_SEEDER | PEER_COMPLETED} at ${now}$`));
+  assert.match(
+    lines.find((l) => l.includes('0a000001'))!,
+    new RegExp(`flags ${PEER_SEEDER | PEER_COMPLETED} at ${now - 20}$`),
+  );
+  assert.match(
+    lines.find((l) => l.includes('0a000002'))!,
+    new RegExp(`flags ${PEER_SEEDER | PEER_COMPLETED} at ${now}$`),
+  );
   const c = new Counts();
   live.scrape(h, 0, c);
   // The completed count is the larger of the two, never their sum (a state loaded twice adds nothing).
@@ -155,7 +161,10 @@ test('the access list and notices keep refused torrents out', async () => {
   const load = await loadPeerState(copy, file, { allows: (hash, o) => hash[o] < 0x80 });
   assert.equal(load.ok, true, load.error);
   assert.ok(load.refused > 0);
-  assert.deepEqual(swarmContents(copy), swarmContents(store).filter((l) => parseInt(l.slice(0, 2), 16) < 0x80));
+  assert.deepEqual(
+    swarmContents(copy),
+    swarmContents(store).filter((l) => parseInt(l.slice(0, 2), 16) < 0x80),
+  );
 });
 
 // A state of a few blocks, damaged in every way: nothing is loaded and the error says what.

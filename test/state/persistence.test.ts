@@ -66,7 +66,10 @@ test('start loads the state file, dumps on schedule and once more at close', asy
   assert.ok(s.lastGoodDumpAt! <= Date.now());
   assert.ok(at('info').some((e) => e.msg === 'state dumped'));
   await p.close(); // twice is harmless
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.includes('.tmp-')),
+    [],
+  );
 });
 
 test('a first start: no file yet is a warning, and the first dump creates it', async () => {
@@ -170,7 +173,10 @@ test('dumps never overlap; failures are counted; leftovers of dead processes are
   assert.equal(p.stats().dumpFailures, 1);
   assert.equal(p.stats().lastDump!.ok, false);
   await p.close();
-  assert.deepEqual(fs.readdirSync(sub).filter((f) => f.includes(`.tmp-${process.pid}`)), []);
+  assert.deepEqual(
+    fs.readdirSync(sub).filter((f) => f.includes(`.tmp-${process.pid}`)),
+    [],
+  );
 });
 
 test('peer state: written at close and on schedule, loaded at the next start with every peer', async () => {
@@ -194,7 +200,10 @@ test('peer state: written at close and on schedule, loaded at the next start wit
   assert.equal(q.stats().peers!.load.ok, true);
   assert.deepEqual(swarmContents(next), swarmContents(store));
   await q.close();
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.includes('.tmp-')),
+    [],
+  );
 });
 
 test('a damaged peer state is reported and nothing of it loaded; the state dump still is', async () => {

@@ -45,7 +45,10 @@ test('round trip: dump, load into a new store, same completion counts and minute
   assert.equal(written.bytes, text.length);
   const lines = text.split('\n');
   assert.equal(lines.pop(), '');
-  assert.deepEqual(lines, known.map((k) => `${hex(k.hash)}:${store.now}:${k.downloaded}`));
+  assert.deepEqual(
+    lines,
+    known.map((k) => `${hex(k.hash)}:${store.now}:${k.downloaded}`),
+  );
   assert.deepEqual(leftovers(), []);
   assert.deepEqual(at('error'), []);
 
@@ -66,7 +69,13 @@ test('round trip: dump, load into a new store, same completion counts and minute
   // Dumping the loaded store gives back the same lines (those with completions).
   const again = fresh();
   assert.equal((await writeStateDump(loaded, again, log)).ok, true);
-  assert.equal(fs.readFileSync(again, 'latin1'), lines.filter((l) => !l.endsWith(':0')).map((l) => l + '\n').join(''));
+  assert.equal(
+    fs.readFileSync(again, 'latin1'),
+    lines
+      .filter((l) => !l.endsWith(':0'))
+      .map((l) => l + '\n')
+      .join(''),
+  );
 
   // Loading twice (or into a store that already counts) never adds the counts up.
   const twice = await loadStateDump(loaded, file, log);
@@ -116,22 +125,23 @@ test('gzip (several members) and zstd dumps load too; lowercase hex and CRLF are
 
 test('bad lines are reported with their numbers and skipped; good ones around them load', async () => {
   const good = (n: number) => `${n.toString(16).padStart(40, '0')}:29000000:${n}`;
-  const content = [
-    good(1), //                                           1
-    'not a state dump line', //                           2
-    `${'a'.repeat(39)}:29000000:5`, //                    3 39 hex digits
-    `${'a'.repeat(41)}:29000000:5`, //                    4 41 hex digits
-    `${'b'.repeat(40)}:29000000`, //                      5 no count
-    `${'b'.repeat(40)}:-5:3`, //                          6 negative
-    `${'b'.repeat(40)}:29000000:3 trailing`, //           7
-    `${'b'.repeat(40)}:29000000:99999999999`, //          8 too large
-    `${'b'.repeat(40)}::3`, //                            9 empty minute
-    `${'x'.repeat(600)}`, //                              10 over-long
-    '', //                                                11 blank: ignored
-    good(2), //                                           12
-    `${'g'.repeat(40)}:29000000:1`, //                    13 not hex
-    good(3), //                                           14
-  ].join('\n') + '\n';
+  const content =
+    [
+      good(1), //                                           1
+      'not a state dump line', //                           2
+      `${'a'.repeat(39)}:29000000:5`, //                    3 39 hex digits
+      `${'a'.repeat(41)}:29000000:5`, //                    4 41 hex digits
+      `${'b'.repeat(40)}:29000000`, //                      5 no count
+      `${'b'.repeat(40)}:-5:3`, //                          6 negative
+      `${'b'.repeat(40)}:29000000:3 trailing`, //           7
+      `${'b'.repeat(40)}:29000000:99999999999`, //          8 too large
+      `${'b'.repeat(40)}::3`, //                            9 empty minute
+      `${'x'.repeat(600)}`, //                              10 over-long
+      '', //                                                11 blank: ignored
+      good(2), //                                           12
+      `${'g'.repeat(40)}:29000000:1`, //                    13 not hex
+      good(3), //                                           14
+    ].join('\n') + '\n';
   const file = fresh('bad');
   fs.writeFileSync(file, content);
   const store = newStore();
@@ -154,7 +164,10 @@ test('bad lines are reported with their numbers and skipped; good ones around th
     { line: 13, reason: 'does not start with a 40-digit hex info hash' },
   ]);
   const errors = at('error');
-  assert.deepEqual(errors.map((e) => e.line), [2, 3, 4, 5, 6, 7, 8, 9, 10, 13]);
+  assert.deepEqual(
+    errors.map((e) => e.line),
+    [2, 3, 4, 5, 6, 7, 8, 9, 10, 13],
+  );
   assert.equal(errors[0].msg, 'bad line in the state dump; skipped');
   assert.equal(errors[0].text, 'not a state dump line');
   for (const n of [1, 2, 3]) assert.deepEqual(countsOf(store, Buffer.from(n.toString(16).padStart(40, '0'), 'hex')), [0, 0, n]);

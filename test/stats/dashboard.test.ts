@@ -22,8 +22,14 @@ const CHROMIUM = '/usr/bin/chromium';
 const CI = process.env.CI === 'true';
 const OUTPUT = path.resolve(fileURLToPath(new URL('../../test-output/', import.meta.url)));
 const FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 // In CI a missing browser is a failure (scripts/test-setup.sh must have installed it), never a skip.
 const skip = !CI && !existsSync(CHROMIUM) ? `${CHROMIUM} missing (scripts/test-setup.sh installs Debian's chromium)` : false;
@@ -105,11 +111,7 @@ describe('the live dashboard in headless chromium', { skip }, () => {
   test('after a burst of announces the charts show non-zero data', async () => {
     const { page, problems } = await open({ width: 1280, height: 900 });
     await waitInPage(page, 'Number(document.body.dataset.updates) >= 1', 15_000);
-    await Promise.all([
-      httpBurst(tracker.tcp4, 300, 12),
-      udpBurst('127.0.0.1', tracker.udp4, 120, 12),
-      udpBurst('::1', tracker.udp6, 60, 12),
-    ]);
+    await Promise.all([httpBurst(tracker.tcp4, 300, 12), udpBurst('127.0.0.1', tracker.udp4, 120, 12), udpBurst('::1', tracker.udp6, 60, 12)]);
     const charts = ['answers', 'swarm', 'families', 'errors', 'bytes'];
     // (Page-side code as strings: the tests type-check without the DOM's types.)
     await waitInPage(page, `${JSON.stringify(charts)}.every((n) => Number(document.querySelector('[data-chart="' + n + '"]')?.dataset.max) > 0)`, 30_000);

@@ -32,7 +32,10 @@ describe('history: the last hour in a shared ring', () => {
     const h = new History(History.create(1000, 60));
     for (let i = 1; i <= 10; i++) h.append(row(i * 1000));
     const r = h.read(7000);
-    assert.deepEqual(r.rows.map((x) => x[0]), [8000, 9000, 10000]);
+    assert.deepEqual(
+      r.rows.map((x) => x[0]),
+      [8000, 9000, 10000],
+    );
     assert.equal(r.before?.[0], 7000);
   });
 
@@ -43,8 +46,22 @@ describe('history: the last hour in a shared ring', () => {
     const okUdp = col('requests.udp.announce.ok');
     const connect = col('requests.udp.connect.ok');
     const bytes = col('bytes.udp.out');
-    h.append(row(started + 2000, (r) => { r[okUdp] = 20; r[connect] = 2; r[bytes] = 100; r[col('torrents')] = 3; }));
-    h.append(row(started + 4000, (r) => { r[okUdp] = 60; r[connect] = 2; r[bytes] = 300; r[col('torrents')] = 5; }));
+    h.append(
+      row(started + 2000, (r) => {
+        r[okUdp] = 20;
+        r[connect] = 2;
+        r[bytes] = 100;
+        r[col('torrents')] = 3;
+      }),
+    );
+    h.append(
+      row(started + 4000, (r) => {
+        r[okUdp] = 60;
+        r[connect] = 2;
+        r[bytes] = 300;
+        r[col('torrents')] = 5;
+      }),
+    );
     const j = historyJson(h);
     assert.deepEqual(j.requests_per_second.udp.ok, [11, 20]); // (20 + 2) / 2 s, then 40 / 2 s
     assert.deepEqual(j.bytes_per_second.udp.out, [50, 100]);
@@ -52,7 +69,10 @@ describe('history: the last hour in a shared ring', () => {
     assert.equal(j.interval_seconds, 1);
     const since = historyJson(h, started + 2000);
     assert.deepEqual(since.requests_per_second.udp.ok, [20], 'the rate of the first new point uses the row before it');
-    assert.deepEqual(Object.keys(j.requests_per_second.http).sort(), [...new Set(REQUEST_CELLS.filter((c) => c.protocol === 'http').map((c) => c.outcome))].sort());
+    assert.deepEqual(
+      Object.keys(j.requests_per_second.http).sort(),
+      [...new Set(REQUEST_CELLS.filter((c) => c.protocol === 'http').map((c) => c.outcome))].sort(),
+    );
   });
 
   test('a sample reads the store and the counters', () => {
@@ -111,11 +131,13 @@ describe('history: the last hour in a shared ring', () => {
       { eval: true, workerData: { buffer, module: new URL('../../src/stats/history.ts', import.meta.url).href } },
     );
     let done = false;
-    const result = new Promise<{ reads: number; torn: number; rows: number; overlapped: number }>((resolve) => worker.once('message', (m) => {
-      done = true;
-      resolve(m);
-    }));
-    for (let i = 1; !done; ) {
+    const result = new Promise<{ reads: number; torn: number; rows: number; overlapped: number }>((resolve) =>
+      worker.once('message', (m) => {
+        done = true;
+        resolve(m);
+      }),
+    );
+    for (let i = 1; !done;) {
       for (let k = 0; k < 100; k++, i++) h.append(new Float64Array(WIDTH).fill(i));
       await new Promise((r) => setImmediate(r));
     }
@@ -125,5 +147,4 @@ describe('history: the last hour in a shared ring', () => {
     assert.ok(rows > 0, `${reads} reads, ${rows} rows`);
     assert.equal(torn, 0);
   });
-
 });

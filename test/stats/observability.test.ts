@@ -40,7 +40,11 @@ describe('/metrics, /stats.json and the stats path of a running swarmd', () => {
     // A datagram that is not a tracker packet gets no answer: wait until a worker has counted it.
     const junk = await UdpClient.open('127.0.0.1', tracker.udp4);
     junk.socket.send(Buffer.from('not a tracker packet'), tracker.udp4, '127.0.0.1');
-    await waitUntil(() => tracker.counters().udp_malformed === 1, 10_000, () => 'the junk datagram was never counted');
+    await waitUntil(
+      () => tracker.counters().udp_malformed === 1,
+      10_000,
+      () => 'the junk datagram was never counted',
+    );
     junk.close();
   });
   after(() => tracker.close());
@@ -86,24 +90,35 @@ describe('/metrics, /stats.json and the stats path of a running swarmd', () => {
     assert.equal(value(m, 'swarmd_workers'), 2);
     assert.equal(value(m, 'swarmd_workers_running'), 2);
     for (const thread of ['main', 'worker-0', 'worker-1']) {
-      assert.ok(m.get('swarmd_event_loop_delay_seconds')!.samples.some((s) => s.labels.thread === thread), `event-loop figures of ${thread}`);
+      assert.ok(
+        m.get('swarmd_event_loop_delay_seconds')!.samples.some((s) => s.labels.thread === thread),
+        `event-loop figures of ${thread}`,
+      );
     }
   });
 
-  test('the official Prometheus client parser reads the real /metrics and agrees', { skip: !CI && !referenceParserAvailable() && 'python3-prometheus-client missing (scripts/test-setup.sh installs it)' }, async () => {
-    const { text } = await metrics();
-    const ours = parsePrometheusText(text);
-    const theirs = referenceParse(text);
-    assert.equal(theirs.length, [...ours.values()].flatMap((f) => f.samples).length);
-    for (const s of theirs.filter((x) => !x.name.startsWith('process_') && !x.name.startsWith('swarmd_event_loop') && !x.name.startsWith('swarmd_heap'))) {
-      assert.equal(value(ours, s.name, s.labels), s.value, `${s.name}${JSON.stringify(s.labels)}`);
-    }
-  });
+  test(
+    'the official Prometheus client parser reads the real /metrics and agrees',
+    { skip: !CI && !referenceParserAvailable() && 'python3-prometheus-client missing (scripts/test-setup.sh installs it)' },
+    async () => {
+      const { text } = await metrics();
+      const ours = parsePrometheusText(text);
+      const theirs = referenceParse(text);
+      assert.equal(theirs.length, [...ours.values()].flatMap((f) => f.samples).length);
+      for (const s of theirs.filter((x) => !x.name.startsWith('process_') && !x.name.startsWith('swarmd_event_loop') && !x.name.startsWith('swarmd_heap'))) {
+        assert.equal(value(ours, s.name, s.labels), s.value, `${s.name}${JSON.stringify(s.labels)}`);
+      }
+    },
+  );
 
-  test('/stats.json after the traffic, with the main thread\'s history read by the workers', async () => {
+  test("/stats.json after the traffic, with the main thread's history read by the workers", async () => {
     // The sampler takes one sample at start and one a second after: wait for the second.
     let json: StatsJson | undefined;
-    await waitUntil(async () => ((json = (await getJson('/stats.json')).json).history?.time.length ?? 0) >= 2, 15_000, () => `history: ${JSON.stringify(json?.history?.time)}`);
+    await waitUntil(
+      async () => ((json = (await getJson('/stats.json')).json).history?.time.length ?? 0) >= 2,
+      15_000,
+      () => `history: ${JSON.stringify(json?.history?.time)}`,
+    );
     json = json!;
     assert.equal(json.schema, 'swarmd-stats/1');
     assert.equal(json.torrents, 2);
@@ -111,7 +126,10 @@ describe('/metrics, /stats.json and the stats path of a running swarmd', () => {
     assert.equal(json.requests.http.announce.ok, 4);
     assert.equal(json.requests.udp.announce.ok, 2);
     assert.deepEqual(json.workers, { configured: 2, running: 2, restarts: 0 });
-    assert.deepEqual(json.threads.map((t) => t.thread), ['main', 'worker-0', 'worker-1']);
+    assert.deepEqual(
+      json.threads.map((t) => t.thread),
+      ['main', 'worker-0', 'worker-1'],
+    );
     assert.equal(json.top_torrents[0].info_hash, hot.toString('hex'));
     assert.equal(json.top_torrents[0].peers, 5);
     assert.equal(json.history!.peers_ipv4.at(-1), 5);
@@ -133,7 +151,7 @@ describe('/metrics, /stats.json and the stats path of a running swarmd', () => {
     assert.match(r.body.toString(), /^# HELP swarmd_build_info /);
   });
 
-  test('a browser asking for HTML gets the dashboard; scripts keep opentracker\'s modes', async () => {
+  test("a browser asking for HTML gets the dashboard; scripts keep opentracker's modes", async () => {
     const page = await get('127.0.0.1', tracker.tcp4, '/stats', 'Accept: text/html,application/xhtml+xml;q=0.9,*/*;q=0.8\r\n');
     assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
     assert.match(page.body.toString(), /<script src="\?asset=uPlot\.min\.js"><\/script>/);
@@ -147,7 +165,10 @@ describe('/metrics, /stats.json and the stats path of a running swarmd', () => {
 
   test('the dashboard files, from swarmd itself (uPlot from node_modules)', async () => {
     const types: Record<string, string> = {
-      'app.js': 'text/javascript', 'style.css': 'text/css', 'uPlot.min.js': 'text/javascript', 'uPlot.min.css': 'text/css',
+      'app.js': 'text/javascript',
+      'style.css': 'text/css',
+      'uPlot.min.js': 'text/javascript',
+      'uPlot.min.css': 'text/css',
     };
     for (const [name, type] of Object.entries(types)) {
       const r = await get('127.0.0.1', tracker.tcp4, `/stats?asset=${name}`);

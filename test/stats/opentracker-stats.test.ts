@@ -6,7 +6,7 @@ import { get } from '../helpers/http-client.ts';
 import { UdpClient, announcePacket } from '../helpers/udp-client.ts';
 import { Woodpeckers } from '../../src/stats/woodpeckers.ts';
 
-describe('/stats in opentracker\'s formats', () => {
+describe("/stats in opentracker's formats", () => {
   let tracker: TestTracker;
   const stats = async (query: string) => {
     const r = await get('127.0.0.1', tracker.tcp4, `/stats${query}`);
@@ -72,7 +72,7 @@ describe('/stats in opentracker\'s formats', () => {
     assert.match(s24s, /Networks, limit \/24:\n00000007: 127\.0\.0\.0\n/);
   });
 
-  test('everything is opentracker\'s XML', async () => {
+  test("everything is opentracker's XML", async () => {
     const r = await stats('?mode=everything');
     assert.equal(r.type, 'text/xml');
     assert.match(r.body, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<stats>/);

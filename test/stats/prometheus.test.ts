@@ -29,11 +29,34 @@ function countersWith(values: Partial<Record<CounterName, number>>): SharedArray
 describe('/metrics: the Prometheus text format', () => {
   test('every requests_total cell follows its counters (ok is what the failures leave)', () => {
     const counters = countersWith({
-      http_announce: 1000, http_announce_invalid: 10, http_announce_denied: 5, store_full: 7, udp_store_full: 3,
-      http_scrape: 500, http_scrape_invalid: 4, http_scrape_denied: 2, http_full_scrape: 6, http_rate_limited: 8, http_full_scrape_denied: 9,
-      http_stats: 11, http_forbidden: 12, http_malformed: 13, http_too_large: 14, http_method: 15, http_not_found: 16, http_redirect: 17,
-      udp_connect: 2000, udp_announce: 1500, udp_invalid: 21, udp_announce_denied: 22, udp_bad_connection_id: 30, udp_scrape_bad_connection_id: 12,
-      udp_scrape: 300, udp_scrape_denied: 23, udp_malformed: 24, udp_oversized: 25,
+      http_announce: 1000,
+      http_announce_invalid: 10,
+      http_announce_denied: 5,
+      store_full: 7,
+      udp_store_full: 3,
+      http_scrape: 500,
+      http_scrape_invalid: 4,
+      http_scrape_denied: 2,
+      http_full_scrape: 6,
+      http_rate_limited: 8,
+      http_full_scrape_denied: 9,
+      http_stats: 11,
+      http_forbidden: 12,
+      http_malformed: 13,
+      http_too_large: 14,
+      http_method: 15,
+      http_not_found: 16,
+      http_redirect: 17,
+      udp_connect: 2000,
+      udp_announce: 1500,
+      udp_invalid: 21,
+      udp_announce_denied: 22,
+      udp_bad_connection_id: 30,
+      udp_scrape_bad_connection_id: 12,
+      udp_scrape: 300,
+      udp_scrape_denied: 23,
+      udp_malformed: 24,
+      udp_oversized: 25,
     });
     const m = parsePrometheusText(metricsText({ counters, store: newStore(), startedAt: 1_700_000_000_000, version: '1.2.3' }));
     const r = (protocol: string, action: string, outcome: string) => value(m, 'swarmd_requests_total', { protocol, action, outcome });
@@ -67,9 +90,26 @@ describe('/metrics: the Prometheus text format', () => {
 
   test('swarm, byte, worker, memory and state-dump figures', () => {
     const counters = countersWith({
-      completed: 42, peers_new: 9, peers_stopped: 4, http_bytes_in: 1000, http_bytes_out: 2000, udp_bytes_in: 3000, udp_bytes_out: 4000,
-      udp_received: 50, udp_sent: 49, udp_send_errors: 1, http_accepted: 60, http_refused: 2, http_timeouts: 3, http_full_scrape_bytes: 777,
-      woodpeckers: 5, worker_restarts: 1, state_dumps: 3, state_dump_failures: 1, log_requests: 8, log_requests_dropped: 2,
+      completed: 42,
+      peers_new: 9,
+      peers_stopped: 4,
+      http_bytes_in: 1000,
+      http_bytes_out: 2000,
+      udp_bytes_in: 3000,
+      udp_bytes_out: 4000,
+      udp_received: 50,
+      udp_sent: 49,
+      udp_send_errors: 1,
+      http_accepted: 60,
+      http_refused: 2,
+      http_timeouts: 3,
+      http_full_scrape_bytes: 777,
+      woodpeckers: 5,
+      worker_restarts: 1,
+      state_dumps: 3,
+      state_dump_failures: 1,
+      log_requests: 8,
+      log_requests_dropped: 2,
     });
     const main = counterRow(counters, 0);
     main[G.workers_running] = 2;
@@ -157,20 +197,24 @@ describe('/metrics: the Prometheus text format', () => {
     assert.equal(value(parsePrometheusText(text), 'swarmd_build_info', { version, node: process.versions.node }), 1);
   });
 
-  test('the official Prometheus client parser reads it and agrees', { skip: !CI && !referenceParserAvailable() && 'python3-prometheus-client missing (scripts/test-setup.sh installs it)' }, () => {
-    const counters = countersWith({ http_announce: 10, udp_connect: 5, udp_announce: 4, completed: 2 });
-    const store = newStore();
-    fillStore(store, 50);
-    const text = metricsText({ counters, store, startedAt: Date.now() - 5000, version: 'quote " and \\ back' });
-    const ours = parsePrometheusText(text);
-    const theirs = referenceParse(text);
-    const flat = [...ours.values()].flatMap((f) => f.samples);
-    assert.equal(theirs.length, flat.length);
-    for (const s of theirs) {
-      assert.equal(value(ours, s.name, s.labels), s.value, `${s.name}${JSON.stringify(s.labels)}`);
-      const def = METRICS.find((d) => d.name === s.name || d.name === `${s.family}_total` || d.name === s.family);
-      assert.ok(def, s.name);
-      assert.equal(s.type, def.type, s.name);
-    }
-  });
+  test(
+    'the official Prometheus client parser reads it and agrees',
+    { skip: !CI && !referenceParserAvailable() && 'python3-prometheus-client missing (scripts/test-setup.sh installs it)' },
+    () => {
+      const counters = countersWith({ http_announce: 10, udp_connect: 5, udp_announce: 4, completed: 2 });
+      const store = newStore();
+      fillStore(store, 50);
+      const text = metricsText({ counters, store, startedAt: Date.now() - 5000, version: 'quote " and \\ back' });
+      const ours = parsePrometheusText(text);
+      const theirs = referenceParse(text);
+      const flat = [...ours.values()].flatMap((f) => f.samples);
+      assert.equal(theirs.length, flat.length);
+      for (const s of theirs) {
+        assert.equal(value(ours, s.name, s.labels), s.value, `${s.name}${JSON.stringify(s.labels)}`);
+        const def = METRICS.find((d) => d.name === s.name || d.name === `${s.family}_total` || d.name === s.family);
+        assert.ok(def, s.name);
+        assert.equal(s.type, def.type, s.name);
+      }
+    },
+  );
 });

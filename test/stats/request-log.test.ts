@@ -76,39 +76,69 @@ describe('log.requests in a running swarmd', () => {
     await tracker?.child.stop('SIGTERM');
   });
 
-  test('every request gets its JSON line (protocol, client, info hash, event, answer size), at most 100 a second per worker', { timeout: 120_000 }, async () => {
-    tracker = await startChildTracker(['--log-requests', '1', '--log-level', 'info']);
-    const port = tracker.port;
-    const requests = () => tracker.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
-    const hash = infoHash('logged');
-    assert.equal((await get('127.0.0.1', port, `/announce?info_hash=${percentEncode(hash)}&port=6881&left=0&event=started`)).status, 200);
-    const udp = await UdpClient.open('127.0.0.1', port);
-    await udp.request(announcePacket({ connectionId: await udp.connect(), transactionId: 1, infoHash: hash, port: 6882, event: 3, left: 7n }));
-    udp.close();
-    await get('127.0.0.1', port, `/scrape?info_hash=${percentEncode(hash)}`);
-    await waitUntil(() => requests().length >= 3, 20_000, () => `request lines: ${JSON.stringify(requests())}`);
-    const [http, viaUdp, scrape] = requests();
-    assert.deepEqual(
-      { ...http, time: 0 },
-      { level: 30, time: 0, name: 'swarmd', proto: 'http', action: 'announce', client: '127.0.0.1', port: 6881, info_hash: hash.toString('hex'), event: 2, left: 0, numwant: 50, peers: 0, msg: 'request' },
-    );
-    assert.deepEqual([viaUdp.proto, viaUdp.action, viaUdp.client, viaUdp.port, viaUdp.info_hash, viaUdp.event, viaUdp.left, viaUdp.peers], ['udp', 'announce', '127.0.0.1', 6882, hash.toString('hex'), 3, 7, 0]); // stopped: no peers handed out
-    assert.deepEqual([scrape.proto, scrape.action, scrape.hashes], ['http', 'scrape', 1]);
+  test(
+    'every request gets its JSON line (protocol, client, info hash, event, answer size), at most 100 a second per worker',
+    { timeout: 120_000 },
+    async () => {
+      tracker = await startChildTracker(['--log-requests', '1', '--log-level', 'info']);
+      const port = tracker.port;
+      const requests = () => tracker.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
+      const hash = infoHash('logged');
+      assert.equal((await get('127.0.0.1', port, `/announce?info_hash=${percentEncode(hash)}&port=6881&left=0&event=started`)).status, 200);
+      const udp = await UdpClient.open('127.0.0.1', port);
+      await udp.request(announcePacket({ connectionId: await udp.connect(), transactionId: 1, infoHash: hash, port: 6882, event: 3, left: 7n }));
+      udp.close();
+      await get('127.0.0.1', port, `/scrape?info_hash=${percentEncode(hash)}`);
+      await waitUntil(
+        () => requests().length >= 3,
+        20_000,
+        () => `request lines: ${JSON.stringify(requests())}`,
+      );
+      const [http, viaUdp, scrape] = requests();
+      assert.deepEqual(
+        { ...http, time: 0 },
+        {
+          level: 30,
+          time: 0,
+          name: 'swarmd',
+          proto: 'http',
+          action: 'announce',
+          client: '127.0.0.1',
+          port: 6881,
+          info_hash: hash.toString('hex'),
+          event: 2,
+          left: 0,
+          numwant: 50,
+          peers: 0,
+          msg: 'request',
+        },
+      );
+      assert.deepEqual(
+        [viaUdp.proto, viaUdp.action, viaUdp.client, viaUdp.port, viaUdp.info_hash, viaUdp.event, viaUdp.left, viaUdp.peers],
+        ['udp', 'announce', '127.0.0.1', 6882, hash.toString('hex'), 3, 7, 0],
+      ); // stopped: no peers handed out
+      assert.deepEqual([scrape.proto, scrape.action, scrape.hashes], ['http', 'scrape', 1]);
 
-    // 400 announces pipelined on one connection (one worker) within a second or two: the worker
-    // writes at most 100 lines a second and counts the rest as dropped.
-    let pipelined = '';
-    for (let i = 0; i < 400; i++) pipelined += `GET /announce?info_hash=${percentEncode(hash)}&port=${10000 + i}&left=1 HTTP/1.1\r\nHost: x\r\n\r\n`;
-    const r = await rawExchange('127.0.0.1', port, pipelined, { untilResponses: 400, timeoutMs: 30_000 });
-    assert.equal(r.responses.length, 400);
-    const m = parsePrometheusText((await get('127.0.0.1', port, '/metrics')).body.toString());
-    const written = value(m, 'swarmd_log_requests_total');
-    const dropped = value(m, 'swarmd_log_requests_dropped_total');
-    assert.ok(dropped > 0, 'lines over the cap are dropped and counted');
-    assert.equal(written + dropped, 3 + 400, 'every request was sampled: written or dropped');
-    await waitUntil(() => requests().length === written, 20_000, () => `${requests().length} request lines, ${written} written`);
-    const perSecond = new Map<number, number>();
-    for (const l of requests().slice(3)) perSecond.set(Math.floor((l.time as number) / 1000), (perSecond.get(Math.floor((l.time as number) / 1000)) ?? 0) + 1);
-    for (const [second, n] of perSecond) assert.ok(n <= 100, `${n} lines in second ${second} from one worker`);
-  });
+      // 400 announces pipelined on one connection (one worker) within a second or two: the worker
+      // writes at most 100 lines a second and counts the rest as dropped.
+      let pipelined = '';
+      for (let i = 0; i < 400; i++) pipelined += `GET /announce?info_hash=${percentEncode(hash)}&port=${10000 + i}&left=1 HTTP/1.1\r\nHost: x\r\n\r\n`;
+      const r = await rawExchange('127.0.0.1', port, pipelined, { untilResponses: 400, timeoutMs: 30_000 });
+      assert.equal(r.responses.length, 400);
+      const m = parsePrometheusText((await get('127.0.0.1', port, '/metrics')).body.toString());
+      const written = value(m, 'swarmd_log_requests_total');
+      const dropped = value(m, 'swarmd_log_requests_dropped_total');
+      assert.ok(dropped > 0, 'lines over the cap are dropped and counted');
+      assert.equal(written + dropped, 3 + 400, 'every request was sampled: written or dropped');
+      await waitUntil(
+        () => requests().length === written,
+        20_000,
+        () => `${requests().length} request lines, ${written} written`,
+      );
+      const perSecond = new Map<number, number>();
+      for (const l of requests().slice(3))
+        perSecond.set(Math.floor((l.time as number) / 1000), (perSecond.get(Math.floor((l.time as number) / 1000)) ?? 0) + 1);
+      for (const [second, n] of perSecond) assert.ok(n <= 100, `${n} lines in second ${second} from one worker`);
+    },
+  );
 });

@@ -10,9 +10,30 @@ import { newStore, fillStore, hashOf } from '../helpers/store.ts';
 
 /** The top-level keys docs/observability.md documents, in its order. */
 const KEYS = [
-  'schema', 'version', 'tracker_id', 'time', 'started_at', 'uptime_seconds', 'torrents', 'peers', 'completed', 'requests', 'bytes',
-  'udp', 'http', 'full_scrape_bytes', 'scrape_denied_hashes', 'store_full', 'woodpeckers', 'workers', 'threads', 'memory', 'state_dump', 'log',
-  'top_torrents', 'history',
+  'schema',
+  'version',
+  'tracker_id',
+  'time',
+  'started_at',
+  'uptime_seconds',
+  'torrents',
+  'peers',
+  'completed',
+  'requests',
+  'bytes',
+  'udp',
+  'http',
+  'full_scrape_bytes',
+  'scrape_denied_hashes',
+  'store_full',
+  'woodpeckers',
+  'workers',
+  'threads',
+  'memory',
+  'state_dump',
+  'log',
+  'top_torrents',
+  'history',
 ];
 
 describe('/stats.json', () => {
@@ -42,13 +63,19 @@ describe('/stats.json', () => {
     assert.equal(j.bytes.http.in, 321);
     assert.deepEqual(j.workers, { configured: 2, running: 2, restarts: 0 });
     assert.equal(j.threads.length, 3);
-    assert.deepEqual(j.threads.map((t) => t.thread), ['main', 'worker-0', 'worker-1']);
+    assert.deepEqual(
+      j.threads.map((t) => t.thread),
+      ['main', 'worker-0', 'worker-1'],
+    );
     assert.equal(j.threads[2].event_loop_ms.p99, 3.25);
     assert.deepEqual(j.state_dump, { dumps: 0, failures: 0, last_success_at: 1_000_000, age_seconds: 60 });
     assert.equal(j.history, null, 'no ring: no history');
     // Top torrents: the three hot ones, most peers first.
     assert.equal(j.top_torrents.length, 10);
-    assert.deepEqual(j.top_torrents.slice(0, 3).map((t) => t.info_hash), [0, 1, 2].map((i) => hashOf(i).toString('hex')));
+    assert.deepEqual(
+      j.top_torrents.slice(0, 3).map((t) => t.info_hash),
+      [0, 1, 2].map((i) => hashOf(i).toString('hex')),
+    );
     assert.deepEqual(j.top_torrents[0], { info_hash: hashOf(0).toString('hex'), seeders: 1, leechers: 109, peers: 110, completed: 0 });
     for (let i = 1; i < j.top_torrents.length; i++) assert.ok(j.top_torrents[i - 1].peers >= j.top_torrents[i].peers);
     JSON.parse(JSON.stringify(j)); // plain JSON all the way

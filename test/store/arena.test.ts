@@ -37,15 +37,19 @@ test('the arena grows on demand and refuses past its limit', () => {
   assert.ok(arena.stats().sizeBytes >= before);
 });
 
-test('freed big blocks give their pages back to the kernel (native addon)', { skip: pageRelease.release === null && process.env.CI !== 'true' ? pageRelease.reason : false }, () => {
-  assert.ok(pageRelease.release, pageRelease.reason);
-  const arena = new Arena(createArenaShared(64 << 20));
-  const block = arena.alloc(16); // 256 KiB
-  arena.words.fill(7, block, block + 2 ** 16);
-  arena.alloc(1);
-  arena.free(block, 16);
-  assert.ok(arena.stats().releasedBytes >= 240 * 1024, `${arena.stats().releasedBytes} bytes released`);
-  assert.equal(arena.words[block + 2 ** 15], 0, 'released pages read as zeros');
-  const again = arena.alloc(16);
-  assert.equal(again, block);
-});
+test(
+  'freed big blocks give their pages back to the kernel (native addon)',
+  { skip: pageRelease.release === null && process.env.CI !== 'true' ? pageRelease.reason : false },
+  () => {
+    assert.ok(pageRelease.release, pageRelease.reason);
+    const arena = new Arena(createArenaShared(64 << 20));
+    const block = arena.alloc(16); // 256 KiB
+    arena.words.fill(7, block, block + 2 ** 16);
+    arena.alloc(1);
+    arena.free(block, 16);
+    assert.ok(arena.stats().releasedBytes >= 240 * 1024, `${arena.stats().releasedBytes} bytes released`);
+    assert.equal(arena.words[block + 2 ** 15], 0, 'released pages read as zeros');
+    const again = arena.alloc(16);
+    assert.equal(again, block);
+  },
+);

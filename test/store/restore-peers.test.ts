@@ -38,7 +38,6 @@ test('restorePeers takes unsorted and duplicated peers too, and a full store say
   assert.equal(tiny.restorePeers(h, 0, many), false);
 });
 
-
 test('reserveTorrents sizes empty tables once: the torrents then go in without any table growing', () => {
   const store = newStore();
   assert.equal(store.reserveTorrents(100_000), true);

@@ -2,13 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import {
-  Announce, Counts, SwarmStore, createStoreShared, STRIPES,
-  ANNOUNCE_OK, ANNOUNCE_FULL,
-} from '../../src/store/swarm-store.ts';
+import { Announce, Counts, SwarmStore, createStoreShared, STRIPES, ANNOUNCE_OK, ANNOUNCE_FULL } from '../../src/store/swarm-store.ts';
 import { EVENT_COMPLETED, EVENT_STOPPED, EVENT_STARTED, EVENT_NONE } from '../../src/protocol/events.ts';
 import { SETTINGS, newStore } from '../helpers/store.ts';
-
 
 function hashOf(n: number): Uint8Array {
   const h = new Uint8Array(20);
@@ -17,9 +13,19 @@ function hashOf(n: number): Uint8Array {
 }
 
 /** An announce from 10.0.x.y (or fd00::x:y) : port. */
-function announce(store: SwarmStore, hash: Uint8Array, peer: number, opts: {
-  port?: number; seeder?: boolean; event?: number; want?: number; v6?: boolean; families?: number;
-} = {}): Announce {
+function announce(
+  store: SwarmStore,
+  hash: Uint8Array,
+  peer: number,
+  opts: {
+    port?: number;
+    seeder?: boolean;
+    event?: number;
+    want?: number;
+    v6?: boolean;
+    families?: number;
+  } = {},
+): Announce {
   const a = new Announce();
   a.hash = hash;
   a.family = opts.v6 ? 6 : 4;
@@ -115,7 +121,7 @@ test('numwant samples without duplicates and without the requester', () => {
   assert.ok(seen.size > 280, `sampled ${seen.size} of 299`);
 });
 
-test('IPv6 peers are kept apart and both families share the reply by opentracker\'s split', () => {
+test("IPv6 peers are kept apart and both families share the reply by opentracker's split", () => {
   const store = newStore();
   const h = hashOf(7);
   for (let i = 1; i <= 100; i++) announce(store, h, i);
@@ -192,7 +198,10 @@ test('the memory limit refuses new torrents instead of failing, when nothing can
   a.port = 1;
   const hash = new Uint8Array(20);
   for (let i = 0; i < 400_000 && full === 0; i++) {
-    hash[0] = i & 255; hash[1] = (i >> 8) & 255; hash[2] = i >> 16; hash[3] = 7;
+    hash[0] = i & 255;
+    hash[1] = (i >> 8) & 255;
+    hash[2] = i >> 16;
+    hash[3] = 7;
     a.hash = hash;
     for (const peer of [1, 2]) {
       a.address.set([10, 0, 0, peer]);
@@ -205,54 +214,67 @@ test('the memory limit refuses new torrents instead of failing, when nothing can
 });
 
 test('the store agrees with a simple model under random operations (property)', () => {
-  fc.assert(fc.property(
-    fc.array(fc.record({
-      op: fc.constantFrom('announce', 'announce', 'announce', 'stop', 'tick', 'clean'),
-      torrent: fc.integer({ min: 0, max: 5 }),
-      peer: fc.integer({ min: 0, max: 12 }),
-      v6: fc.boolean(),
-      seeder: fc.boolean(),
-      completed: fc.boolean(),
-      minutes: fc.integer({ min: 1, max: 40 }),
-    }), { maxLength: 200 }),
-    (ops) => {
-      const store = newStore(32 << 20);
-      // model: torrent -> peer key -> {seeder, completed, minute}; downloaded per torrent
-      const model = new Map<number, Map<string, { seeder: boolean; completed: boolean; minute: number }>>();
-      const downloaded = new Map<number, number>();
-      const expire = () => {
-        for (const peers of model.values()) for (const [k, p] of peers) if (store.now - p.minute >= 45) peers.delete(k);
-      };
-      for (const o of ops) {
-        const key = `${o.v6}/${o.peer}`;
-        if (o.op === 'tick') { store.setClock(store.now + o.minutes); continue; }
-        if (o.op === 'clean') { store.cleanAll(); expire(); continue; }
-        expire();
-        const peers = model.get(o.torrent) ?? new Map();
-        if (o.op === 'stop') {
-          peers.delete(key);
-          announce(store, hashOf(o.torrent), o.peer, { v6: o.v6, event: EVENT_STOPPED, want: 0 });
-        } else {
-          const old = peers.get(key);
-          const counts = o.completed && o.seeder && !old?.completed;
-          if (counts) downloaded.set(o.torrent, (downloaded.get(o.torrent) ?? 0) + 1);
-          peers.set(key, { seeder: o.seeder, completed: counts || !!old?.completed, minute: store.now });
-          announce(store, hashOf(o.torrent), o.peer, { v6: o.v6, seeder: o.seeder, event: o.completed ? EVENT_COMPLETED : EVENT_NONE, want: 0 });
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          op: fc.constantFrom('announce', 'announce', 'announce', 'stop', 'tick', 'clean'),
+          torrent: fc.integer({ min: 0, max: 5 }),
+          peer: fc.integer({ min: 0, max: 12 }),
+          v6: fc.boolean(),
+          seeder: fc.boolean(),
+          completed: fc.boolean(),
+          minutes: fc.integer({ min: 1, max: 40 }),
+        }),
+        { maxLength: 200 },
+      ),
+      (ops) => {
+        const store = newStore(32 << 20);
+        // model: torrent -> peer key -> {seeder, completed, minute}; downloaded per torrent
+        const model = new Map<number, Map<string, { seeder: boolean; completed: boolean; minute: number }>>();
+        const downloaded = new Map<number, number>();
+        const expire = () => {
+          for (const peers of model.values()) for (const [k, p] of peers) if (store.now - p.minute >= 45) peers.delete(k);
+        };
+        for (const o of ops) {
+          const key = `${o.v6}/${o.peer}`;
+          if (o.op === 'tick') {
+            store.setClock(store.now + o.minutes);
+            continue;
+          }
+          if (o.op === 'clean') {
+            store.cleanAll();
+            expire();
+            continue;
+          }
+          expire();
+          const peers = model.get(o.torrent) ?? new Map();
+          if (o.op === 'stop') {
+            peers.delete(key);
+            announce(store, hashOf(o.torrent), o.peer, { v6: o.v6, event: EVENT_STOPPED, want: 0 });
+          } else {
+            const old = peers.get(key);
+            const counts = o.completed && o.seeder && !old?.completed;
+            if (counts) downloaded.set(o.torrent, (downloaded.get(o.torrent) ?? 0) + 1);
+            peers.set(key, { seeder: o.seeder, completed: counts || !!old?.completed, minute: store.now });
+            announce(store, hashOf(o.torrent), o.peer, { v6: o.v6, seeder: o.seeder, event: o.completed ? EVENT_COMPLETED : EVENT_NONE, want: 0 });
+          }
+          model.set(o.torrent, peers);
         }
-        model.set(o.torrent, peers);
-      }
-      expire();
-      const c = new Counts();
-      for (let t = 0; t <= 5; t++) {
-        store.scrape(hashOf(t), 0, c);
-        const peers = [...(model.get(t)?.values() ?? [])];
-        const seeders = peers.filter((p) => p.seeder).length;
-        assert.equal(c.seeders, seeders, `torrent ${t} seeders`);
-        assert.equal(c.leechers, peers.length - seeders, `torrent ${t} leechers`);
-        if (c.found) assert.equal(c.downloaded, downloaded.get(t) ?? 0, `torrent ${t} downloaded`);
-      }
-    },
-  ), { numRuns: 200 });
+        expire();
+        const c = new Counts();
+        for (let t = 0; t <= 5; t++) {
+          store.scrape(hashOf(t), 0, c);
+          const peers = [...(model.get(t)?.values() ?? [])];
+          const seeders = peers.filter((p) => p.seeder).length;
+          assert.equal(c.seeders, seeders, `torrent ${t} seeders`);
+          assert.equal(c.leechers, peers.length - seeders, `torrent ${t} leechers`);
+          if (c.found) assert.equal(c.downloaded, downloaded.get(t) ?? 0, `torrent ${t} downloaded`);
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
 });
 
 test('worker threads share one store without losing updates', async () => {
@@ -275,7 +297,15 @@ test('worker threads share one store without losing updates', async () => {
     });`;
   const url = new URL('../../src/store/swarm-store.ts', import.meta.url).href;
   const workers = [1, 2, 3].map((id) => new Worker(code, { eval: true, workerData: { shared, settings: SETTINGS, url, id } }));
-  await Promise.all(workers.map((w) => new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); })));
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+        }),
+    ),
+  );
   await Promise.all(workers.map((w) => w.terminate()));
   const store = new SwarmStore(shared, SETTINGS);
   assert.deepEqual(store.totals(), { torrents: 4096, peers4: 3 * 3 * 20000, peers6: 0, seeders: 0, completed: 0 });
@@ -345,7 +375,9 @@ test('visitStripe hands out every torrent with its completed count and every pee
       i,
       (hash, ho, completed) => torrents.push(`${hex(hash, ho, 20)} ${completed}`),
       (hash, ho, family, address, port, seeder, synced) =>
-        peers.push(`${hex(hash, ho, 20) === Buffer.from(h).toString('hex')} ${family} ${hex(address, 0, family === 4 ? 4 : 16)}:${port}${seeder ? ' seeder' : ''}${synced ? ' synced' : ''}`),
+        peers.push(
+          `${hex(hash, ho, 20) === Buffer.from(h).toString('hex')} ${family} ${hex(address, 0, family === 4 ? 4 : 16)}:${port}${seeder ? ' seeder' : ''}${synced ? ' synced' : ''}`,
+        ),
     );
   }
   assert.deepEqual(torrents, [`${Buffer.from(h).toString('hex')} 1`]);

@@ -55,7 +55,10 @@ test('chunks cut anywhere (inside a line, between CR and LF) give the lines of t
         assert.equal(splitter.lines, wholeResult.lines);
         // Without a final LF, an empty last line is no line at all.
         const expected = !finalLf && lines.at(-1) === '' ? lines.slice(0, -1) : lines;
-        assert.deepEqual(texts(whole.seen), expected.map((l) => l.replace(/\r$/, '')));
+        assert.deepEqual(
+          texts(whole.seen),
+          expected.map((l) => l.replace(/\r$/, '')),
+        );
       },
     ),
   );
@@ -69,14 +72,18 @@ test('lines longer than maxLine come as their first maxLine bytes, flagged, in o
     const text = Buffer.from(`short\n${long}\n0123456789\n0123456789\r\n${long}`, 'latin1');
     for (let at = 0; at < text.length; at += size) splitter.push(text.subarray(at, at + size));
     assert.equal(splitter.end(true), true);
-    assert.deepEqual(seen, [
-      { text: 'short', overlong: false },
-      { text: 'x'.repeat(10), overlong: true },
-      { text: '0123456789', overlong: false },
-      // the CR counts towards the length: 11 bytes
-      { text: '0123456789', overlong: true },
-      { text: 'x'.repeat(10), overlong: true },
-    ], `chunks of ${size}`);
+    assert.deepEqual(
+      seen,
+      [
+        { text: 'short', overlong: false },
+        { text: 'x'.repeat(10), overlong: true },
+        { text: '0123456789', overlong: false },
+        // the CR counts towards the length: 11 bytes
+        { text: '0123456789', overlong: true },
+        { text: 'x'.repeat(10), overlong: true },
+      ],
+      `chunks of ${size}`,
+    );
   }
 });
 
