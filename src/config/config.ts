@@ -279,29 +279,10 @@ export function defaultConfig(): Config {
       keepAlive: true,
       maxConnections: 10000,
     },
-    ws: {
-      enabled: true,
-      maxMessageBytes: 64 * KIB,
-      maxOffers: 20,
-      numwantMax: 10,
-      interval: 120,
-      idleTimeout: 300,
-      pingInterval: 60,
-      maxConnections: 10000,
-      maxQueuedBytes: MIB,
-      maxSwarms: 65536,
-    },
+    ws: defaultWsConfig(),
     tls: { cert: null, key: null },
     connectionIdLifetime: 120,
-    limits: {
-      udpPerSource: 0,
-      httpPerSource: 0,
-      burst: 100,
-      badConnectionIds: 10,
-      badConnectionIdBan: 600,
-      overloadDelay: 250,
-      overloadMaxFactor: 4,
-    },
+    limits: defaultLimits(),
     memoryLimit: defaultMemoryLimit(),
     stateFile: null,
     loadState: null,
@@ -311,11 +292,48 @@ export function defaultConfig(): Config {
     fullScrape: true,
     fullScrapeInterval: 0,
     logLevel: 'info',
-    cluster: {
-      servers: [], user: null, password: null, token: null, nkeySeedFile: null, credsFile: null,
-      subjectPrefix: 'swarmd', nodeName: DEFAULT_NODE_NAME,
-    },
+    cluster: defaultClusterConfig(),
     configFile: null,
+  };
+}
+
+function defaultWsConfig(): Config['ws'] {
+  return {
+    enabled: true,
+    maxMessageBytes: 64 * KIB,
+    maxOffers: 20,
+    numwantMax: 10,
+    interval: 120,
+    idleTimeout: 300,
+    pingInterval: 60,
+    maxConnections: 10000,
+    maxQueuedBytes: MIB,
+    maxSwarms: 65536,
+  };
+}
+
+function defaultLimits(): Config['limits'] {
+  return {
+    udpPerSource: 0,
+    httpPerSource: 0,
+    burst: 100,
+    badConnectionIds: 10,
+    badConnectionIdBan: 600,
+    overloadDelay: 250,
+    overloadMaxFactor: 4,
+  };
+}
+
+function defaultClusterConfig(): Config['cluster'] {
+  return {
+    servers: [],
+    user: null,
+    password: null,
+    token: null,
+    nkeySeedFile: null,
+    credsFile: null,
+    subjectPrefix: 'swarmd',
+    nodeName: DEFAULT_NODE_NAME,
   };
 }
 

@@ -31,29 +31,32 @@ type Env = Readonly<Record<string, string | undefined>>;
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 
 /** Runs one `swarmd notices` command; returns the exit code (0 done, 1 refused or failed, 2 usage). */
-export async function noticesCommand(argv: string[], env: Env = process.env, out: Out = {
-  stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
-}): Promise<number> {
+/** The switches of `swarmd notices`. */
+const OPTIONS = {
+  url: { type: 'string' },
+  config: { type: 'string', short: 'f' },
+  'token-file': { type: 'string' },
+  id: { type: 'string' },
+  received: { type: 'string' },
+  sender: { type: 'string' },
+  'on-behalf-of': { type: 'string' },
+  note: { type: 'string' },
+  reason: { type: 'string' },
+  hash: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function noticesCommand(
+  argv: string[],
+  env: Env = process.env,
+  out: Out = {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+  },
+): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        url: { type: 'string' },
-        config: { type: 'string', short: 'f' },
-        'token-file': { type: 'string' },
-        id: { type: 'string' },
-        received: { type: 'string' },
-        sender: { type: 'string' },
-        'on-behalf-of': { type: 'string' },
-        note: { type: 'string' },
-        reason: { type: 'string' },
-        hash: { type: 'string', multiple: true },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
     const [command, ...args] = positionals;
     if (values.help || command === undefined) {
       out.stdout(USAGE);
@@ -129,9 +132,7 @@ function adminApi(values: { url?: string; config?: string; 'token-file'?: string
   return async (method: string, path: string, body?: unknown): Promise<Reply> => {
     const url = values.url ?? env.SWARMD_ADMIN_URL ?? file().url;
     if (!url) throw new UsageError('where is the admin API? give --url, SWARMD_ADMIN_URL, or a config file with admin.listen (--config)');
-    const token = values['token-file'] !== undefined
-      ? fs.readFileSync(values['token-file'], 'utf8').trim()
-      : (env.SWARMD_ADMIN_TOKEN?.trim() || file().token);
+    const token = values['token-file'] !== undefined ? fs.readFileSync(values['token-file'], 'utf8').trim() : env.SWARMD_ADMIN_TOKEN?.trim() || file().token;
     if (!token) throw new UsageError('no admin token: give --token-file, SWARMD_ADMIN_TOKEN, or a config file with admin.token');
     let res: Response;
     try {
@@ -167,13 +168,23 @@ function readNotice(file: string, values: Record<string, unknown>): Record<strin
     }
   } else {
     const hashes: string[] = [];
-    splitLines(bytes, (b, start, end) => {
-      const line = b.toString('utf8', start, end).trim();
-      if (line !== '' && !line.startsWith('#')) hashes.push(line);
-    }, true);
+    splitLines(
+      bytes,
+      (b, start, end) => {
+        const line = b.toString('utf8', start, end).trim();
+        if (line !== '' && !line.startsWith('#')) hashes.push(line);
+      },
+      true,
+    );
     notice = { hashes };
   }
-  const fields: [string, string][] = [['id', 'id'], ['received', 'received'], ['sender', 'sender'], ['on-behalf-of', 'on_behalf_of'], ['note', 'note']];
+  const fields: [string, string][] = [
+    ['id', 'id'],
+    ['received', 'received'],
+    ['sender', 'sender'],
+    ['on-behalf-of', 'on_behalf_of'],
+    ['note', 'note'],
+  ];
   for (const [option, field] of fields) if (values[option] !== undefined) notice[field] = values[option];
   return notice;
 }
