@@ -5,29 +5,21 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import type { Page } from 'playwright-core';
 import { startTestTracker } from '../helpers/tracker.ts';
+import { CHROMIUM, CHROMIUM_FLAGS, chromiumSkip } from '../helpers/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CI = process.env.CI === 'true';
 const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
+  ...CHROMIUM_FLAGS,
   // WebRTC between two pages of one machine: real host candidates (not mDNS names) on loopback.
   '--disable-features=WebRtcHideLocalIpsWithMdns',
   '--allow-loopback-in-peer-connection',
 ];
-const skip = !CI && !existsSync(CHROMIUM) ? `${CHROMIUM} missing (scripts/test-setup.sh installs Debian's chromium)` : false;
+const skip = chromiumSkip;
 const WEBTORRENT = readFileSync(new URL('../../node_modules/webtorrent/dist/webtorrent.min.js', import.meta.url));
 
 // The page: WebTorrent with the tracker as its only way to find peers.

@@ -7,7 +7,7 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,22 +17,11 @@ import { rawExchange } from '../helpers/http-client.ts';
 import { startTestTracker, percentEncode, infoHash } from '../helpers/tracker.ts';
 import type { TestTracker } from '../helpers/tracker.ts';
 import { UdpClient, announcePacket } from '../helpers/udp-client.ts';
+import { CHROMIUM, CHROMIUM_FLAGS, chromiumSkip } from '../helpers/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CI = process.env.CI === 'true';
 const OUTPUT = path.resolve(fileURLToPath(new URL('../../test-output/', import.meta.url)));
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-// In CI a missing browser is a failure (scripts/test-setup.sh must have installed it), never a skip.
-const skip = !CI && !existsSync(CHROMIUM) ? `${CHROMIUM} missing (scripts/test-setup.sh installs Debian's chromium)` : false;
+const FLAGS = [...CHROMIUM_FLAGS];
+const skip = chromiumSkip;
 
 /** A burst: `n` HTTP announces on one keep-alive connection over `torrents` torrents. */
 async function httpBurst(port: number, n: number, torrents: number): Promise<void> {
